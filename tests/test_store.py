@@ -1,0 +1,107 @@
+"""The SQLite run store: lifecycle guards, queue order, cancel, recovery, migrations, concurrency."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pytest
+
+from tlcore.runs.store import MIGRATIONS, RunStore
+
+
+@pytest.fixture()
+def store(tmp_path):
+    return RunStore(tmp_path / "runs.sqlite3")
+
+
+def test_wal_mode_and_schema_version(store):
+    conn = sqlite3.connect(store.path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    version = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+    assert int(version) == len(MIGRATIONS)
+
+
+def test_newer_schema_is_refused_not_dropped(tmp_path):
+    path = tmp_path / "runs.sqlite3"
+    RunStore(path).create_run({"a": 1})
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    conn.commit()
+    with pytest.raises(RuntimeError, match="newer"):
+        RunStore(path)
+    assert sqlite3.connect(path).execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
+
+
+def test_lifecycle_and_final_runs_are_never_rewritten(store):
+    run_id = store.create_run({"strategy": "scratch"}, group_id="g1", name="first", owner="alice")
+    assert store.get(run_id).status == "queued"
+    assert store.claim(run_id) and not store.claim(run_id)
+    assert store.mark_running(run_id, pid=123)
+    store.update_progress(run_id, step=5, total_steps=10, message="Training")
+    assert store.get(run_id).progress == 0.5
+    store.add_epoch(run_id, {"epoch": 1, "val_loss": float("nan"), "val_acc": 0.5})
+    assert store.epochs(run_id) == [{"epoch": 1, "val_loss": None, "val_acc": 0.5}]
+    assert store.finish(run_id, "succeeded", result={"test_accuracy": 0.9})
+    # a late worker message or a second finish cannot change a finished run
+    assert not store.finish(run_id, "failed", error="late")
+    store.update_progress(run_id, step=1)
+    record = store.get(run_id)
+    assert (record.status, record.result, record.error, record.step) == ("succeeded", {"test_accuracy": 0.9}, None, 5)
+
+
+def test_queue_is_fifo_with_positions(store):
+    ids = [store.create_run({"n": i}) for i in range(3)]
+    assert [store.queue_position(i) for i in ids] == [1, 2, 3]
+    store.claim(ids[0])
+    assert store.queue_position(ids[0]) is None
+    assert [store.queue_position(i) for i in ids[1:]] == [1, 2]
+    assert [r.id for r in store.queued()] == ids[1:]
+
+
+def test_cancel_queued_is_immediate_and_running_sets_flag(store):
+    waiting, running = store.create_run({}), store.create_run({})
+    store.claim(running)
+    store.mark_running(running, 1)
+    assert store.request_cancel(waiting) == "cancelled"
+    assert store.request_cancel(running) == "running"
+    assert store.cancel_requested(running) and store.get(waiting).status == "cancelled"
+
+
+def test_recover_orphans_marks_dead_workers_interrupted(store):
+    alive, dead, finished = (store.create_run({}) for _ in range(3))
+    for run_id, pid in ((alive, 10), (dead, 20), (finished, 30)):
+        store.claim(run_id)
+        store.mark_running(run_id, pid)
+    store.finish(finished, "succeeded", result={})
+    orphans = store.recover_orphans(lambda pid, run_id: pid == 10)
+    assert orphans == [dead]
+    assert store.get(dead).status == "interrupted" and "start it again" in store.get(dead).error
+    assert store.get(alive).status == "running" and store.get(finished).status == "succeeded"
+
+
+def test_delete_only_final_runs_and_cascade_epochs(store):
+    run_id = store.create_run({})
+    assert not store.delete(run_id)
+    store.request_cancel(run_id)
+    store.add_epoch(run_id, {"epoch": 1})
+    assert store.delete(run_id)
+    assert store.get(run_id) is None and store.epochs(run_id) == []
+
+
+def test_concurrent_writers_from_threads(store):
+    errors = []
+
+    def writer():
+        try:
+            for _ in range(25):
+                store.create_run({"x": 1})
+        except Exception as exc:  # pragma: no cover - the assertion reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(store.list_runs(limit=1000)) == 100

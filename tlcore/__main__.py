@@ -1,0 +1,5 @@
+import sys
+
+from tlcore.cli import main
+
+sys.exit(main())

@@ -1,0 +1,33 @@
+"""Data layer: load a labelled dataset from any source, check it, split it, and decode it for a model.
+
+    ds = load_source("tux-photos")            # or a .zip, a folder, a .csv/.tsv/.jsonl file
+    report = build_report(ds)                 # errors block training, warnings qualify results
+    split = make_split(ds, seed=0)            # shared by every run of a comparison
+    x = decode_images(ds, 224)                # uint8 [N, 3, 224, 224], cached on disk
+"""
+
+from tlcore.data.builtin import BuiltinInfo, list_builtins
+from tlcore.data.dataset import Dataset, ImageRef, SkippedItem, content_hash
+from tlcore.data.images import decode_images, load_image
+from tlcore.data.report import DataReport, build_report
+from tlcore.data.sources import load_source
+from tlcore.data.split import Split, make_split, subset_per_class
+from tlcore.errors import DataError
+
+__all__ = [
+    "BuiltinInfo",
+    "DataError",
+    "DataReport",
+    "Dataset",
+    "ImageRef",
+    "SkippedItem",
+    "Split",
+    "build_report",
+    "content_hash",
+    "decode_images",
+    "list_builtins",
+    "load_image",
+    "load_source",
+    "make_split",
+    "subset_per_class",
+]

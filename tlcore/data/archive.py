@@ -1,0 +1,200 @@
+"""Safe extraction of user-uploaded zip files.
+
+Nothing in an upload is trusted: paths are checked before anything is written (zip slip, absolute paths,
+drive letters, symlinks), header sizes are only used for an early refusal and the real byte counts are
+enforced while streaming, and extraction goes to a temporary folder that is renamed into place only when
+everything succeeded, so a rejected upload leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import stat
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from tlcore import settings
+from tlcore.data.dataset import SkippedItem
+from tlcore.errors import DataError
+from tlcore.settings import Limits
+
+# Ratio checks apply only above this size: tiny files (a blank PNG, a CSV of zeros) legitimately compress
+# far better than 200:1, and a bomb is only dangerous when it is large.
+RATIO_MIN_BYTES = 1024 * 1024
+IGNORED_NAMES = {"__macosx", ".ds_store", "thumbs.db", "desktop.ini"}
+NESTED_ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst")
+MANIFEST = ".tlab_extract.json"
+_CHUNK = 1024 * 1024
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def is_ignored_name(part: str) -> bool:
+    """Hidden files, macOS resource forks and OS thumbnails: never part of a dataset."""
+    return part.startswith(".") or part.lower() in IGNORED_NAMES
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _is_symlink(info: zipfile.ZipInfo) -> bool:
+    mode = info.external_attr >> 16
+    return bool(mode) and stat.S_ISLNK(mode)
+
+
+def _entry_parts(info: zipfile.ZipInfo) -> list[str]:
+    """The entry's path components, or DataError if the path could escape the extraction folder."""
+    name = info.filename.replace("\\", "/")
+    if name.startswith("/"):
+        raise DataError(f"The zip contains an entry with an absolute path ({info.filename!r}); "
+                        "re-create the zip from the dataset folder so all paths are relative.")
+    if _DRIVE.match(name):
+        raise DataError(f"The zip contains an entry with a drive letter ({info.filename!r}); "
+                        "re-create the zip from the dataset folder so all paths are relative.")
+    parts = [p for p in PurePosixPath(name).parts if p not in ("", ".")]
+    if ".." in parts:
+        raise DataError(f"The zip contains an entry that points outside the archive ({info.filename!r}); "
+                        "this is refused for safety. Re-create the zip from the dataset folder.")
+    if _is_symlink(info):
+        raise DataError(f"The zip contains a symbolic link ({info.filename!r}); links are refused for "
+                        "safety. Re-create the zip with the real files instead of links.")
+    return parts
+
+
+def _check_sizes(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
+    """Early refusal from the (untrusted) header sizes; the streaming copy enforces the real sizes."""
+    files = [i for i in infos if not i.is_dir()]
+    if not files:
+        raise DataError("The zip file is empty; add one folder per class with the images inside and try again.")
+    if len(files) > limits.max_files:
+        raise DataError(f"The zip holds {len(files):,} files; the limit is {limits.max_files:,}. "
+                        "Upload a smaller dataset or fewer files per class.")
+    total = sum(i.file_size for i in files)
+    if total > limits.max_uncompressed_bytes:
+        raise DataError(f"The zip would unpack to {total / 1e6:,.0f} MB; the limit is "
+                        f"{limits.max_uncompressed_bytes / 1e6:,.0f} MB. Upload a smaller dataset.")
+    for i in files:
+        if i.file_size > RATIO_MIN_BYTES and i.file_size > limits.max_compression_ratio * max(i.compress_size, 1):
+            raise DataError(_bomb_message(i.filename, limits))
+    packed = sum(i.compress_size for i in files)
+    if total > RATIO_MIN_BYTES and total > limits.max_compression_ratio * max(packed, 1):
+        raise DataError(_bomb_message(None, limits))
+
+
+def _bomb_message(name: str | None, limits: Limits) -> str:
+    what = f"the entry {name!r}" if name else "the zip"
+    return (f"{what[0].upper() + what[1:]} is compressed more than {limits.max_compression_ratio}:1, which "
+            "is how zip bombs look; it was refused. Re-create the zip with ordinary compression.")
+
+
+class _Budget:
+    """Running byte counter across all entries, so lying headers cannot exceed the limits."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.total = 0
+
+    def copy(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
+        written = 0
+        with zf.open(info) as src, open(target, "wb") as dst:
+            while chunk := src.read(_CHUNK):
+                written += len(chunk)
+                self.total += len(chunk)
+                if self.total > self.limits.max_uncompressed_bytes:
+                    raise DataError(f"The zip unpacks to more than {self.limits.max_uncompressed_bytes / 1e6:,.0f} MB "
+                                    "(the limit); upload a smaller dataset.")
+                if written > RATIO_MIN_BYTES and written > self.limits.max_compression_ratio * max(info.compress_size, 1):
+                    raise DataError(_bomb_message(info.filename, self.limits))
+                dst.write(chunk)
+
+
+def _plan(zf: zipfile.ZipFile, limits: Limits) -> tuple[list[tuple[zipfile.ZipInfo, list[str]]], list[SkippedItem]]:
+    """Decide, before writing anything, which entries are extracted and which are skipped (with reasons)."""
+    infos = zf.infolist()
+    parsed = [(i, _entry_parts(i)) for i in infos]  # raises on unsafe paths before any size work
+    _check_sizes(infos, limits)
+    keep: list[tuple[zipfile.ZipInfo, list[str]]] = []
+    skipped: list[SkippedItem] = []
+    for info, parts in parsed:
+        if info.is_dir() or not parts or any(is_ignored_name(p) for p in parts):
+            continue
+        shown = "/".join(parts)
+        if any(_CONTROL.search(p) for p in parts):
+            skipped.append(SkippedItem(_CONTROL.sub("?", shown), "file name contains control characters"))
+        elif parts[-1].lower().endswith(NESTED_ARCHIVE_SUFFIXES):
+            skipped.append(SkippedItem(shown, "archive inside the archive (not unpacked; unpack it and zip the files)"))
+        else:
+            keep.append((info, parts))
+    if not keep:
+        raise DataError("The zip contains no usable files; add one folder per class with the images inside.")
+    return keep, skipped
+
+
+def extract_zip(zip_path: Path, limits: Limits | None = None, work_dir: Path | None = None) -> tuple[Path, list[SkippedItem]]:
+    """Extract `zip_path` safely; returns (extraction folder, entries skipped with reasons).
+
+    The default folder is `<data_dir>/uploads/<sha256 of the zip>`, reused when it already exists.
+    """
+    limits = limits or Limits.from_env()
+    zip_path = Path(zip_path)
+    if zip_path.stat().st_size > limits.max_upload_bytes:
+        raise DataError(f"{zip_path.name} is {zip_path.stat().st_size / 1e6:,.0f} MB; uploads are limited to "
+                        f"{limits.max_upload_bytes / 1e6:,.0f} MB. Upload a smaller dataset.")
+    if work_dir is None:
+        work_dir = settings.data_dir() / "uploads" / file_sha256(zip_path)[:32]
+    work_dir = Path(work_dir)
+    if work_dir.is_dir() and any(work_dir.iterdir()):
+        return work_dir, _read_manifest(work_dir)
+    work_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{work_dir.name}.", suffix=".partial", dir=work_dir.parent))
+    try:
+        skipped = _extract_into(zip_path, tmp, limits)
+        (tmp / MANIFEST).write_text(json.dumps([[s.name, s.reason] for s in skipped]), encoding="utf-8")
+        if work_dir.exists():  # an empty folder given by the caller
+            work_dir.rmdir()
+        tmp.rename(work_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return work_dir, skipped
+
+
+def _extract_into(zip_path: Path, dest: Path, limits: Limits) -> list[SkippedItem]:
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            keep, skipped = _plan(zf, limits)
+            budget = _Budget(limits)
+            root = dest.resolve()
+            for info, parts in keep:
+                target = dest.joinpath(*parts)
+                if not target.resolve().is_relative_to(root):  # belt and braces after the parts check
+                    raise DataError(f"The zip entry {info.filename!r} points outside the archive; refused.")
+                if target.exists():  # two entries map to the same path (e.g. 'a\\b' and 'a/b')
+                    skipped.append(SkippedItem("/".join(parts), "duplicate path in the zip"))
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                budget.copy(zf, info, target)
+    except zipfile.BadZipFile as e:
+        raise DataError(f"{zip_path.name} is not a readable zip file ({e}); re-create it and try again.") from e
+    except (zipfile.LargeZipFile, NotImplementedError, RuntimeError) as e:
+        raise DataError(f"{zip_path.name} uses a zip feature we cannot read ({e}); "
+                        "re-create it with standard (deflate) compression and no password.") from e
+    except OSError as e:
+        raise DataError(f"{zip_path.name} could not be unpacked ({e}); re-create it and try again.") from e
+    return skipped
+
+
+def _read_manifest(folder: Path) -> list[SkippedItem]:
+    try:
+        return [SkippedItem(n, r) for n, r in json.loads((folder / MANIFEST).read_text(encoding="utf-8"))]
+    except (OSError, ValueError, TypeError):
+        return []

@@ -1,0 +1,124 @@
+"""Checks on a dataset before training: class sizes, balance, duplicates, leakage, skipped files.
+
+Errors block training; warnings are shown next to the results because they change how far to trust them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+from tlcore.data.dataset import Dataset, SkippedItem
+
+if TYPE_CHECKING:
+    from tlcore.data.split import Split
+
+MIN_PER_CLASS = 2        # below this a class cannot appear in both train and test
+NOISY_PER_CLASS = 5      # below this per-class results are noise
+IMBALANCE_WARNING = 3.0  # largest / smallest class
+
+
+@dataclass
+class DataReport:
+    counts: dict[str, int]
+    skipped: list[SkippedItem] = field(default_factory=list)
+    duplicate_groups: list[list[str]] = field(default_factory=list)
+    cross_class_duplicates: list[list[str]] = field(default_factory=list)
+    leakage: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    imbalance_ratio: float = 1.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["skipped"] = [{"name": s.name, "reason": s.reason} for s in self.skipped]
+        d["ok"] = self.ok
+        return d
+
+
+def class_errors(counts: dict[str, int]) -> list[str]:
+    """The problems that make a dataset unusable for a train/test comparison (shared with make_split)."""
+    errors = []
+    if len(counts) < 2:
+        errors.append(f"the dataset has {len(counts)} class(es); a classifier needs at least 2 classes")
+    for name, n in counts.items():
+        if n < MIN_PER_CLASS:
+            errors.append(f"class '{name}' has only {n} example{'s' if n != 1 else ''}; "
+                          f"every class needs at least {MIN_PER_CLASS}")
+    return errors
+
+
+def _duplicates(ds: Dataset) -> list[list[int]]:
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, h in enumerate(ds.item_hashes):
+        groups[h].append(i)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _split_of(ds: Dataset, split: "Split | None") -> list[str | None] | None:
+    if split is not None:
+        where: list[str | None] = [None] * len(ds)
+        for name in ("train", "val", "test"):
+            for i in getattr(split, name).tolist():
+                where[i] = name
+        return where
+    return list(ds.given_split) if ds.given_split is not None else None
+
+
+def _leakage(ds: Dataset, groups: list[list[int]], where: list[str | None] | None) -> list[str]:
+    if where is None:
+        return []
+    leaked: list[str] = []
+    for g in groups:
+        if len({where[i] for i in g if where[i] is not None}) > 1:
+            leaked.extend(ds.item_names[i] for i in g if where[i] is not None)
+    return leaked
+
+
+def build_report(ds: Dataset, split: "Split | None" = None) -> DataReport:
+    """Check `ds` (and `split`, else the dataset's own train/val/test folders) and explain in plain words."""
+    counts = ds.class_counts()
+    groups = _duplicates(ds)
+    cross = [g for g in groups if len({int(ds.labels[i]) for i in g}) > 1]
+    leakage = _leakage(ds, groups, _split_of(ds, split))
+    sizes = [n for n in counts.values() if n > 0]
+    ratio = float(max(sizes) / min(sizes)) if sizes else 1.0
+    report = DataReport(
+        counts=counts,
+        skipped=list(ds.skipped),
+        duplicate_groups=[[ds.item_names[i] for i in g] for g in groups],
+        cross_class_duplicates=[[ds.item_names[i] for i in g] for g in cross],
+        leakage=leakage,
+        errors=class_errors(counts),
+        imbalance_ratio=round(ratio, 3),
+    )
+    report.warnings = _warnings(report, counts)
+    return report
+
+
+def _warnings(r: DataReport, counts: dict[str, int]) -> list[str]:
+    w = []
+    for name, n in counts.items():
+        if MIN_PER_CLASS <= n < NOISY_PER_CLASS:
+            w.append(f"class '{name}' has only {n} examples; results will be noisy below {NOISY_PER_CLASS}")
+    if r.imbalance_ratio >= IMBALANCE_WARNING:
+        w.append(f"the largest class is {r.imbalance_ratio:.1f}× the smallest; look at balanced accuracy "
+                 "and per-class results, not only accuracy")
+    if r.duplicate_groups:
+        n_items = sum(len(g) for g in r.duplicate_groups)
+        w.append(f"{len(r.duplicate_groups)} group(s) of identical items ({n_items} items in all); "
+                 "duplicates make test results look better than they are")
+    if r.cross_class_duplicates:
+        w.append(f"{len(r.cross_class_duplicates)} group(s) of identical items carry different labels, "
+                 "e.g. " + ", ".join(r.cross_class_duplicates[0][:3]) + "; fix or remove them")
+    if r.leakage:
+        w.append(f"{len(r.leakage)} item(s) have an exact copy in another split (e.g. {r.leakage[0]}); "
+                 "test results will be too optimistic")
+    if r.skipped:
+        w.append(f"{len(r.skipped)} file(s) or row(s) were skipped, e.g. {r.skipped[0].name}: {r.skipped[0].reason}")
+    return w

@@ -1,0 +1,185 @@
+"""`load_source`: one entry point for built-in ids, zip uploads, folders of class folders and text tables."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from tlcore.data import builtin
+from tlcore.data.archive import extract_zip, is_ignored_name
+from tlcore.data.dataset import Dataset, SkippedItem, content_hash
+from tlcore.data.images import IMAGE_SUFFIXES, check_image_bytes
+from tlcore.data.text import TABLE_SUFFIXES, load_table, read_text_bytes
+from tlcore.errors import DataError
+from tlcore.settings import Limits
+
+SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
+                 "test": "test", "testing": "test"}
+TEXT_FILE_SUFFIXES = {".txt"}
+
+
+def _unsupported(src: object) -> DataError:
+    return DataError(f"{src} is not a .zip, folder, .csv, .tsv or .jsonl file; give one of those or a built-in "
+                     "id such as tux-photos (see `python -m tlcore datasets`)")
+
+
+def load_source(src: str | Path, *, text_column: str | None = None, label_column: str | None = None,
+                limits: Limits | None = None, work_dir: Path | None = None) -> Dataset:
+    """Load a dataset from a built-in id, a .zip, a folder, or a .csv/.tsv/.jsonl file."""
+    limits = limits or Limits.from_env()
+    if isinstance(src, str) and src in builtin.BUILTIN_IDS and not Path(src).exists():
+        return builtin.load_builtin(src)
+    path = Path(src).expanduser()
+    if not path.exists():
+        if isinstance(src, str) and "/" not in src and "." not in src:
+            ids = ", ".join(builtin.BUILTIN_IDS)
+            raise DataError(f"{src!r} is neither a file nor a built-in dataset; built-in ids are: {ids}")
+        raise DataError(f"{src} does not exist; check the path.")
+    if path.is_dir():
+        return load_folder(path, limits)
+    if path.suffix.lower() == ".zip":
+        root, skipped = extract_zip(path, limits, work_dir)
+        return load_folder(root, limits, name=path.stem, extra_skipped=skipped)
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        return load_table(path, text_column=text_column, label_column=label_column, limits=limits)
+    raise _unsupported(path.name)
+
+
+def _visible_children(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if not is_ignored_name(p.name))
+
+
+def _unwrap(root: Path) -> Path:
+    """Descend through single wrapping folders (zip of `myset/cats/...`) until the class level."""
+    for _ in range(8):
+        children = _visible_children(root)
+        if len(children) != 1 or not children[0].is_dir() or children[0].name.lower() in SPLIT_ALIASES:
+            return root
+        if not any(c.is_dir() for c in _visible_children(children[0])):
+            return root  # the single folder is a class folder, not a wrapper
+        root = children[0]
+    return root
+
+
+def _walk_files(folder: Path) -> list[Path]:
+    """Visible regular files under `folder`, sorted, skipping hidden/OS folders and symlinks."""
+    out: list[Path] = []
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder).parts
+        if any(is_ignored_name(part) for part in rel) or p.is_symlink() or not p.is_file():
+            continue
+        out.append(p)
+    return out
+
+
+def _collect(root: Path) -> tuple[list[tuple[Path, str, str | None]], list[SkippedItem]]:
+    """(file, class name, given split or None) for every candidate file, plus files outside class folders."""
+    entries: list[tuple[Path, str, str | None]] = []
+    skipped: list[SkippedItem] = []
+    children = _visible_children(root)
+    split_dirs = {c: SPLIT_ALIASES[c.name.lower()] for c in children if c.is_dir() and c.name.lower() in SPLIT_ALIASES}
+    groups: list[tuple[Path, str | None]] = [(d, s) for d, s in split_dirs.items()] if split_dirs else [(root, None)]
+    for c in children:
+        if c in split_dirs:
+            continue
+        rel = c.relative_to(root).as_posix()
+        if c.is_file():
+            skipped.append(SkippedItem(rel, "not inside a class folder"))
+        elif split_dirs and c.is_dir():
+            skipped.append(SkippedItem(rel + "/", "folder next to train/val/test folders (not used)"))
+    for base, split in groups:
+        for class_dir in _visible_children(base):
+            if split is not None and class_dir.is_file():
+                skipped.append(SkippedItem(class_dir.relative_to(root).as_posix(), "not inside a class folder"))
+            elif class_dir.is_dir():
+                entries.extend((f, class_dir.name, split) for f in _walk_files(class_dir))
+    return entries, skipped
+
+
+def load_folder(folder: Path, limits: Limits | None = None, *, name: str | None = None,
+                extra_skipped: list[SkippedItem] | None = None) -> Dataset:
+    """A Dataset from a folder of class folders (optionally inside train/val/test folders)."""
+    limits = limits or Limits.from_env()
+    root = _unwrap(Path(folder).resolve())
+    entries, skipped = _collect(root)
+    skipped = list(extra_skipped or []) + skipped
+    if len(entries) > limits.max_files:
+        raise DataError(f"The folder holds {len(entries):,} files; the limit is {limits.max_files:,}.")
+    suffixes = [f.suffix.lower() for f, _, _ in entries]
+    n_images = sum(s in IMAGE_SUFFIXES for s in suffixes)
+    n_texts = sum(s in TEXT_FILE_SUFFIXES for s in suffixes)
+    ds_name = name or Path(folder).name
+    if n_images == 0 and n_texts > 0:
+        return _text_folder(ds_name, root, entries, skipped, limits)
+    return _image_folder(ds_name, root, entries, skipped, limits)
+
+
+def _check_file(path: Path, limits: Limits) -> tuple[str, str | None]:
+    """(content hash, reason it is unusable or None)."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        return "", f"could not be read ({e.strerror or e})"
+    return content_hash(data), check_image_bytes(data, limits)
+
+
+def _image_folder(name: str, root: Path, entries: list[tuple[Path, str, str | None]],
+                  skipped: list[SkippedItem], limits: Limits) -> Dataset:
+    candidates = []
+    for f, cls, split in entries:
+        rel = f.relative_to(root).as_posix()
+        if f.suffix.lower() in IMAGE_SUFFIXES:
+            candidates.append((f, cls, split, rel))
+        else:
+            kind = f.suffix.lower() or "no extension"
+            skipped.append(SkippedItem(rel, f"not an image type we read ({kind})"))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        checks = list(pool.map(lambda c: _check_file(c[0], limits), candidates))
+    rows = []
+    for (f, cls, split, rel), (digest, reason) in zip(candidates, checks):
+        if reason:
+            skipped.append(SkippedItem(rel, reason))
+        else:
+            rows.append((f, cls, split, rel, digest))
+    if not rows:
+        raise DataError(f"{name} contains no usable images. Put images (jpg, png, webp, bmp, gif, tiff) in one "
+                        "folder per class, e.g. cats/1.jpg and dogs/2.jpg." + _skip_hint(skipped))
+    return _make_dataset(name, "image", rows, skipped)
+
+
+def _text_folder(name: str, root: Path, entries: list[tuple[Path, str, str | None]],
+                 skipped: list[SkippedItem], limits: Limits) -> Dataset:
+    rows = []
+    for f, cls, split in entries:
+        rel = f.relative_to(root).as_posix()
+        if f.suffix.lower() not in TEXT_FILE_SUFFIXES:
+            skipped.append(SkippedItem(rel, f"not a text file (.txt) ({f.suffix.lower() or 'no extension'})"))
+            continue
+        text = read_text_bytes(f.read_bytes()).strip()[: limits.max_text_chars]
+        if not text:
+            skipped.append(SkippedItem(rel, "empty text"))
+            continue
+        rows.append((text, cls, split, rel, content_hash(text.encode("utf-8"))))
+    if not rows:
+        raise DataError(f"{name} contains no usable text files; put .txt files in one folder per class.")
+    return _make_dataset(name, "text", rows, skipped)
+
+
+def _make_dataset(name: str, modality: str, rows: list[tuple], skipped: list[SkippedItem]) -> Dataset:
+    classes = sorted({r[1] for r in rows})
+    if len(classes) < 2:
+        raise DataError(f"{name} has only one class ({classes[0]!r}); a classifier needs at least 2 classes: "
+                        "put each class in its own folder.")
+    index = {c: i for i, c in enumerate(classes)}
+    given = [r[2] for r in rows]
+    return Dataset(name=name, modality=modality,  # type: ignore[arg-type]
+                   items=[r[0] for r in rows], labels=[index[r[1]] for r in rows], classes=classes,
+                   item_names=[r[3] for r in rows], item_hashes=[r[4] for r in rows],
+                   given_split=given if any(s is not None for s in given) else None, skipped=skipped)
+
+
+def _skip_hint(skipped: list[SkippedItem]) -> str:
+    if not skipped:
+        return ""
+    first = skipped[0]
+    return f" {len(skipped)} file(s) were skipped, e.g. {first.name}: {first.reason}."

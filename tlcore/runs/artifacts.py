@@ -1,0 +1,86 @@
+"""Per-run artifacts: config, label map, weights (safetensors), history, evaluation and predictions.
+
+A run's folder appears complete or not at all: everything is written into a temporary folder beside it
+and renamed into place in one step, so a crash or a full disk never leaves half a run behind.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_model, save_model
+
+from tlcore import __version__, settings
+from tlcore.jsonutil import json_safe
+from tlcore.models import TransferModel, create, get_spec, merge_lora
+from tlcore.train.run import RunOutput
+
+WEIGHTS = "model.safetensors"
+
+
+def runs_root() -> Path:
+    return settings.data_dir() / "runs"
+
+
+def run_dir(run_id: str) -> Path:
+    return runs_root() / run_id
+
+
+def environment() -> dict[str, str]:
+    import timm
+    import transformers
+    return {"tlcore": __version__, "python": platform.python_version(), "torch": torch.__version__,
+            "timm": timm.__version__, "transformers": transformers.__version__,
+            "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({platform.machine()})"}
+
+
+def write_artifacts(run_id: str, out: RunOutput) -> Path:
+    prep = out.prepared
+    final = run_dir(run_id)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=final.parent))
+    try:
+        model = merge_lora(out.model) if prep.config.strategy == "lora" else out.model
+        save_model(model.cpu(), str(tmp / WEIGHTS))
+        _write_json(tmp / "config.json", {
+            "run_id": run_id, "config": prep.config.to_dict(), "resolved": prep.resolved.to_dict(),
+            "model": {"id": prep.spec.id, "modality": prep.spec.modality, "input_size": prep.resolved.image_size,
+                      "mean": prep.spec.mean, "std": prep.spec.std, "interpolation": prep.spec.interpolation,
+                      "crop_pct": prep.spec.crop_pct, "max_length": prep.resolved.max_length},
+            "data": {"fingerprint": prep.dataset.fingerprint, "name": prep.dataset.name, "size": len(prep.dataset)},
+            "split": prep.split.to_dict(), "train_indices": prep.train_idx.tolist(),
+            "summary": out.summary, "environment": environment()})
+        _write_json(tmp / "labels.json", prep.dataset.classes)
+        _write_json(tmp / "history.json", out.history)
+        _write_json(tmp / "evaluation.json", out.evaluation.to_dict())
+        _write_json(tmp / "predictions.json", out.predictions)
+        if final.exists():
+            shutil.rmtree(final)
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def read_json(run_id: str, name: str) -> Any:
+    return json.loads((run_dir(run_id) / name).read_text())
+
+
+def load_run_model(run_id: str) -> tuple[TransferModel, dict[str, Any]]:
+    """The trained model of a finished run (on the CPU, eval mode) and its config.json."""
+    meta = read_json(run_id, "config.json")
+    classes = read_json(run_id, "labels.json")
+    model = create(get_spec(meta["model"]["id"]), len(classes), "scratch")
+    load_model(model, str(run_dir(run_id) / WEIGHTS))
+    return model.eval(), meta
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(json_safe(value), indent=1))

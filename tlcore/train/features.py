@@ -1,0 +1,60 @@
+"""Frozen-backbone features, computed once per (dataset, model, preprocessing) and cached on disk.
+
+A linear probe then costs one forward pass over the data, however many epochs, seeds or strategies
+reuse it: the cache is shared by every run that uses the same data and model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from tlcore import settings
+from tlcore.train.inputs import Inputs
+
+
+def feature_cache_path(fingerprint: str, model_id: str, preprocessing: str, cache_dir: Path | None = None) -> Path:
+    key = hashlib.sha256(f"{fingerprint}|{model_id}|{preprocessing}".encode()).hexdigest()[:20]
+    return (cache_dir or settings.data_dir() / "cache") / "features" / f"{key}.safetensors"
+
+
+@torch.inference_mode()
+def compute_features(body: torch.nn.Module, inputs: Inputs, n: int, batch_size: int, *, amp_bf16: bool = False,
+                     progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
+    """Features [n, D] of every item (no augmentation), in dataset order, on the CPU."""
+    body.eval()
+    out: torch.Tensor | None = None
+    done = 0
+    for batch_inputs, _, idx in inputs.batches(torch.arange(n), batch_size, train=False):
+        with torch.autocast(device_type=batch_inputs[0].device.type, dtype=torch.bfloat16, enabled=amp_bf16):
+            feats = body(*batch_inputs).float().cpu()
+        if out is None:
+            out = torch.empty(n, feats.shape[1])
+        out[idx.cpu()] = feats
+        done += len(idx)
+        if progress:
+            progress(done, n)
+    return out if out is not None else torch.empty(0, 0)
+
+
+def cached_features(path: Path, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+    """Load features from `path`, or compute and store them atomically (a crash never leaves half a file)."""
+    if path.exists():
+        return load_file(path)["features"]
+    features = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file({"features": features.contiguous()}, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return features

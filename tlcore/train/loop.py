@@ -1,0 +1,174 @@
+"""The one training loop: every model and strategy goes through `fit`.
+
+It emits events (start, step, epoch, done) to a sink, reads a cancel flag between steps, warms up then
+decays the learning rate on a cosine, stops early on validation, and restores the best epoch's weights.
+Losses are accumulated on the device and synchronised only when an event is sent, so logging does not
+stall a GPU on every step.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from tlcore.train.inputs import Inputs, steps_per_epoch
+from tlcore.train.strategies import Plan, set_train_mode
+
+EventSink = Callable[[str, dict[str, Any]], None]
+
+
+class Cancelled(Exception):
+    """Raised inside the loop when the cancel flag is set; the run ends as 'cancelled'."""
+
+
+@dataclass
+class LoopSettings:
+    epochs: int
+    batch_size: int
+    weight_decay: float = 0.01
+    label_smoothing: float = 0.0
+    patience: int = 5
+    warmup_fraction: float = 0.1
+    amp_bf16: bool = False
+    event_interval_s: float = 0.5
+
+
+@dataclass
+class FitResult:
+    history: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+    stopped_early: bool = False
+    seconds: float = 0.0
+
+
+def warmup_cosine(total_steps: int, warmup_fraction: float) -> Callable[[int], float]:
+    warmup = max(1, int(total_steps * warmup_fraction))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total_steps - warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    return factor
+
+
+def fit(plan: Plan, inputs: Inputs, train_idx: torch.Tensor, val_idx: torch.Tensor, s: LoopSettings,
+        *, emit: EventSink, should_stop: Callable[[], bool], generator: torch.Generator) -> FitResult:
+    optimizer = torch.optim.AdamW(plan.param_groups, weight_decay=s.weight_decay)
+    total = steps_per_epoch(len(train_idx), s.batch_size) * s.epochs
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(total, s.warmup_fraction))
+    result, best_key, best_state, waited = FitResult(), None, None, 0
+    clock = _Clock(total, s.event_interval_s)
+    emit("start", {"total_steps": total, "epochs": s.epochs})
+    for epoch in range(s.epochs):
+        set_train_mode(plan, epoch)
+        train_loss, train_acc = _train_epoch(plan, inputs, train_idx, s, optimizer, scheduler, generator,
+                                             clock, emit, should_stop, epoch)
+        row = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc,
+               "lr": optimizer.param_groups[-1]["lr"], **evaluate_loss(plan.module, inputs, val_idx, s)}
+        row["elapsed"] = clock.elapsed()
+        result.history.append(row)
+        emit("epoch", dict(row, step=clock.step, total_steps=total, eta_s=clock.eta()))
+        key = (row["val_acc"], -row["val_loss"]) if len(val_idx) else (epoch,)
+        if best_key is None or key > best_key:
+            best_key, best_state, waited, result.best_epoch = key, _snapshot(plan.module), 0, epoch + 1
+        else:
+            waited += 1
+            if s.patience and waited >= s.patience:
+                result.stopped_early = True
+                break
+    if best_state is not None:
+        plan.module.load_state_dict(best_state)
+    result.seconds = clock.elapsed()
+    return result
+
+
+def _train_epoch(plan: Plan, inputs: Inputs, train_idx: torch.Tensor, s: LoopSettings, optimizer, scheduler,
+                 generator: torch.Generator, clock: "_Clock", emit: EventSink, should_stop: Callable[[], bool],
+                 epoch: int) -> tuple[float, float]:
+    loss_sum = correct = None
+    seen = 0
+    for batch_inputs, labels, _ in inputs.batches(train_idx, s.batch_size, train=True, generator=generator):
+        if should_stop():
+            raise Cancelled()
+        with _autocast(labels.device, s.amp_bf16):
+            logits = plan.module(*batch_inputs)
+            loss = F.cross_entropy(logits.float(), labels, label_smoothing=s.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        batch_loss = loss.detach() * len(labels)
+        batch_correct = (logits.detach().argmax(1) == labels).sum()
+        loss_sum = batch_loss if loss_sum is None else loss_sum + batch_loss
+        correct = batch_correct if correct is None else correct + batch_correct
+        seen += len(labels)
+        clock.tick()
+        if clock.due():
+            emit("step", {"epoch": epoch + 1, "step": clock.step, "total_steps": clock.total,
+                          "loss": float(loss_sum) / seen, "eta_s": clock.eta()})
+    return float(loss_sum) / max(seen, 1), float(correct) / max(seen, 1)
+
+
+@torch.inference_mode()
+def predict_probs(module: torch.nn.Module, inputs: Inputs, indices: torch.Tensor, batch_size: int,
+                  amp_bf16: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Class probabilities for `indices`, returned with the labels and indices in the order evaluated."""
+    module.eval()
+    probs, labels, order = [], [], []
+    for batch_inputs, y, chunk in inputs.batches(indices, batch_size, train=False):
+        with _autocast(y.device, amp_bf16):
+            logits = module(*batch_inputs)
+        probs.append(logits.float().softmax(dim=1).cpu())
+        labels.append(y.cpu())
+        order.append(chunk.cpu())
+    if not probs:
+        return torch.empty(0, 0), torch.empty(0, dtype=torch.long), torch.empty(0, dtype=torch.long)
+    return torch.cat(probs), torch.cat(labels), torch.cat(order)
+
+
+def evaluate_loss(module: torch.nn.Module, inputs: Inputs, indices: torch.Tensor, s: LoopSettings) -> dict:
+    if len(indices) == 0:
+        return {"val_loss": float("nan"), "val_acc": float("nan")}
+    probs, labels, _ = predict_probs(module, inputs, indices, s.batch_size * 2, s.amp_bf16)
+    loss = F.nll_loss(probs.clamp_min(1e-12).log(), labels).item()
+    return {"val_loss": loss, "val_acc": (probs.argmax(1) == labels).float().mean().item()}
+
+
+def _autocast(device: torch.device, enabled: bool):
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
+def _snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+class _Clock:
+    """Counts steps, estimates time left, and rate-limits step events."""
+
+    def __init__(self, total: int, interval_s: float) -> None:
+        self.total, self.interval, self.step = total, interval_s, 0
+        self.start = self.last_emit = time.monotonic()
+
+    def tick(self) -> None:
+        self.step += 1
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now - self.last_emit >= self.interval or self.step == self.total:
+            self.last_emit = now
+            return True
+        return False
+
+    def eta(self) -> float:
+        if self.step == 0:
+            return float("nan")
+        return self.elapsed() / self.step * (self.total - self.step)
