@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Callable, NoReturn
 
@@ -89,6 +91,14 @@ def config_from_args(args: argparse.Namespace, strategy: str) -> TrainConfig:
                        image_size=args.image_size, max_length=args.max_length, device=args.device,
                        label_smoothing=args.label_smoothing, patience=args.patience,
                        text_column=args.text_column, label_column=args.label_column)
+
+
+def interrupt_on_sigterm() -> None:
+    """Treat SIGTERM like Ctrl-C so a killed CLI cancels its own runs instead of leaving them queued."""
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -76,7 +76,9 @@ def _wait_with_progress(store: RunStore, run_ids: list[str]) -> list[RunRecord]:
 
     try:
         return dispatcher.wait(run_ids, on_poll=on_poll)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: leave nothing of ours queued or running
+        for run_id in run_ids:
+            store.request_cancel(run_id)
         dispatcher.terminate_all()
         raise
     finally:
@@ -84,9 +86,15 @@ def _wait_with_progress(store: RunStore, run_ids: list[str]) -> list[RunRecord]:
             bar.close()
 
 
+def _warn(prep) -> None:
+    """Data warnings (duplicates, tiny classes, skipped files…) qualify the results: show them on stderr."""
+    for warning in prep.report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     config = config_from_args(args, args.strategy)
-    service.check(config)
+    _warn(service.check(config))
     store = RunStore()
     run_id = service.submit(store, config, name=args.name)
     (record,) = _wait_with_progress(store, [run_id])
@@ -109,7 +117,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise CliError("A strategy is listed twice in --strategies.")
     base = config_from_args(args, strategies[0] if strategies else "scratch")
     store = RunStore()
-    group_id, run_ids = service.submit_comparison(store, base, strategies, args.seeds, name=args.name)
+    group_id, run_ids, prep = service.submit_comparison(store, base, strategies, args.seeds, name=args.name)
+    _warn(prep)
     records = _wait_with_progress(store, run_ids)
     out = {"comparison_id": group_id, "data": args.data, "model": args.model,
            "runs": [service.run_result(store, r) for r in records],

@@ -39,18 +39,18 @@ def submit(store: RunStore, config: TrainConfig, *, group_id: str | None = None,
 
 
 def submit_comparison(store: RunStore, base: TrainConfig, strategies: list[str], seeds: int, *,
-                      name: str = "", owner: str = "") -> tuple[str, list[str]]:
+                      name: str = "", owner: str = "") -> tuple[str, list[str], Prepared]:
     """Queue every (seed, strategy) run. Runs of one seed share one split because they share the seed."""
     if not strategies:
         raise ConfigError("Choose at least one strategy to compare.")
     if not 1 <= seeds <= 20:
         raise ConfigError(f"Seeds must be from 1 to 20 (got {seeds}).")
-    check(base, strategies)
+    prep = check(base, strategies)
     group_id = "cmp-" + uuid.uuid4().hex[:10]
     run_ids = [submit(store, base.with_(strategy=s, seed=base.seed + k), group_id=group_id, owner=owner,
                       name=name or f"{base.model} on {base.data}: {s} (seed {base.seed + k})")
                for k in range(seeds) for s in strategies]
-    return group_id, run_ids
+    return group_id, run_ids, prep
 
 
 def run_result(store: RunStore, record: RunRecord) -> dict[str, Any]:

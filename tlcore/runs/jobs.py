@@ -58,24 +58,33 @@ class Dispatcher:
     """Starts queued runs, reaps finished workers, and enforces cancellation after a grace period."""
 
     def __init__(self, store: RunStore, *, max_workers: int | None = None, cancel_grace_s: float = 10.0,
-                 python: str = sys.executable) -> None:
+                 recover_every_s: float = 5.0, python: str = sys.executable) -> None:
         self.store = store
         self.max_workers = max_workers or default_max_workers()
         self.cancel_grace_s = cancel_grace_s
         self.python = python
         self._procs: dict[str, subprocess.Popen] = {}
         self._cancel_seen: dict[str, float] = {}
+        self.recover_every_s = recover_every_s
+        self._last_recover = float("-inf")
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
     def recover(self) -> list[str]:
-        """Mark runs whose worker is gone as interrupted. Call once at start-up."""
+        """Mark runs whose worker is gone (crash, kill, server restart) as interrupted.
+
+        Concurrency is counted in the store, so one dead worker left 'running' would block every queue
+        sharing the data directory; `pump` therefore also calls this every `recover_every_s`.
+        """
+        self._last_recover = time.monotonic()
         return self.store.recover_orphans(is_worker_alive)
 
     def pump(self) -> None:
         with self._lock:
             self._reap()
+            if time.monotonic() - self._last_recover >= self.recover_every_s:
+                self.recover()
             self._enforce_cancels()
             self._start_queued()
 
@@ -149,11 +158,14 @@ class Dispatcher:
         if self._thread:
             self._thread.join(timeout=5)
 
-    def wait(self, run_ids: Iterable[str], *, poll_s: float = 0.5,
+    def wait(self, run_ids: Iterable[str], *, poll_s: float = 0.5, timeout_s: float | None = None,
              on_poll: Callable[[list[RunRecord]], None] | None = None) -> list[RunRecord]:
-        """Pump until every run in `run_ids` is final (for the CLI and tests)."""
+        """Pump until every run in `run_ids` is final (for the CLI and tests); TimeoutError after `timeout_s`."""
         run_ids = list(run_ids)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"runs not finished after {timeout_s} s: {run_ids}")
             self.pump()
             records = [self.store.get(r) for r in run_ids]
             if on_poll:

@@ -1,0 +1,100 @@
+"""Real worker processes driven through the store: submit, progress, artifacts, cancel, a killed worker,
+recovery of orphans after a restart, and FIFO order with one slot."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tlcore import service
+from tlcore.config import TrainConfig
+from tlcore.runs import Dispatcher, RunStore
+from tlcore.runs.artifacts import run_dir
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture()
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
+    return RunStore()
+
+
+def tiny_config(folder, **changes) -> TrainConfig:
+    values = dict(data=str(folder), model="mobilenet_v2", strategy="linear_probe", epochs=3, image_size=32,
+                  batch_size=8, val_fraction=0.2, test_fraction=0.25)
+    values.update(changes)
+    return TrainConfig(**values)
+
+
+def wait_until(predicate, dispatcher: Dispatcher, timeout_s: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        dispatcher.pump()
+        time.sleep(0.2)
+
+
+def test_submitted_run_trains_in_a_worker_and_writes_everything(store, tiny_image_folder):
+    run_id = service.submit(store, tiny_config(tiny_image_folder))
+    dispatcher = Dispatcher(store, max_workers=1)
+    (record,) = dispatcher.wait([run_id], poll_s=0.2, timeout_s=180)
+    assert record.status == "succeeded", record.error
+    assert record.pid and record.pid != os.getpid()
+    assert record.progress == 1.0 and record.result["n_test"] == 6
+    assert [e["epoch"] for e in store.epochs(run_id)] == list(range(1, len(store.epochs(run_id)) + 1))
+    files = {p.name for p in run_dir(run_id).iterdir()}
+    assert {"model.safetensors", "config.json", "labels.json", "predictions.json", "evaluation.json"} <= files
+
+
+def test_cancel_stops_a_running_worker(store, tiny_image_folder):
+    run_id = service.submit(store, tiny_config(tiny_image_folder, strategy="scratch", epochs=1000, patience=0))
+    dispatcher = Dispatcher(store, max_workers=1)
+    wait_until(lambda: store.get(run_id).step > 0, dispatcher)
+    assert store.request_cancel(run_id) == "running"
+    (record,) = dispatcher.wait([run_id], poll_s=0.2, timeout_s=60)
+    assert record.status == "cancelled" and record.step < record.total_steps
+    assert not run_dir(run_id).exists()
+
+
+def test_killed_worker_fails_with_reason_and_the_queue_goes_on(store, tiny_image_folder):
+    doomed = service.submit(store, tiny_config(tiny_image_folder, strategy="scratch", epochs=1000, patience=0))
+    next_run = service.submit(store, tiny_config(tiny_image_folder))
+    dispatcher = Dispatcher(store, max_workers=1)
+    wait_until(lambda: store.get(doomed).step > 0, dispatcher)
+    assert store.queue_position(next_run) == 1  # one slot: the second run waits its turn
+    os.kill(store.get(doomed).pid, signal.SIGKILL)
+    records = dispatcher.wait([doomed, next_run], poll_s=0.2, timeout_s=180)
+    assert records[0].status == "failed" and "SIGKILL" in records[0].error
+    assert records[1].status == "succeeded"
+
+
+def test_restart_marks_orphaned_runs_interrupted(store):
+    run_id = store.create_run(tiny_config("tux-photos").to_dict())
+    store.claim(run_id)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    store.mark_running(run_id, gone.pid)
+    # an unrelated live process with a run's pid does not count as its worker either
+    other = store.create_run(tiny_config("tux-photos").to_dict())
+    store.claim(other)
+    store.mark_running(other, os.getpid())
+    assert sorted(Dispatcher(RunStore(store.path), max_workers=1).recover()) == sorted([run_id, other])
+    assert store.get(run_id).status == "interrupted" and "start it again" in store.get(run_id).error
+
+
+def test_a_dead_worker_left_running_does_not_block_the_queue(store, tiny_image_folder):
+    """A previous process died without cleaning up: the next dispatcher must still serve its queue."""
+    stale = store.create_run(tiny_config(tiny_image_folder).to_dict())
+    store.claim(stale)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    store.mark_running(stale, gone.pid)
+    fresh = service.submit(store, tiny_config(tiny_image_folder))
+    records = Dispatcher(store, max_workers=1).wait([fresh, stale], poll_s=0.2, timeout_s=180)
+    assert [r.status for r in records] == ["succeeded", "interrupted"]
