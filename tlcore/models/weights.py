@@ -10,7 +10,6 @@ Two kinds of source:
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import socket
 import threading
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from tlcore.packages import package_dir
 from tlcore.errors import ModelError
 from tlcore.models.spec import Availability, ModelSpec
 from tlcore.settings import offline_forced
@@ -58,17 +58,6 @@ BUNDLES: dict[str, Bundle] = {
 
 
 # ---------------------------------------------------------------- bundled packages
-
-def package_dir(package: str) -> Path | None:
-    """The folder of an installed package, found without importing (executing) it."""
-    try:
-        found = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        return None
-    if found is None or not found.submodule_search_locations:
-        return None
-    return Path(list(found.submodule_search_locations)[0])
-
 
 def install_hint(bundle: Bundle) -> str:
     return f"install it with `pip install --no-deps {bundle.dist}=={bundle.version}`"
