@@ -45,6 +45,7 @@ class TrainConfig:
     test_fraction: float = _help("Share of the data held out for the final, untouched test.", 0.2)
     label_smoothing: float = _help("Soften the targets (0 = off); helps calibration on small data.", 0.0)
     weight_decay: float = _help("AdamW weight decay.", 0.01)
+    val_per_class: int | None = _help("Validation examples per class used to pick the best epoch (None: all).", 20)
     patience: int = _help("Stop after this many epochs without validation improvement (0 = never).", 5)
     augment: bool = _help("Random crops and flips of training images.", True)
     text_column: str | None = _help("Text column of a CSV/TSV/JSONL (None: detect).")
@@ -66,6 +67,7 @@ class TrainConfig:
         _check_positive("epochs", self.epochs, upper=1000)
         _check_positive("batch_size", self.batch_size, upper=4096)
         _check_positive("per_class", self.per_class, upper=10**7)
+        _check_positive("val_per_class", self.val_per_class, upper=10**7)
         _check_positive("image_size", self.image_size, upper=1024, lower=16)
         _check_positive("max_length", self.max_length, upper=4096, lower=4)
         if self.lr is not None and not (0 < self.lr < 1):

@@ -15,7 +15,9 @@ import numpy as np
 import torch
 
 from tlcore.config import TrainConfig
-from tlcore.data import Dataset, Split, decode_images, load_source, make_split, subset_per_class
+from tlcore.data import (DataReport, Dataset, Split, build_report, decode_images, load_source, make_split,
+                         subset_per_class)
+from tlcore.data.images import median_side
 from tlcore.errors import ConfigError
 from tlcore.models import ModelSpec, TransferModel, apply_lora, create, get_spec, text_encoder_for
 from tlcore.train.defaults import Resolved, resolve
@@ -34,8 +36,10 @@ class Prepared:
     dataset: Dataset
     split: Split
     train_idx: np.ndarray
+    val_idx: np.ndarray
     spec: ModelSpec
     resolved: Resolved
+    report: DataReport
 
 
 @dataclass
@@ -58,7 +62,11 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None) -> Prepared:
                           f"pick a {ds.modality} model (see `python -m tlcore models`).")
     split = make_split(ds, seed=config.seed, val_fraction=config.val_fraction, test_fraction=config.test_fraction)
     train_idx = subset_per_class(ds.labels, split.train, config.per_class, config.seed)
-    return Prepared(config, ds, split, train_idx, spec, resolve(config, spec))
+    # Model selection needs a few examples per class, not hundreds: validating every epoch on a large
+    # held-out part would dominate the cost of small-data runs (e.g. 340 articles vs 50 training texts).
+    val_idx = subset_per_class(ds.labels, split.val, config.val_per_class, config.seed)
+    resolved = resolve(config, spec, median_side(ds) if ds.modality == "image" and not config.image_size else None)
+    return Prepared(config, ds, split, train_idx, val_idx, spec, resolved, build_report(ds, split))
 
 
 def train_run(prep: Prepared, *, emit: EventSink, should_stop: Callable[[], bool]) -> RunOutput:
@@ -78,7 +86,7 @@ def train_run(prep: Prepared, *, emit: EventSink, should_stop: Callable[[], bool
     settings = LoopSettings(epochs=r.epochs, batch_size=r.batch_size, weight_decay=cfg.weight_decay,
                             label_smoothing=cfg.label_smoothing, patience=cfg.patience, amp_bf16=r.amp_bf16)
     generator = torch.Generator().manual_seed(cfg.seed)
-    result = fit(plan, inputs, torch.as_tensor(prep.train_idx), torch.as_tensor(prep.split.val), settings,
+    result = fit(plan, inputs, torch.as_tensor(prep.train_idx), torch.as_tensor(prep.val_idx), settings,
                  emit=emit, should_stop=should_stop, generator=generator)
     evaluation, predictions = evaluate_test(prep, plan, inputs, r)
     summary = summarize(prep, plan, result, evaluation)
@@ -126,7 +134,7 @@ def summarize(prep: Prepared, plan: Plan, result: FitResult, evaluation: Evaluat
         "macro_f1": evaluation.macro_f1,
         "ece": evaluation.ece,
         "n_train": int(len(prep.train_idx)),
-        "n_val": int(len(prep.split.val)),
+        "n_val": int(len(prep.val_idx)),
         "n_test": int(len(prep.split.test)),
         "epochs": len(result.history),
         "best_epoch": result.best_epoch,

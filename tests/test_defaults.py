@@ -1,0 +1,35 @@
+"""Per-device defaults: resolved numbers follow the device, the model family and the data's resolution."""
+
+import pytest
+import torch
+
+from tlcore.config import TrainConfig
+from tlcore.errors import ConfigError
+from tlcore.models import get_spec
+from tlcore.train.defaults import resolve
+
+CPU_ONLY = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU defaults")
+
+
+@CPU_ONLY
+@pytest.mark.parametrize("native, expected", [(None, 160), (400, 160), (28, 64), (8, 64), (50, 128)])
+def test_cpu_image_size_follows_the_data(native, expected):
+    cfg = TrainConfig(data="x", model="mobilenet_v2", strategy="scratch")
+    r = resolve(cfg, get_spec("mobilenet_v2"), native)
+    assert r.image_size == expected and r.device == "cpu" and not r.amp_bf16 and r.channels_last
+
+
+@CPU_ONLY
+def test_explicit_settings_win_and_scratch_lr_depends_on_family():
+    cfg = TrainConfig(data="x", model="mobilenet_v2", strategy="finetune", image_size=96, lr=0.01, epochs=3)
+    r = resolve(cfg, get_spec("mobilenet_v2"), 28)
+    assert (r.image_size, r.lr, r.body_lr, r.epochs) == (96, 0.01, pytest.approx(0.001), 3)
+    text = resolve(TrainConfig(data="x", model="minilm-l6", strategy="scratch"), get_spec("minilm-l6"))
+    image = resolve(TrainConfig(data="x", model="mobilenet_v2", strategy="scratch"), get_spec("mobilenet_v2"))
+    assert text.lr < image.lr and text.body_lr == text.lr and text.max_length == get_spec("minilm-l6").max_length
+
+
+@CPU_ONLY
+def test_asking_for_a_missing_gpu_is_a_clear_error():
+    with pytest.raises(ConfigError, match="no.*GPU|none is available"):
+        resolve(TrainConfig(data="x", model="mobilenet_v2", device="cuda"), get_spec("mobilenet_v2"))
