@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from tlcore.errors import UserError
 from tlcore.runs.store import MIGRATIONS, RunStore
 
 
@@ -28,7 +29,7 @@ def test_newer_schema_is_refused_not_dropped(tmp_path):
     conn = sqlite3.connect(path)
     conn.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
     conn.commit()
-    with pytest.raises(RuntimeError, match="newer"):
+    with pytest.raises(UserError, match="newer"):
         RunStore(path)
     assert sqlite3.connect(path).execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
 
@@ -105,3 +106,20 @@ def test_concurrent_writers_from_threads(store):
     for t in threads:
         t.join()
     assert not errors and len(store.list_runs(limit=1000)) == 100
+
+
+def test_claim_respects_a_limit_shared_by_all_dispatchers(store):
+    first, second = store.create_run({}), store.create_run({})
+    assert store.claim(first, max_active=1)
+    assert not store.claim(second, max_active=1) and store.get(second).status == "queued"
+    assert store.claim(second, max_active=2)
+
+
+def test_epochs_of_a_finished_run_cannot_be_added(store):
+    run_id = store.create_run({})
+    store.claim(run_id)
+    store.mark_running(run_id, 1)
+    store.add_epoch(run_id, {"epoch": 1})
+    store.finish(run_id, "cancelled")
+    store.add_epoch(run_id, {"epoch": 2})
+    assert [e["epoch"] for e in store.epochs(run_id)] == [1]

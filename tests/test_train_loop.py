@@ -110,3 +110,43 @@ def test_metrics_agree_with_sklearn_and_ece_by_hand():
     p = np.array([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4], [0.6, 0.4]])
     y = np.array([0, 0, 0, 1])
     assert expected_calibration_error(p, y) == pytest.approx(0.5 * 0.1 + 0.5 * 0.1)
+
+
+def test_a_single_leftover_example_joins_the_previous_batch():
+    """BatchNorm raises on a training batch of one (33 items, batch 32): the tail must be folded in."""
+    inputs = FeatureInputs(torch.randn(33, 4), torch.zeros(33, dtype=torch.long), torch.device("cpu"))
+    sizes = [len(y) for _, y, _ in inputs.batches(torch.arange(33), 32, train=True, generator=torch.Generator())]
+    assert sizes == [33]
+    bn = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    plan = Plan("scratch", bn, [{"params": list(bn.parameters()), "lr": 0.01}])
+    fit(plan, inputs, torch.arange(33), torch.arange(33), LoopSettings(epochs=1, batch_size=32),
+        emit=lambda k, d: None, should_stop=lambda: False, generator=torch.Generator())
+
+
+def test_a_diverged_run_is_reported_not_saved_as_best():
+    from tlcore.train.loop import Diverged
+    features = torch.randn(16, 4)
+    features[0, 0] = float("nan")
+    inputs = FeatureInputs(features, torch.arange(16) % 2, torch.device("cpu"))
+    with pytest.raises(Diverged, match="lower the learning rate"):
+        fit(probe_plan(), inputs, torch.arange(16), torch.arange(16), LoopSettings(epochs=3, batch_size=4),
+            emit=lambda k, d: None, should_stop=lambda: False, generator=torch.Generator())
+
+
+def test_gradual_patience_starts_when_the_body_joins():
+    body = nn.Linear(4, 4)
+    model = nn.Sequential(body, nn.Linear(4, 2))
+    plan = Plan("gradual", model, [{"params": list(model.parameters()), "lr": 0.0}], frozen_body_epochs=4,
+                body=body)
+    # lr 0: validation never improves after epoch 1; without the rule the run would end in the frozen phase
+    result = fit(plan, blobs(), torch.arange(30), torch.arange(30, 40), LoopSettings(epochs=20, batch_size=8, patience=2),
+                 emit=lambda k, d: None, should_stop=lambda: False, generator=torch.Generator())
+    assert len(result.history) == 6 and result.stopped_early
+
+
+@pytest.mark.parametrize("n, batch", [(17, 16), (49, 16), (32, 16), (5, 16), (33, 32)])
+def test_step_count_matches_the_batches_the_loop_runs(n, batch):
+    from tlcore.train.inputs import steps_per_epoch
+    inputs = FeatureInputs(torch.randn(n, 4), torch.zeros(n, dtype=torch.long), torch.device("cpu"))
+    actual = sum(1 for _ in inputs.batches(torch.arange(n), batch, train=True, generator=torch.Generator()))
+    assert steps_per_epoch(n, batch) == actual

@@ -98,3 +98,9 @@ def test_a_dead_worker_left_running_does_not_block_the_queue(store, tiny_image_f
     fresh = service.submit(store, tiny_config(tiny_image_folder))
     records = Dispatcher(store, max_workers=1).wait([fresh, stale], poll_s=0.2, timeout_s=180)
     assert [r.status for r in records] == ["succeeded", "interrupted"]
+
+
+def test_relative_data_path_is_stored_absolute(store, tiny_image_folder, monkeypatch):
+    monkeypatch.chdir(tiny_image_folder.parent)
+    run_id = service.submit(store, tiny_config(tiny_image_folder.name))
+    assert store.get(run_id).config["data"] == str(tiny_image_folder.resolve())

@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import signal
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -112,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except (OSError, sqlite3.Error) as exc:  # the disk or the store, not the input: exit 1, still no traceback
+        print(f"error: {_one_line(f'{type(exc).__name__}: {exc}')}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

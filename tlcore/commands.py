@@ -93,7 +93,7 @@ def _warn(prep) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    config = config_from_args(args, args.strategy)
+    config = service.with_absolute_data(config_from_args(args, args.strategy))
     _warn(service.check(config))
     store = RunStore()
     run_id = service.submit(store, config, name=args.name)
@@ -174,6 +174,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from tlcore.predict import Predictor
+    if args.top < 1:
+        raise CliError("--top must be at least 1.")
     store = RunStore()
     record = _get_run(store, args.run_id)
     if record.status != "succeeded":

@@ -17,7 +17,7 @@ STRATEGIES: dict[str, str] = {
     "linear_probe": "Keep the pretrained network frozen and train only a new last layer on its features.",
     "finetune": "Start from pretrained weights and train every layer, the pretrained ones more gently.",
     "gradual": "Train the new last layer first, then unfreeze and gently train the whole network.",
-    "lora": "Train small low-rank adapters inside a pretrained transformer (text models only).",
+    "lora": "Train small low-rank adapters inside a pretrained transformer (MiniLM, BERT-family, ViT).",
 }
 DEVICES = ("auto", "cpu", "cuda")
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 def _env_path(name: str, default: Path) -> Path:
     value = os.environ.get(name)
-    return Path(value).expanduser() if value else default
+    # absolute, so worker processes (started in another directory) find the same place
+    return (Path(value).expanduser() if value else default).absolute()
 
 
 def data_dir() -> Path:

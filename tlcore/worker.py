@@ -82,7 +82,8 @@ def execute(store: RunStore, run_id: str) -> str:
         out = train_run(prep, emit=StoreSink(store, run_id), should_stop=CancelFlag(store, run_id))
         write_artifacts(run_id, out)
         result = dict(out.summary, wall_seconds=round(time.monotonic() - started, 3))
-        store.finish(run_id, "succeeded", result=result)
+        if not store.finish(run_id, "succeeded", result=result):
+            return store.get(run_id).status  # e.g. cancelled at the very end: the store's word stands
         return "succeeded"
     except Cancelled:
         store.finish(run_id, "cancelled", error="Cancelled by the user.")

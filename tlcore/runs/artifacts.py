@@ -32,12 +32,13 @@ def run_dir(run_id: str) -> Path:
     return runs_root() / run_id
 
 
-def environment() -> dict[str, str]:
+def environment(device: str) -> dict[str, str]:
     import timm
     import transformers
+    on_gpu = device == "cuda" and torch.cuda.is_available()
     return {"tlcore": __version__, "python": platform.python_version(), "torch": torch.__version__,
             "timm": timm.__version__, "transformers": transformers.__version__,
-            "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({platform.machine()})"}
+            "device": torch.cuda.get_device_name(0) if on_gpu else f"CPU ({platform.machine()})"}
 
 
 def write_artifacts(run_id: str, out: RunOutput) -> Path:
@@ -55,7 +56,7 @@ def write_artifacts(run_id: str, out: RunOutput) -> Path:
                       "crop_pct": prep.spec.crop_pct, "max_length": prep.resolved.max_length},
             "data": {"fingerprint": prep.dataset.fingerprint, "name": prep.dataset.name, "size": len(prep.dataset)},
             "split": prep.split.to_dict(), "train_indices": prep.train_idx.tolist(),
-            "summary": out.summary, "environment": environment()})
+            "summary": out.summary, "environment": environment(prep.resolved.device)})
         _write_json(tmp / "labels.json", prep.dataset.classes)
         _write_json(tmp / "history.json", out.history)
         _write_json(tmp / "evaluation.json", out.evaluation.to_dict())

@@ -40,8 +40,10 @@ def is_worker_alive(pid: int, run_id: str) -> bool:
         if proc.status() == psutil.STATUS_ZOMBIE:
             return False
         cmdline = proc.cmdline()
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
+    except psutil.NoSuchProcess:
         return False
+    except psutil.AccessDenied:  # a hardened /proc hides other users' processes: assume it is ours
+        return True
     return "tlcore.worker" in cmdline and run_id in cmdline
 
 
@@ -65,6 +67,7 @@ class Dispatcher:
         self.python = python
         self._procs: dict[str, subprocess.Popen] = {}
         self._cancel_seen: dict[str, float] = {}
+        self._gpus: dict[str, str | None] = {}
         self.recover_every_s = recover_every_s
         self._last_recover = float("-inf")
         self._lock = threading.Lock()
@@ -78,7 +81,7 @@ class Dispatcher:
         sharing the data directory; `pump` therefore also calls this every `recover_every_s`.
         """
         self._last_recover = time.monotonic()
-        return self.store.recover_orphans(is_worker_alive)
+        return self.store.recover_orphans(is_worker_alive, skip=self._procs)
 
     def pump(self) -> None:
         with self._lock:
@@ -93,19 +96,41 @@ class Dispatcher:
             queued = self.store.queued()
             if not queued:
                 return
-            run = queued[0]
-            if self.store.claim(run.id):
-                self._spawn(run.id)
+            if self.store.claim(queued[0].id, max_active=self.max_workers):
+                self._spawn(queued[0].id)
+            elif self.store.get(queued[0].id).status == "queued":
+                return  # another dispatcher filled the last slot first
 
     def _spawn(self, run_id: str) -> None:
+        from tlcore.worker import log_path
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
-        proc = subprocess.Popen([self.python, "-m", "tlcore.worker", run_id], env=env, cwd=PACKAGE_ROOT,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
+        gpu = self._free_gpu()
+        if gpu is not None:
+            env["CUDA_VISIBLE_DEVICES"] = gpu
+        try:
+            path = log_path(run_id)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "ab") as stderr:  # import errors and crashes before logging starts land here
+                proc = subprocess.Popen([self.python, "-m", "tlcore.worker", run_id], env=env, cwd=PACKAGE_ROOT,
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                                        start_new_session=True)
+        except OSError as exc:
+            self.store.finish(run_id, "failed", error=f"Could not start a worker process ({exc}).")
+            return
         self.store.set_pid(run_id, proc.pid)
         self._procs[run_id] = proc
-        log.info("started run %s as pid %s", run_id, proc.pid)
+        self._gpus[run_id] = gpu
+        log.info("started run %s as pid %s on %s", run_id, proc.pid, f"GPU {gpu}" if gpu else "the CPU")
+
+    def _free_gpu(self) -> str | None:
+        """One worker per GPU: give each new worker a GPU none of ours is using (None without CUDA)."""
+        if os.environ.get("CUDA_VISIBLE_DEVICES") is not None or self.max_workers < 2:
+            return None  # the host pinned devices itself, or there is one worker and it sees every GPU
+        import torch
+        used = {g for run_id, g in self._gpus.items() if run_id in self._procs}
+        free = [str(i) for i in range(torch.cuda.device_count()) if str(i) not in used]
+        return free[0] if free else None
 
     def _reap(self) -> None:
         for run_id, proc in list(self._procs.items()):
@@ -114,6 +139,7 @@ class Dispatcher:
                 continue
             del self._procs[run_id]
             self._cancel_seen.pop(run_id, None)
+            self._gpus.pop(run_id, None)
             record = self.store.get(run_id)
             if record is None or record.is_final:
                 continue

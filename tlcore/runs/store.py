@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from tlcore import settings
+from tlcore.errors import UserError
 from tlcore.jsonutil import json_safe
 
 ACTIVE = ("queued", "starting", "running")
@@ -105,7 +106,7 @@ class RunStore:
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             version = int(row["value"]) if row else 0
             if version > len(MIGRATIONS):
-                raise RuntimeError(f"The run store at {self.path} was written by a newer Transfer Lab "
+                raise UserError(f"The run store at {self.path} was written by a newer Transfer Lab "
                                    f"(schema {version}); upgrade this installation.")
             for script in MIGRATIONS[version:]:
                 for statement in filter(str.strip, script.split(";")):
@@ -172,10 +173,14 @@ class RunStore:
         return [json.loads(r["metrics"]) for r in rows]
 
     # -- lifecycle ----------------------------------------------------------------------------------
-    def claim(self, run_id: str) -> bool:
-        """queued → starting, atomically: only one dispatcher can win a run."""
-        cur = self._execute("UPDATE runs SET status='starting', started=? WHERE id=? AND status='queued'",
-                            (time.time(), run_id))
+    def claim(self, run_id: str, max_active: int | None = None) -> bool:
+        """queued → starting in one statement: only one dispatcher can win a run, and with `max_active`
+        the claim fails when that many runs are already starting or running (whoever started them)."""
+        limit = "" if max_active is None else (
+            " AND (SELECT COUNT(*) FROM runs WHERE status IN ('starting','running')) < ?")
+        params = (time.time(), run_id) + (() if max_active is None else (max_active,))
+        cur = self._execute(f"UPDATE runs SET status='starting', started=? WHERE id=? AND status='queued'{limit}",
+                            params)
         return cur.rowcount == 1
 
     def set_pid(self, run_id: str, pid: int) -> None:
@@ -195,8 +200,10 @@ class RunStore:
         self._execute(f"UPDATE runs SET {sets} WHERE id=? AND status='running'", (*fields.values(), run_id))
 
     def add_epoch(self, run_id: str, metrics: dict[str, Any]) -> None:
-        self._execute("INSERT OR REPLACE INTO epochs VALUES (?, ?, ?)",
-                      (run_id, int(metrics["epoch"]), json.dumps(json_safe(metrics))))
+        """Record one epoch's metrics; ignored once the run has ended (a finished run is never rewritten)."""
+        self._execute("INSERT OR REPLACE INTO epochs SELECT ?, ?, ? WHERE EXISTS "
+                      "(SELECT 1 FROM runs WHERE id=? AND status='running')",
+                      (run_id, int(metrics["epoch"]), json.dumps(json_safe(metrics)), run_id))
 
     def finish(self, run_id: str, status: str, *, result: dict[str, Any] | None = None,
                error: str | None = None, from_states: tuple[str, ...] = ACTIVE) -> bool:
@@ -232,14 +239,15 @@ class RunStore:
                             (run_id, *FINAL))
         return cur.rowcount == 1
 
-    def recover_orphans(self, is_alive: Callable[[int, str], bool], grace_s: float = 30.0) -> list[str]:
+    def recover_orphans(self, is_alive: Callable[[int, str], bool], grace_s: float = 30.0,
+                        skip: Iterable[str] = ()) -> list[str]:
         """Mark runs whose worker process is gone as interrupted (e.g. after a server restart).
 
         A run claimed moments ago may not have its pid yet; it gets `grace_s` before it counts as orphaned.
         """
-        now = time.time()
+        now, skip = time.time(), set(skip)
         orphans = [r.id for r in self.list_runs(statuses=("starting", "running"), limit=10_000)
-                   if (r.pid and not is_alive(r.pid, r.id)) or (not r.pid and now - (r.started or 0) > grace_s)]
+                   if r.id not in skip and (r.pid and not is_alive(r.pid, r.id)) or (not r.pid and now - (r.started or 0) > grace_s)]
         for run_id in orphans:
             self.finish(run_id, "interrupted", error="The worker stopped (server restart or crash) before the "
                         "run finished; start it again.", from_states=("starting", "running"))

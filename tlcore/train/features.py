@@ -7,6 +7,7 @@ reuse it: the cache is shared by every run that uses the same data and model.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -18,9 +19,15 @@ from safetensors.torch import load_file, save_file
 from tlcore import settings
 from tlcore.train.inputs import Inputs
 
+log = logging.getLogger(__name__)
+
+
+CACHE_VERSION = 1  # bump when the feature computation changes, so stale files are never reused
+
 
 def feature_cache_path(fingerprint: str, model_id: str, preprocessing: str, cache_dir: Path | None = None) -> Path:
-    key = hashlib.sha256(f"{fingerprint}|{model_id}|{preprocessing}".encode()).hexdigest()[:20]
+    """`preprocessing` must name everything that changes the numbers (size, length, crop, precision)."""
+    key = hashlib.sha256(f"v{CACHE_VERSION}|{fingerprint}|{model_id}|{preprocessing}".encode()).hexdigest()[:20]
     return (cache_dir or settings.data_dir() / "cache") / "features" / f"{key}.safetensors"
 
 
@@ -43,18 +50,30 @@ def compute_features(body: torch.nn.Module, inputs: Inputs, n: int, batch_size: 
     return out if out is not None else torch.empty(0, 0)
 
 
-def cached_features(path: Path, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
-    """Load features from `path`, or compute and store them atomically (a crash never leaves half a file)."""
+def cached_features(path: Path, n: int, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+    """Load `n` rows of features from `path`, or compute and store them atomically.
+
+    A damaged or mismatched cache file is recomputed, and a cache that cannot be written (full disk)
+    only costs speed next time: the run goes on with the features in memory.
+    """
     if path.exists():
-        return load_file(path)["features"]
+        try:
+            features = load_file(path)["features"]
+            if features.shape[0] == n:
+                return features
+        except Exception as exc:  # any unreadable cache is just a miss
+            log.warning("ignoring unreadable feature cache %s: %s", path, exc)
     features = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
     try:
-        save_file({"features": features.contiguous()}, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        os.close(fd)
+        try:
+            save_file({"features": features.contiguous()}, tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError as exc:
+        log.warning("could not write feature cache %s: %s", path, exc)
     return features

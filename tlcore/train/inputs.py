@@ -27,7 +27,17 @@ def shuffled_chunks(indices: torch.Tensor, batch_size: int, train: bool,
                     generator: torch.Generator | None) -> list[torch.Tensor]:
     if train:
         indices = indices[torch.randperm(len(indices), generator=generator)]
-    return [indices[i:i + batch_size] for i in range(0, len(indices), batch_size)]
+    chunks = [indices[i:i + batch_size] for i in range(0, len(indices), batch_size)]
+    if train:
+        chunks = fold_single_tail(chunks)
+    return chunks
+
+
+def fold_single_tail(chunks: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Batch-norm cannot train on one example (e.g. 33 items in batches of 32): join it to the batch before."""
+    if len(chunks) > 1 and len(chunks[-1]) == 1:
+        chunks = chunks[:-2] + [torch.cat(chunks[-2:])]
+    return chunks
 
 
 @dataclass
@@ -116,7 +126,7 @@ class TextInputs:
         for start in range(0, len(indices), pool):
             part = indices[start:start + pool]
             part = part[torch.argsort(self.lengths[part], descending=True)]
-            chunks += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
+            chunks += fold_single_tail([part[i:i + batch_size] for i in range(0, len(part), batch_size)])
         order = torch.randperm(len(chunks), generator=generator).tolist()
         return [chunks[i] for i in order]
 
@@ -141,4 +151,6 @@ class FeatureInputs:
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:
-    return max(1, math.ceil(n / batch_size))
+    """Training batches per epoch, matching the chunking above (a single leftover example is folded in;
+    text pools are multiples of the batch size, so only the last pool can leave one)."""
+    return max(1, math.ceil(n / batch_size) - (1 if n > batch_size and n % batch_size == 1 else 0))

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
+from tlcore.errors import UserError
 from tlcore.train.inputs import Inputs, steps_per_epoch
 from tlcore.train.strategies import Plan, set_train_mode
 
@@ -24,6 +25,10 @@ EventSink = Callable[[str, dict[str, Any]], None]
 
 class Cancelled(Exception):
     """Raised inside the loop when the cancel flag is set; the run ends as 'cancelled'."""
+
+
+class Diverged(UserError):
+    """The loss became NaN or infinite: nothing trustworthy can be saved from this run."""
 
 
 @dataclass
@@ -66,20 +71,26 @@ def fit(plan: Plan, inputs: Inputs, train_idx: torch.Tensor, val_idx: torch.Tens
     clock = _Clock(total, s.event_interval_s)
     emit("start", {"total_steps": total, "epochs": s.epochs})
     for epoch in range(s.epochs):
+        if plan.frozen_body_epochs and epoch == plan.frozen_body_epochs:
+            waited = 0  # the body joins now: give it the full patience
         set_train_mode(plan, epoch)
         train_loss, train_acc = _train_epoch(plan, inputs, train_idx, s, optimizer, scheduler, generator,
                                              clock, emit, should_stop, epoch)
         row = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc,
                "lr": optimizer.param_groups[-1]["lr"], **evaluate_loss(plan.module, inputs, val_idx, s)}
         row["elapsed"] = clock.elapsed()
+        if not math.isfinite(train_loss):
+            raise Diverged("Training diverged (the loss became infinite or NaN); lower the learning rate "
+                           "(--lr) and start the run again.")
         result.history.append(row)
         emit("epoch", dict(row, step=clock.step, total_steps=total, eta_s=clock.eta()))
-        key = (row["val_acc"], -row["val_loss"]) if len(val_idx) else (epoch,)
+        key = (row["val_acc"], -row["val_loss"]) if len(val_idx) and math.isfinite(row["val_loss"]) else (epoch,)
         if best_key is None or key > best_key:
             best_key, best_state, waited, result.best_epoch = key, _snapshot(plan.module), 0, epoch + 1
         else:
             waited += 1
-            if s.patience and waited >= s.patience:
+            # gradual unfreezing: the head's plateau while the body is frozen must not end the run
+            if s.patience and waited >= s.patience and epoch + 1 > plan.frozen_body_epochs:
                 result.stopped_early = True
                 break
     if best_state is not None:

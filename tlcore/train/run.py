@@ -18,7 +18,7 @@ from tlcore.config import TrainConfig
 from tlcore.data import (DataReport, Dataset, Split, build_report, decode_images, load_source, make_split,
                          subset_per_class)
 from tlcore.data.images import median_side
-from tlcore.errors import ConfigError
+from tlcore.errors import ConfigError, DataError
 from tlcore.models import ModelSpec, TransferModel, apply_lora, create, get_spec, text_encoder_for
 from tlcore.train.defaults import Resolved, resolve
 from tlcore.train.features import compute_features, cached_features, feature_cache_path
@@ -65,6 +65,11 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None) -> Prepared:
     # Model selection needs a few examples per class, not hundreds: validating every epoch on a large
     # held-out part would dominate the cost of small-data runs (e.g. 340 articles vs 50 training texts).
     val_idx = subset_per_class(ds.labels, split.val, config.val_per_class, config.seed)
+    missing = sorted(set(range(ds.num_classes)) - set(ds.labels[train_idx].tolist()))
+    if missing:
+        names = ", ".join(repr(ds.classes[c]) for c in missing)
+        raise DataError(f"No training examples are left for {names} (they are all held out, or duplicates of "
+                        "held-out items); add more distinct examples of it.")
     resolved = resolve(config, spec, median_side(ds) if ds.modality == "image" and not config.image_size else None)
     return Prepared(config, ds, split, train_idx, val_idx, spec, resolved, build_report(ds, split))
 
@@ -111,9 +116,10 @@ def build_inputs(prep: Prepared, device: torch.device, emit: EventSink) -> Input
 def feature_inputs(prep: Prepared, model: TransferModel, inputs: Inputs, device: torch.device,
                    emit: EventSink) -> FeatureInputs:
     r, ds = prep.resolved, prep.dataset
-    preprocessing = f"size={r.image_size}|len={r.max_length}|crop={prep.spec.crop_pct}|{prep.spec.interpolation}"
+    preprocessing = (f"size={r.image_size}|len={r.max_length}|crop={prep.spec.crop_pct}|"
+                     f"{prep.spec.interpolation}|bf16={r.amp_bf16}")
     path = feature_cache_path(ds.fingerprint, prep.spec.id, preprocessing)
-    features = cached_features(path, lambda: compute_features(
+    features = cached_features(path, len(ds), lambda: compute_features(
         model.body, inputs, len(ds), r.batch_size * 2, amp_bf16=r.amp_bf16,
         progress=lambda done, total: emit("phase", _phase("Computing pretrained features", done, total))))
     return FeatureInputs(features, torch.as_tensor(ds.labels), device)

@@ -44,7 +44,7 @@ def build_plan(strategy: str, model: TransferModel, resolved: Resolved) -> Plan:
     if strategy in ("finetune", "lora"):
         return Plan(strategy, model, groups, body=model.body)
     if strategy == "gradual":
-        frozen = max(1, resolved.epochs // 3)
+        frozen = max(1, resolved.epochs // 3) if resolved.epochs >= 2 else 0
         set_trainable(model.body, False)
         return Plan(strategy, model, groups, frozen_body_epochs=frozen, body=model.body)
     raise ValueError(f"unknown strategy {strategy}")
