@@ -100,3 +100,23 @@ def _export_onnx(predictor: Predictor, out: Path) -> Path:
         raise UserError(f"ONNX export of {predictor.spec.id} failed ({type(exc).__name__}: {exc}); "
                         "export as safetensors instead.") from exc
     return out
+
+
+def export_zip(run_id: str) -> bytes:
+    """The trained model as one download: weights (safetensors), label map and the run's exact config."""
+    import io
+    import zipfile
+    if not (run_dir(run_id) / WEIGHTS).exists():
+        raise UserError(f"Run {run_id} has no trained model to export.")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in (WEIGHTS, "labels.json", "config.json"):
+            zf.write(run_dir(run_id) / name, f"{run_id}/{name}")
+    return buffer.getvalue()
+
+
+def export_onnx_bytes(run_id: str) -> bytes:
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        path = export_run(run_id, "onnx", Path(tmp) / "model.onnx")
+        return path.read_bytes()

@@ -96,3 +96,11 @@ def _default_image_size(spec: ModelSpec, on_gpu: bool, native_side: int | None) 
     if native_side:
         size = min(size, max(64, -(-2 * native_side // 32) * 32))
     return size
+
+
+def device_description() -> str:
+    """What a person should read as 'where training runs', e.g. 'GPU: NVIDIA H100' or 'CPU (2 cores)'."""
+    if torch.cuda.is_available():
+        return f"GPU: {torch.cuda.get_device_name(0)}"
+    import os
+    return f"CPU ({os.cpu_count()} cores)"

@@ -1,0 +1,1 @@
+"""Reusable UI pieces for the Streamlit pages (figure builders, previews, the live run card, state)."""

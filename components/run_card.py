@@ -1,0 +1,80 @@
+"""The live view of a comparison: one card per run with status, queue position, progress with ETA,
+live curves and Cancel. It polls the run store from an `st.fragment`, so only this part reruns."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from components import engine
+from tlcore.estimate import format_duration
+from tlcore.runs import RunRecord
+
+STRATEGY_NAMES = {"scratch": "From scratch", "linear_probe": "Linear probe", "finetune": "Fine-tune",
+                  "gradual": "Gradual unfreezing", "lora": "LoRA adapters"}
+STATUS_ICONS = {"queued": "⏳", "starting": "🚀", "running": "🏃", "succeeded": "✅", "failed": "❌",
+                "cancelled": "⏹️", "interrupted": "⚠️"}
+
+
+def live_curve_figure(epochs: list[dict]) -> go.Figure:
+    """Validation accuracy and training loss per epoch, small enough for a card."""
+    x = [e["epoch"] for e in epochs]
+    fig = go.Figure()
+    fig.add_scatter(x=x, y=[e.get("val_acc") for e in epochs], name="validation accuracy", mode="lines+markers")
+    fig.add_scatter(x=x, y=[e.get("train_loss") for e in epochs], name="training loss", mode="lines", yaxis="y2",
+                    line={"dash": "dot"})
+    fig.update_layout(height=220, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title="Epoch",
+                      yaxis={"title": "accuracy", "range": [0, 1], "tickformat": ".0%"},
+                      yaxis2={"title": "loss", "overlaying": "y", "side": "right", "showgrid": False},
+                      legend={"orientation": "h", "y": -0.35})
+    return fig
+
+
+def run_title(record: RunRecord) -> str:
+    cfg = record.config
+    return f"{STRATEGY_NAMES.get(cfg['strategy'], cfg['strategy'])} · seed {cfg['seed']}"
+
+
+def run_card(record: RunRecord) -> None:
+    store = engine.store()
+    with st.container(border=True):
+        head, action = st.columns([5, 1])
+        head.markdown(f"**{run_title(record)}** — {STATUS_ICONS.get(record.status, '')} {record.status}")
+        if record.status in ("queued", "starting", "running") and action.button(
+                "Cancel", key=f"cancel-{record.id}", help="Stop this run; finished runs are kept."):
+            store.request_cancel(record.id)
+            st.rerun(scope="fragment")
+        if record.status == "queued":
+            st.caption(f"Waiting for a free worker: position {store.queue_position(record.id)} in the queue.")
+        elif record.status in ("starting", "running"):
+            eta = f" — {format_duration(record.eta_s)} left" if record.eta_s else ""
+            st.progress(min(record.progress, 1.0), text=f"{record.message or 'Starting'}{eta}")
+        elif record.status == "succeeded" and record.result:
+            res = record.result
+            st.caption(f"Test accuracy **{res['test_accuracy']:.1%}** · {res['epochs']} epochs · "
+                       f"{res['wall_seconds']:.0f} s · {res['trainable_params']:,} trainable parameters")
+        elif record.error:
+            (st.warning if record.status == "cancelled" else st.error)(record.error)
+        epochs = store.epochs(record.id)
+        if epochs:
+            st.plotly_chart(live_curve_figure(epochs), key=f"curve-{record.id}", config={"displayModeBar": False})
+
+
+@st.fragment(run_every=1.5)
+def comparison_cards(group_id: str) -> None:
+    """Polls the store; runs keep going in their workers whatever the browser does."""
+    records = sorted(engine.store().list_runs(group_id=group_id),
+                     key=lambda r: (r.config["seed"], list(STRATEGY_NAMES).index(r.config["strategy"])))
+    if not records:
+        st.info("This comparison has no runs (they may have been deleted).")
+        return
+    done = sum(r.is_final for r in records)
+    st.markdown(f"**{done} of {len(records)} runs finished**")
+    if done == len(records):
+        ok = sum(r.status == "succeeded" for r in records)
+        st.success(f"Comparison finished: {ok} of {len(records)} runs succeeded.")
+        st.page_link("pages/compare.py", label="See the comparison", icon="📊")
+    columns = st.columns(2)
+    for i, record in enumerate(records):
+        with columns[i % 2]:
+            run_card(record)

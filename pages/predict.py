@@ -1,0 +1,73 @@
+"""Predict: try finished models on a new image or text, side by side, and download them."""
+
+import streamlit as st
+from PIL import Image
+
+from components import engine, state
+from components.run_card import run_title
+from tlcore.errors import UserError
+from tlcore.predict import Predictor, export_onnx_bytes, export_zip
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the trained model…")
+def predictor(run_id: str) -> Predictor:
+    return Predictor(run_id)
+
+
+st.title("Predict")
+store = engine.store()
+group = state.comparison()
+runs = [r for r in store.list_runs(group_id=group, statuses=["succeeded"])] if group else []
+runs = runs or store.list_runs(statuses=["succeeded"], limit=50)
+if not runs:
+    st.info("No finished runs yet. Train a comparison first.")
+    st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
+    st.stop()
+labels = {r.id: f"{run_title(r)} — {r.config['model']} on {r.config['data'].split('/')[-1]} "
+                f"({r.result['test_accuracy']:.0%} test accuracy)" for r in runs}
+default = [r.id for r in runs if r.config["seed"] == min(x.config["seed"] for x in runs)][:2]
+chosen = st.multiselect("Models to try (side by side)", list(labels), default=default, format_func=labels.get)
+if not chosen:
+    st.stop()
+modality = predictor(chosen[0]).modality
+if any(predictor(run_id).modality != modality for run_id in chosen):
+    st.error("Pick models trained on the same kind of data (all images or all texts).")
+    st.stop()
+
+if modality == "image":
+    upload = st.file_uploader("An image to classify", type=["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"])
+    try:
+        example = Image.open(upload) if upload else None
+    except Exception:  # any unreadable upload: say so plainly
+        example = None
+        st.error("That file is not an image we can read; try a JPEG or PNG.")
+    if example is not None:
+        st.image(example, width=224)
+else:
+    example = st.text_area("A text to classify", placeholder="Type or paste a sentence…") or None
+
+if example is not None:
+    for column, run_id in zip(st.columns(len(chosen)), chosen):
+        with column:
+            st.markdown(f"**{labels[run_id].split(' — ')[0]}**")
+            try:
+                top = predictor(run_id).predict([example], top=5)[0]
+            except UserError as exc:
+                st.error(str(exc))
+                continue
+            st.dataframe({"class": [c for c, _ in top], "probability": [p for _, p in top]}, hide_index=True,
+                         column_config={"probability": st.column_config.ProgressColumn(
+                             "probability", min_value=0.0, max_value=1.0, format="percent")})
+
+st.subheader("Download a trained model")
+run_id = st.selectbox("Model", chosen, format_func=labels.get)
+left, right = st.columns(2)
+left.download_button("Weights + labels + config (.zip)", data=export_zip(run_id), file_name=f"{run_id}.zip",
+                     mime="application/zip")
+if right.button("Prepare an ONNX file"):
+    try:
+        st.session_state["onnx"] = (run_id, export_onnx_bytes(run_id))
+    except UserError as exc:
+        right.error(str(exc))
+if st.session_state.get("onnx", (None,))[0] == run_id:
+    right.download_button("Download ONNX", data=st.session_state["onnx"][1], file_name=f"{run_id}.onnx")

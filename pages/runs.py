@@ -1,0 +1,55 @@
+"""Runs: the history — filter, open, rename, delete (with confirmation) and see the exact config."""
+
+import pandas as pd
+import streamlit as st
+
+from components import engine, state
+from components.run_card import run_title
+
+st.title("Runs")
+store = engine.store()
+records = store.list_runs(limit=1000)
+if not records:
+    st.info("No runs yet.")
+    st.page_link("pages/home.py", label="Run the demo from Home", icon="🏠")
+    st.stop()
+
+c1, c2, c3 = st.columns(3)
+statuses = c1.multiselect("Status", sorted({r.status for r in records}))
+models = c2.multiselect("Model", sorted({r.config["model"] for r in records}))
+text = c3.text_input("Name contains")
+shown = [r for r in records if (not statuses or r.status in statuses) and (not models or r.config["model"] in models)
+         and text.lower() in r.name.lower()]
+st.dataframe(pd.DataFrame([{
+    "run": r.id, "name": r.name, "status": r.status, "model": r.config["model"],
+    "data": r.config["data"].split("/")[-1], "strategy": r.config["strategy"], "seed": r.config["seed"],
+    "test accuracy": (r.result or {}).get("test_accuracy"), "comparison": r.group_id,
+} for r in shown]), hide_index=True, column_config={"test accuracy": st.column_config.NumberColumn(format="%.3f")})
+
+if not shown:
+    st.stop()
+run_id = st.selectbox("Open a run", [r.id for r in shown],
+                      format_func=lambda i: f"{i} — {run_title(store.get(i))} — {store.get(i).name}")
+record = store.get(run_id)
+st.markdown(f"**Status:** {record.status}" + (f" — {record.error}" if record.error else ""))
+if record.group_id and st.button("Open its comparison"):
+    state.set_comparison(record.group_id)
+    st.switch_page("pages/compare.py")
+with st.expander("Exact configuration"):
+    st.json(record.config)
+    if record.result:
+        st.json(record.result)
+new_name = st.text_input("Name", value=record.name, key=f"name-{run_id}")
+if new_name != record.name and st.button("Rename"):
+    store.rename(run_id, new_name)
+    st.rerun()
+if record.is_final:
+    confirm = st.checkbox("Yes, delete this run and its trained model", key=f"confirm-{run_id}")
+    if st.button("Delete run", disabled=not confirm):
+        from tlcore.runs.artifacts import delete_artifacts
+        store.delete(run_id)
+        delete_artifacts(run_id)
+        st.success("Deleted.")
+        st.rerun()
+else:
+    st.caption("Cancel the run before deleting it.")

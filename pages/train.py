@@ -1,0 +1,77 @@
+"""Train: choose strategies and settings, see the time estimate, start a comparison, watch it live."""
+
+import streamlit as st
+
+from components import engine, state
+from components.run_card import STRATEGY_NAMES, comparison_cards
+from tlcore import service
+from tlcore.train import prepare
+from tlcore.config import STRATEGIES, TrainConfig
+from tlcore.errors import UserError
+from tlcore.estimate import estimate_comparison_seconds, format_duration
+from tlcore.models import get_spec
+
+st.title("Train")
+source = state.data_source()
+try:
+    ds = engine.dataset(source, *state.columns())
+except UserError as exc:
+    st.error(f"The dataset '{source}' cannot be used: {exc}")
+    st.page_link("pages/data.py", label="Choose another dataset", icon="🗂️")
+    st.stop()
+spec = get_spec(state.model_id(ds.modality))
+split = st.session_state.get("split_settings", {})
+st.markdown(f"**Dataset:** {ds.name} — {len(ds)} examples, {ds.num_classes} classes · "
+            f"**Model:** {spec.title}")
+st.caption("Change them on the Data and Models pages.")
+
+choices = [s for s in STRATEGIES if s != "lora" or spec.supports_lora]
+strategies = st.multiselect(
+    "Strategies to compare", choices, default=["scratch", "linear_probe", "finetune"],
+    format_func=lambda s: STRATEGY_NAMES[s],
+    help="\n\n".join(f"**{STRATEGY_NAMES[s]}** — {STRATEGIES[s]}" for s in choices))
+left, right = st.columns(2)
+seeds = left.number_input("Seeds", 1, 10, 1, help="Repeat everything with different random splits to see "
+                          "how much results vary; 3 seeds give error bars.")
+base = TrainConfig(data=source, model=spec.id, seed=int(split.get("seed", 0)), per_class=split.get("per_class"),
+                   val_fraction=split.get("val_fraction", 0.15), test_fraction=split.get("test_fraction", 0.2),
+                   text_column=state.columns()[0], label_column=state.columns()[1])
+try:
+    prep = prepare(base, dataset=ds)
+except UserError as exc:
+    st.error(str(exc))
+    st.stop()
+epochs = right.number_input("Epochs", 1, 200, prep.resolved.epochs,
+                            help="Passes over the training examples. Training stops earlier when the "
+                                 "validation accuracy stops improving.")
+with st.expander("More settings"):
+    c1, c2, c3 = st.columns(3)
+    lr = c1.number_input("Learning rate (0 = automatic)", 0.0, 0.5, 0.0, format="%.5f",
+                         help="Step size of the new last layer; pretrained layers use a fraction of it.")
+    batch = c2.number_input("Batch size (0 = automatic)", 0, 1024, 0)
+    smoothing = c3.number_input("Label smoothing", 0.0, 0.4, 0.0, step=0.05,
+                                help="Softens targets; can make confidence better calibrated.")
+config = base.with_(epochs=int(epochs), lr=lr or None, batch_size=int(batch) or None, label_smoothing=smoothing)
+prep = prepare(config, dataset=ds)
+
+if strategies:
+    seconds = estimate_comparison_seconds(prep, strategies, int(seeds))
+    st.info(f"{len(strategies) * int(seeds)} runs on {engine.device()}: {format_duration(seconds)} in total "
+            f"({len(prep.train_idx)} training, {len(prep.val_idx)} validation, {len(prep.split.test)} test "
+            f"examples; images at {prep.resolved.image_size} px)." if ds.modality == "image" else
+            f"{len(strategies) * int(seeds)} runs on {engine.device()}: {format_duration(seconds)} in total "
+            f"({len(prep.train_idx)} training, {len(prep.split.test)} test texts).")
+if st.button("Start comparison", type="primary", disabled=not strategies):
+    try:
+        group_id, _, _ = service.submit_comparison(engine.store(), config, list(strategies), int(seeds),
+                                                   name=f"{spec.id} on {ds.name}")
+    except UserError as exc:
+        st.error(str(exc))
+    else:
+        state.set_comparison(group_id)
+        st.toast("Comparison queued: it keeps running if you leave this page.")
+
+group = state.comparison()
+if group:
+    st.subheader("Current comparison")
+    comparison_cards(group)
