@@ -1,19 +1,23 @@
-"""Transfer Lab — the Streamlit entry point: a router and the sidebar; pages live in pages/."""
+"""Transfer Lab — the Streamlit entry point: a router and the sidebar; pages live in app_pages/.
+
+Not `pages/`: Streamlit still auto-discovers a folder of that name, and opening or reloading a sub-page
+URL (e.g. /data) then runs that file alone, without this router and its sidebar.
+"""
 
 import streamlit as st
 
 from components import engine, state
 
-st.set_page_config(page_title="Transfer Lab", page_icon="🧪", layout="wide")
+st.set_page_config(page_title="Transfer Lab", page_icon=":material/science:", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/data.py", title="Data", icon="🗂️"),
-    st.Page("pages/models.py", title="Models", icon="🧠"),
-    st.Page("pages/train.py", title="Train", icon="🏋️"),
-    st.Page("pages/compare.py", title="Compare", icon="📊"),
-    st.Page("pages/predict.py", title="Predict", icon="🔮"),
-    st.Page("pages/runs.py", title="Runs", icon="🗃️"),
+    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/data.py", title="Data", icon=":material/dataset:"),
+    st.Page("app_pages/models.py", title="Models", icon=":material/neurology:"),
+    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("app_pages/compare.py", title="Compare", icon=":material/monitoring:"),
+    st.Page("app_pages/predict.py", title="Predict", icon=":material/online_prediction:"),
+    st.Page("app_pages/runs.py", title="Runs", icon=":material/history:"),
 ]
 navigation = st.navigation(PAGES)
 engine.dispatcher()  # one per server: starts queued runs in worker processes

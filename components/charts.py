@@ -51,7 +51,7 @@ def curves_figure(bands: pd.DataFrame, x: str = "epoch") -> go.Figure:
             x=part[x], y=part["mean"], mode="lines+markers", name=label(strategy), legendgroup=strategy,
             line=dict(color=c, width=2), marker=dict(size=5), customdata=part["n"],
             hovertemplate="%{y:.1%} (mean of %{customdata} seed(s))<extra>" + label(strategy) + "</extra>"))
-    fig.update_yaxes(title="Validation accuracy", tickformat=".0%", rangemode="tozero")
+    fig.update_yaxes(title="Validation accuracy", tickformat=".0%", range=[0, 1.05], dtick=0.2)
     fig.update_xaxes(title=X_TITLES.get(x, x))
     title = "Validation accuracy by epoch" if x == "epoch" else "Validation accuracy over training time"
     return _layout(fig, title, hovermode="x unified", legend=dict(orientation="h", y=-0.2))

@@ -12,8 +12,16 @@ from tlcore.runs import RunRecord
 
 STRATEGY_NAMES = {"scratch": "From scratch", "linear_probe": "Linear probe", "finetune": "Fine-tune",
                   "gradual": "Gradual unfreezing", "lora": "LoRA adapters"}
-STATUS_ICONS = {"queued": "⏳", "starting": "🚀", "running": "🏃", "succeeded": "✅", "failed": "❌",
-                "cancelled": "⏹️", "interrupted": "⚠️"}
+STATUS_ICONS = {"queued": ":material/hourglass_top:", "starting": ":material/rocket_launch:",
+                "running": ":material/directions_run:", "succeeded": ":green[:material/check_circle:]",
+                "failed": ":red[:material/error:]", "cancelled": ":material/stop_circle:",
+                "interrupted": ":orange[:material/warning:]"}
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def cached_curve_figure(run_id: str, n_epochs: int, _epochs: list[dict]) -> go.Figure:
+    """Polling redraws every card each few seconds: rebuild a figure only when a new epoch arrived."""
+    return live_curve_figure(_epochs)
 
 
 def live_curve_figure(epochs: list[dict]) -> go.Figure:
@@ -23,9 +31,11 @@ def live_curve_figure(epochs: list[dict]) -> go.Figure:
     fig.add_scatter(x=x, y=[e.get("val_acc") for e in epochs], name="validation accuracy", mode="lines+markers")
     fig.add_scatter(x=x, y=[e.get("train_loss") for e in epochs], name="training loss", mode="lines", yaxis="y2",
                     line={"dash": "dot"})
-    fig.update_layout(height=220, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title="Epoch",
+    fig.update_layout(height=220, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      xaxis={"title": "Epoch", "dtick": 1 if len(x) <= 20 else None},
                       yaxis={"title": "accuracy", "range": [0, 1], "tickformat": ".0%"},
-                      yaxis2={"title": "loss", "overlaying": "y", "side": "right", "showgrid": False},
+                      yaxis2={"title": "loss", "overlaying": "y", "side": "right", "showgrid": False,
+                              "tickformat": ".2f", "nticks": 4},
                       legend={"orientation": "h", "y": -0.35})
     return fig
 
@@ -38,7 +48,7 @@ def run_title(record: RunRecord) -> str:
 def run_card(record: RunRecord) -> None:
     store = engine.store()
     with st.container(border=True):
-        head, action = st.columns([5, 1])
+        head, action = st.columns([3, 1], vertical_alignment="center")
         head.markdown(f"**{run_title(record)}** — {STATUS_ICONS.get(record.status, '')} {record.status}")
         if record.status in ("queued", "starting", "running") and action.button(
                 "Cancel", key=f"cancel-{record.id}", help="Stop this run; finished runs are kept."):
@@ -57,10 +67,11 @@ def run_card(record: RunRecord) -> None:
             (st.warning if record.status == "cancelled" else st.error)(record.error)
         epochs = store.epochs(record.id)
         if epochs:
-            st.plotly_chart(live_curve_figure(epochs), key=f"curve-{record.id}", config={"displayModeBar": False})
+            st.plotly_chart(cached_curve_figure(record.id, len(epochs), epochs), key=f"curve-{record.id}",
+                            config={"displayModeBar": False})
 
 
-@st.fragment(run_every=1.5)
+@st.fragment(run_every=2.0)
 def comparison_cards(group_id: str) -> None:
     """Polls the store; runs keep going in their workers whatever the browser does."""
     records = sorted(engine.store().list_runs(group_id=group_id),
@@ -73,7 +84,7 @@ def comparison_cards(group_id: str) -> None:
     if done == len(records):
         ok = sum(r.status == "succeeded" for r in records)
         st.success(f"Comparison finished: {ok} of {len(records)} runs succeeded.")
-        st.page_link("pages/compare.py", label="See the comparison", icon="📊")
+        st.page_link("app_pages/compare.py", label="See the comparison", icon=":material/monitoring:")
     columns = st.columns(2)
     for i, record in enumerate(records):
         with columns[i % 2]:

@@ -46,7 +46,7 @@ def test_home_demo_button_queues_a_comparison_and_opens_train(data_dir):
 
 def test_models_page_shows_cards_and_selects_a_model(data_dir):
     at = app(data="digits").run()
-    at.switch_page("pages/models.py").run()
+    at.switch_page("app_pages/models.py").run()
     assert not at.exception
     titles = [m.value for m in at.markdown if m.value.startswith("### ")]
     assert any("MobileNetV2" in t and "selected" in t for t in titles)
@@ -59,7 +59,7 @@ def test_models_page_shows_cards_and_selects_a_model(data_dir):
 @pytest.mark.slow
 def test_train_runs_a_tiny_comparison_to_completion(data_dir, tiny_image_folder):
     at = app(data=str(tiny_image_folder)).run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     assert not at.exception, at.exception
     at.multiselect[0].set_value(["scratch", "linear_probe"])
     [epochs] = [n for n in at.number_input if n.label == "Epochs"]
@@ -81,7 +81,7 @@ def test_train_runs_a_tiny_comparison_to_completion(data_dir, tiny_image_folder)
     assert len(at.get("plotly_chart")) == 2  # live curves of both runs
 
     # Predict with the runs just trained: upload an image, get top classes from both models side by side
-    at.switch_page("pages/predict.py").run()
+    at.switch_page("app_pages/predict.py").run()
     assert not at.exception, at.exception
     image = next((Path(tiny_image_folder) / "red").glob("*.png")).read_bytes()
     at.file_uploader[0].set_value(("red.png", image, "image/png")).run()
@@ -90,7 +90,7 @@ def test_train_runs_a_tiny_comparison_to_completion(data_dir, tiny_image_folder)
     assert any(b.label == "Weights + labels + config (.zip)" for b in at.get("download_button"))
 
     # Runs: rename one, delete one with confirmation
-    at.switch_page("pages/runs.py").run()
+    at.switch_page("app_pages/runs.py").run()
     assert not at.exception, at.exception
     run_id = at.selectbox[0].value
     at.text_input(key=f"name-{run_id}").set_value("my favourite").run()
@@ -107,13 +107,13 @@ def test_train_page_with_a_broken_dataset_says_what_to_do(data_dir, tmp_path):
     bad = tmp_path / "broken.csv"
     bad.write_text("text,label\nonly,a\n")
     at = app(data=str(bad)).run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     assert not at.exception
     assert at.error and "cannot be used" in at.error[0].value
 
 
 def test_predict_and_runs_pages_without_runs(data_dir):
     at = app().run()
-    for page in ("pages/predict.py", "pages/runs.py"):
+    for page in ("app_pages/predict.py", "app_pages/runs.py"):
         at.switch_page(page).run()
         assert not at.exception and at.info

@@ -31,7 +31,7 @@ def _compare_page(comparison: str | None = None) -> AppTest:
     if comparison:
         at.session_state["comparison"] = comparison
     at.run()
-    at.switch_page("pages/compare.py")
+    at.switch_page("app_pages/compare.py")
     return at.run()
 
 

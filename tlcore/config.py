@@ -20,6 +20,7 @@ STRATEGIES: dict[str, str] = {
     "lora": "Train small low-rank adapters inside a pretrained transformer (MiniLM, BERT-family, ViT).",
 }
 DEVICES = ("auto", "cpu", "cuda")
+VAL_PER_CLASS = 20  # validation examples per class used to pick the best epoch
 
 
 def _help(text: str, default: Any = None) -> Any:
@@ -45,7 +46,8 @@ class TrainConfig:
     test_fraction: float = _help("Share of the data held out for the final, untouched test.", 0.2)
     label_smoothing: float = _help("Soften the targets (0 = off); helps calibration on small data.", 0.0)
     weight_decay: float = _help("AdamW weight decay.", 0.01)
-    val_per_class: int | None = _help("Validation examples per class used to pick the best epoch (None: all).", 20)
+    val_per_class: int | None = _help("Validation examples per class used to pick the best epoch (None: all).",
+                                      VAL_PER_CLASS)
     patience: int = _help("Stop after this many epochs without validation improvement (0 = never).", 5)
     augment: bool = _help("Random crops and flips of training images.", True)
     text_column: str | None = _help("Text column of a CSV/TSV/JSONL (None: detect).")

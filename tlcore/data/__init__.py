@@ -12,6 +12,7 @@ from tlcore.data.images import decode_images, load_image
 from tlcore.data.report import DataReport, build_report
 from tlcore.data.sources import load_source
 from tlcore.data.split import Split, make_split, subset_per_class
+from tlcore.data.uploads import save_folder_upload, save_upload
 from tlcore.errors import DataError
 
 __all__ = [
@@ -29,5 +30,7 @@ __all__ = [
     "load_image",
     "load_source",
     "make_split",
+    "save_folder_upload",
+    "save_upload",
     "subset_per_class",
 ]

@@ -136,6 +136,23 @@ def detect_columns(df: pd.DataFrame, text_column: str | None, label_column: str 
     return text, label
 
 
+def table_columns(path: Path, limits: Limits | None = None) -> tuple[list[str], str | None, str | None]:
+    """(columns, detected text column, detected label column) of a table; detections are None if unsure."""
+    limits = limits or Limits.from_env()
+    path = Path(path)
+    text = read_text_bytes(path.read_bytes())
+    if path.suffix.lower() == ".jsonl":
+        df = _read_jsonl(text, path.name)[0]
+    else:
+        df = _read_delimited(text, path.suffix.lower(), path.name)
+    df.columns = [str(c) for c in df.columns]
+    try:
+        tcol, lcol = detect_columns(df, None, None, limits, path.name)
+    except DataError:
+        tcol = lcol = None
+    return list(df.columns), tcol, lcol
+
+
 def load_table(path: Path, *, text_column: str | None = None, label_column: str | None = None,
                limits: Limits | None = None) -> Dataset:
     """A text Dataset from a .csv, .tsv or .jsonl file."""

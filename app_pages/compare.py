@@ -14,7 +14,7 @@ if chosen and chosen not in groups:  # older than the recent list, or deleted
     groups.update({g["group_id"]: g for g in analysis.group_summaries(analysis.comparison_records(store, chosen))})
 if not groups:
     st.info("There is no comparison yet. Start one on the Train page: pick strategies and seeds, then come back here.")
-    st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
+    st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 if chosen and chosen not in groups:
     st.warning("The comparison in the link no longer exists (its runs were deleted); pick another one.")
@@ -37,7 +37,7 @@ if counts["unsuccessful"]:
     st.warning(f"{counts['unsuccessful']} run(s) failed or were cancelled; they are left out (see the Runs page).")
 
 final = analysis.final_frame(records)
-st.markdown(f"#### {analysis.verdict(final)}")
+st.info(f"**{analysis.verdict(final)}**", icon=":material/emoji_events:")
 best = analysis.best_transfer(final)
 
 

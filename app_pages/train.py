@@ -17,13 +17,19 @@ try:
     ds = engine.dataset(source, *state.columns())
 except UserError as exc:
     st.error(f"The dataset '{source}' cannot be used: {exc}")
-    st.page_link("pages/data.py", label="Choose another dataset", icon="🗂️")
+    st.page_link("app_pages/data.py", label="Choose another dataset", icon=":material/dataset:")
     st.stop()
 spec = get_spec(state.model_id(ds.modality))
 split = st.session_state.get("split_settings", {})
 st.markdown(f"**Dataset:** {ds.name} — {len(ds)} examples, {ds.num_classes} classes · "
             f"**Model:** {spec.title}")
 st.caption("Change them on the Data and Models pages.")
+
+group = state.comparison()
+if group:  # the live comparison comes first: that is what someone arriving here wants to watch
+    st.subheader("Current comparison")
+    comparison_cards(group)
+    st.subheader("Start another comparison")
 
 choices = [s for s in STRATEGIES if s != "lora" or spec.supports_lora]
 strategies = st.multiselect(
@@ -70,8 +76,4 @@ if st.button("Start comparison", type="primary", disabled=not strategies):
     else:
         state.set_comparison(group_id)
         st.toast("Comparison queued: it keeps running if you leave this page.")
-
-group = state.comparison()
-if group:
-    st.subheader("Current comparison")
-    comparison_cards(group)
+        st.rerun()

@@ -21,7 +21,7 @@ runs = [r for r in store.list_runs(group_id=group, statuses=["succeeded"])] if g
 runs = runs or store.list_runs(statuses=["succeeded"], limit=50)
 if not runs:
     st.info("No finished runs yet. Train a comparison first.")
-    st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
+    st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 labels = {r.id: f"{run_title(r)} — {r.config['model']} on {r.config['data'].split('/')[-1]} "
                 f"({r.result['test_accuracy']:.0%} test accuracy)" for r in runs}

@@ -11,7 +11,7 @@ store = engine.store()
 records = store.list_runs(limit=1000)
 if not records:
     st.info("No runs yet.")
-    st.page_link("pages/home.py", label="Run the demo from Home", icon="🏠")
+    st.page_link("app_pages/home.py", label="Run the demo from Home", icon=":material/home:")
     st.stop()
 
 c1, c2, c3 = st.columns(3)
@@ -34,7 +34,7 @@ record = store.get(run_id)
 st.markdown(f"**Status:** {record.status}" + (f" — {record.error}" if record.error else ""))
 if record.group_id and st.button("Open its comparison"):
     state.set_comparison(record.group_id)
-    st.switch_page("pages/compare.py")
+    st.switch_page("app_pages/compare.py")
 with st.expander("Exact configuration"):
     st.json(record.config)
     if record.result:

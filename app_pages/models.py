@@ -19,7 +19,7 @@ columns = st.columns(2)
 for i, spec in enumerate(list_specs(modality)):
     avail = availability(spec)
     with columns[i % 2].container(border=True):
-        st.markdown(f"### {spec.title}" + (" ✅ selected" if spec.id == chosen else ""))
+        st.markdown(f"### {spec.title}" + (" :material/check_circle: selected" if spec.id == chosen else ""))
         st.write(spec.note)
         size = f"{spec.input_size} px input" if modality == "image" else f"up to {spec.max_length} tokens"
         st.caption(f"{spec.params_m:g} M parameters · {size} · licence {spec.licence}  \n"

@@ -21,7 +21,7 @@ st.subheader("See it in one click")
 st.write(f"The demo compares a pretrained MobileNetV2 with the same network from scratch on 167 photos "
          f"of animals, fruit, flowers and vegetables, with two seeds. On {engine.device()} it takes a few "
          "minutes.")
-if st.button("Run the demo", type="primary", icon="▶️"):
+if st.button("Run the demo", type="primary", icon=":material/play_arrow:"):
     try:
         group_id, _, _ = service.submit_comparison(engine.store(), DEMO, DEMO_STRATEGIES, seeds=2,
                                                    name="Demo: photos, pretrained vs scratch")
@@ -31,10 +31,10 @@ if st.button("Run the demo", type="primary", icon="▶️"):
         state.set_data_source(DEMO.data)
         state.set_model(DEMO.model)
         state.set_comparison(group_id)
-        st.switch_page("pages/train.py")
+        st.switch_page("app_pages/train.py")
 
 st.subheader("Or bring your own data")
 c1, c2, c3 = st.columns(3)
-c1.page_link("pages/data.py", label="1. Pick or upload a dataset", icon="🗂️")
-c2.page_link("pages/models.py", label="2. Choose a pretrained model", icon="🧠")
-c3.page_link("pages/train.py", label="3. Train and compare", icon="🏋️")
+c1.page_link("app_pages/data.py", label="1. Pick or upload a dataset", icon=":material/dataset:")
+c2.page_link("app_pages/models.py", label="2. Choose a pretrained model", icon=":material/neurology:")
+c3.page_link("app_pages/train.py", label="3. Train and compare", icon=":material/model_training:")
