@@ -49,7 +49,7 @@ else:
     by_epoch, by_time = st.tabs(["By epoch", "By training time"])
     by_epoch.plotly_chart(charts.curves_figure(analysis.seed_bands(curves, "epoch"), "epoch"), key="curves_epoch")
     by_time.plotly_chart(charts.curves_figure(analysis.seed_bands(curves, "elapsed"), "elapsed"), key="curves_time")
-    st.caption("Lines are the mean over seeds; the shaded band is a 95% interval (only with two or more seeds).")
+    st.caption("Lines are the mean over seeds; the shaded band runs from the worst to the best seed.")
 
 if not final.empty:
     st.subheader("Test accuracy")

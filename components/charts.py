@@ -36,7 +36,7 @@ def _layout(fig: go.Figure, title: str, **kwargs) -> go.Figure:
 
 
 def curves_figure(bands: pd.DataFrame, x: str = "epoch") -> go.Figure:
-    """Validation accuracy per strategy: a line for the mean over seeds and a shaded 95% band."""
+    """Validation accuracy per strategy: a line for the mean over seeds, shaded from the worst to the best seed."""
     fig = go.Figure()
     for strategy, part in bands.groupby("strategy", sort=False):
         part = part.sort_values(x)

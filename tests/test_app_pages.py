@@ -7,9 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tlcore.runs import RunStore
@@ -37,7 +35,7 @@ def test_home_demo_button_queues_a_comparison_and_opens_train(data_dir):
     demo.click().run()
     assert not at.exception
     runs = RunStore().list_runs()
-    assert sorted(r.config["strategy"] for r in runs) == ["linear_probe", "linear_probe", "scratch", "scratch"]
+    assert sorted(r.config["strategy"] for r in runs) == ["linear_probe"] * 3 + ["scratch"] * 3
     assert {r.config["data"] for r in runs} == {"tux-photos"}
     for r in runs:  # keep the shared CPU free for the other tests
         RunStore().request_cancel(r.id)

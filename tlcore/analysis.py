@@ -16,7 +16,6 @@ from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from tlcore import settings
 from tlcore.runs.store import ACTIVE, RunRecord, RunStore
@@ -118,20 +117,11 @@ def _num(value: Any) -> float:
     return float(value) if value is not None else math.nan
 
 
-def _t_band(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
-    values = values[~np.isnan(values)]
-    if len(values) == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(values.mean())
-    if len(values) < 2:
-        return mean, mean, mean
-    sem = float(values.std(ddof=1) / np.sqrt(len(values)))
-    half = float(stats.t.ppf(0.5 + confidence / 2, df=len(values) - 1) * sem)
-    return mean, mean - half, mean + half
-
-
 def seed_bands(frame: pd.DataFrame, x: str = "epoch", y: str = "val_acc") -> pd.DataFrame:
-    """Per strategy and x: the mean of `y` over seeds with a 95% Student-t band (low = high = mean for one seed).
+    """Per strategy and x: the mean of `y` over seeds, with the range over seeds (min to max) as the band.
+
+    Curves show the range, not a t-interval: with 2-3 seeds a per-epoch t-band is 4-13 standard errors wide
+    and covers the whole axis, hiding a gap that every seed shows. Final accuracies keep their t-intervals.
 
     x="epoch" groups by epoch number; x="elapsed" aligns the seeds on their own epochs and places each epoch at
     the mean elapsed time of that epoch over seeds. Accuracy bands are clipped to [0, 1].
@@ -144,9 +134,10 @@ def seed_bands(frame: pd.DataFrame, x: str = "epoch", y: str = "val_acc") -> pd.
         return pd.DataFrame(columns=columns)
     rows = []
     for (strategy, epoch), part in frame.groupby(["strategy", "epoch"], sort=False):
-        mean, low, high = _t_band(part[y].to_numpy(dtype=float))
-        if y.endswith("acc") and not math.isnan(mean):
-            low, high = max(0.0, low), min(1.0, high)
+        values = part[y].to_numpy(dtype=float)
+        values = values[~np.isnan(values)]
+        mean, low, high = ((float(values.mean()), float(values.min()), float(values.max())) if len(values)
+                           else (math.nan, math.nan, math.nan))
         position = int(epoch) if x == "epoch" else float(part["elapsed"].mean())
         rows.append({"strategy": strategy, x: position, "mean": mean, "low": low, "high": high,
                      "n": int(part[y].notna().sum()), "_order": _strategy_key(strategy)[0], "_epoch": int(epoch)})
