@@ -6,6 +6,7 @@ from components import engine, state
 from components.run_card import STRATEGY_NAMES, comparison_cards
 from tlcore import service
 from tlcore.train import prepare
+from tlcore.train.defaults import resolve
 from tlcore.config import STRATEGIES, TrainConfig
 from tlcore.errors import UserError
 from tlcore.estimate import estimate_comparison_seconds, format_duration
@@ -39,15 +40,9 @@ strategies = st.multiselect(
 left, right = st.columns(2)
 seeds = left.number_input("Seeds", 1, 10, 1, help="Repeat everything with different random splits to see "
                           "how much results vary; 3 seeds give error bars.")
-base = TrainConfig(data=source, model=spec.id, seed=int(split.get("seed", 0)), per_class=split.get("per_class"),
-                   val_fraction=split.get("val_fraction", 0.15), test_fraction=split.get("test_fraction", 0.2),
-                   text_column=state.columns()[0], label_column=state.columns()[1])
-try:
-    prep = prepare(base, dataset=ds)
-except UserError as exc:
-    st.error(str(exc))
-    st.stop()
-epochs = right.number_input("Epochs", 1, 200, prep.resolved.epochs,
+base = TrainConfig(data=source, model=spec.id, text_column=state.columns()[0], label_column=state.columns()[1],
+                   **split)  # the Data page's split settings; TrainConfig's defaults otherwise
+epochs = right.number_input("Epochs", 1, 200, resolve(base, spec).epochs,
                             help="Passes over the training examples. Training stops earlier when the "
                                  "validation accuracy stops improving.")
 with st.expander("More settings"):
@@ -58,7 +53,11 @@ with st.expander("More settings"):
     smoothing = c3.number_input("Label smoothing", 0.0, 0.4, 0.0, step=0.05,
                                 help="Softens targets; can make confidence better calibrated.")
 config = base.with_(epochs=int(epochs), lr=lr or None, batch_size=int(batch) or None, label_smoothing=smoothing)
-prep = prepare(config, dataset=ds)
+try:
+    prep = prepare(config, dataset=ds)
+except UserError as exc:
+    st.error(str(exc))
+    st.stop()
 
 if strategies:
     seconds = estimate_comparison_seconds(prep, strategies, int(seeds))

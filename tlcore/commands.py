@@ -93,7 +93,7 @@ def _warn(prep) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    config = service.with_absolute_data(config_from_args(args, args.strategy))
+    config = config_from_args(args, args.strategy)
     _warn(service.check(config))
     store = RunStore()
     run_id = service.submit(store, config, name=args.name)

@@ -18,7 +18,7 @@ from tlcore.stats import mean_interval
 from tlcore.train.run import Prepared, prepare
 
 
-def with_absolute_data(config: TrainConfig) -> TrainConfig:
+def _with_absolute_data(config: TrainConfig) -> TrainConfig:
     """A relative path means the caller's directory; workers run elsewhere, so store it absolute."""
     path = Path(config.data).expanduser()
     return config.with_(data=str(path.resolve())) if path.exists() else config
@@ -42,7 +42,7 @@ def check(config: TrainConfig, strategies: Iterable[str] | None = None) -> Prepa
 
 def submit(store: RunStore, config: TrainConfig, *, group_id: str | None = None, name: str = "",
            owner: str = "") -> str:
-    config = with_absolute_data(config)
+    config = _with_absolute_data(config)
     return store.create_run(config.to_dict(), group_id=group_id, name=name, owner=owner)
 
 
@@ -53,7 +53,6 @@ def submit_comparison(store: RunStore, base: TrainConfig, strategies: list[str],
         raise ConfigError("Choose at least one strategy to compare.")
     if not 1 <= seeds <= 20:
         raise ConfigError(f"Seeds must be from 1 to 20 (got {seeds}).")
-    base = with_absolute_data(base)
     prep = check(base, strategies)
     group_id = "cmp-" + uuid.uuid4().hex[:10]
     run_ids = [submit(store, base.with_(strategy=s, seed=base.seed + k), group_id=group_id, owner=owner,
