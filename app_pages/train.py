@@ -3,11 +3,11 @@
 import streamlit as st
 
 from components import engine, state
-from components.run_card import STRATEGY_NAMES, comparison_cards
+from components.run_card import comparison_cards
 from tlcore import service
 from tlcore.train import prepare
 from tlcore.train.defaults import resolve
-from tlcore.config import STRATEGIES, TrainConfig
+from tlcore.config import STRATEGIES, STRATEGY_TITLES, TrainConfig
 from tlcore.errors import UserError
 from tlcore.estimate import estimate_comparison_seconds, format_duration
 from tlcore.models import get_spec
@@ -35,8 +35,8 @@ if group:  # the live comparison comes first: that is what someone arriving here
 choices = [s for s in STRATEGIES if s != "lora" or spec.supports_lora]
 strategies = st.multiselect(
     "Strategies to compare", choices, default=["scratch", "linear_probe", "finetune"],
-    format_func=lambda s: STRATEGY_NAMES[s],
-    help="\n\n".join(f"**{STRATEGY_NAMES[s]}** — {STRATEGIES[s]}" for s in choices))
+    format_func=lambda s: STRATEGY_TITLES[s],
+    help="\n\n".join(f"**{STRATEGY_TITLES[s]}** — {STRATEGIES[s]}" for s in choices))
 left, right = st.columns(2)
 seeds = left.number_input("Seeds", 1, 10, 1, help="Repeat everything with different random splits to see "
                           "how much results vary; 3 seeds give error bars.")

@@ -7,11 +7,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components import engine
+from tlcore.config import STRATEGIES, STRATEGY_TITLES
 from tlcore.estimate import format_duration
 from tlcore.runs import RunRecord
 
-STRATEGY_NAMES = {"scratch": "From scratch", "linear_probe": "Linear probe", "finetune": "Fine-tune",
-                  "gradual": "Gradual unfreezing", "lora": "LoRA adapters"}
 STATUS_ICONS = {"queued": ":material/hourglass_top:", "starting": ":material/rocket_launch:",
                 "running": ":material/directions_run:", "succeeded": ":green[:material/check_circle:]",
                 "failed": ":red[:material/error:]", "cancelled": ":material/stop_circle:",
@@ -42,7 +41,7 @@ def live_curve_figure(epochs: list[dict]) -> go.Figure:
 
 def run_title(record: RunRecord) -> str:
     cfg = record.config
-    return f"{STRATEGY_NAMES.get(cfg['strategy'], cfg['strategy'])} · seed {cfg['seed']}"
+    return f"{STRATEGY_TITLES.get(cfg['strategy'], cfg['strategy'])} · seed {cfg['seed']}"
 
 
 def run_card(record: RunRecord) -> None:
@@ -75,7 +74,7 @@ def run_card(record: RunRecord) -> None:
 def comparison_cards(group_id: str) -> None:
     """Polls the store; runs keep going in their workers whatever the browser does."""
     records = sorted(engine.store().list_runs(group_id=group_id),
-                     key=lambda r: (r.config["seed"], list(STRATEGY_NAMES).index(r.config["strategy"])))
+                     key=lambda r: (r.config["seed"], list(STRATEGIES).index(r.config["strategy"])))
     if not records:
         st.info("This comparison has no runs (they may have been deleted).")
         return

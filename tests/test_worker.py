@@ -14,7 +14,7 @@ import pytest
 from tlcore import service
 from tlcore.config import TrainConfig
 from tlcore.runs import Dispatcher, RunStore
-from tlcore.runs.artifacts import run_dir
+from tlcore.runs.paths import run_dir
 
 pytestmark = pytest.mark.slow
 

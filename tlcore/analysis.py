@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
 
-from tlcore import settings
+from tlcore.config import STRATEGIES
+from tlcore.runs.paths import read_json
 from tlcore.runs.store import ACTIVE, RunRecord, RunStore
 from tlcore.stats import mean_interval
 
-STRATEGY_ORDER = ["scratch", "linear_probe", "finetune", "gradual", "lora"]
+STRATEGY_ORDER = list(STRATEGIES)
 STRATEGY_LABELS = {"scratch": "from scratch", "linear_probe": "linear probe", "finetune": "fine-tune",
                    "gradual": "gradual unfreezing", "lora": "LoRA"}
 CURVE_COLUMNS = ["run_id", "strategy", "seed", "epoch", "elapsed", "val_acc", "val_loss", "train_loss"]
@@ -50,9 +50,8 @@ def _succeeded(records: Iterable[RunRecord], strategy: str | None = None) -> lis
 
 def read_artifact(run_id: str, name: str) -> Any | None:
     """A run's JSON artifact, or None when the file is missing or unreadable (e.g. the run was deleted)."""
-    path = settings.data_dir() / "runs" / run_id / name
     try:
-        return json.loads(path.read_text())
+        return read_json(run_id, name)
     except (OSError, ValueError):
         return None
 

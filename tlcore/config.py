@@ -19,6 +19,9 @@ STRATEGIES: dict[str, str] = {
     "gradual": "Train the new last layer first, then unfreeze and gently train the whole network.",
     "lora": "Train small low-rank adapters inside a pretrained transformer (MiniLM, BERT-family, ViT).",
 }
+# Display titles, in the same (canonical) order as STRATEGIES.
+STRATEGY_TITLES: dict[str, str] = {"scratch": "From scratch", "linear_probe": "Linear probe",
+                                   "finetune": "Fine-tune", "gradual": "Gradual unfreezing", "lora": "LoRA adapters"}
 DEVICES = ("auto", "cpu", "cuda")
 VAL_PER_CLASS = 20  # validation examples per class used to pick the best epoch
 

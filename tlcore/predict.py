@@ -18,7 +18,8 @@ from tlcore.data import load_image
 from tlcore.data.images import eval_transform, to_rgb
 from tlcore.errors import UserError
 from tlcore.models import get_spec, text_encoder_for
-from tlcore.runs.artifacts import WEIGHTS, load_run_model, read_json, run_dir
+from tlcore.runs.artifacts import WEIGHTS, load_run_model
+from tlcore.runs.paths import read_json, run_dir
 
 EXPORT_FORMATS = ("safetensors", "onnx")
 

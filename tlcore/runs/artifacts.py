@@ -16,20 +16,13 @@ from typing import Any
 import torch
 from safetensors.torch import load_model, save_model
 
-from tlcore import __version__, settings
+from tlcore import __version__
 from tlcore.jsonutil import json_safe
+from tlcore.runs.paths import read_json, run_dir
 from tlcore.models import TransferModel, create, get_spec, merge_lora
 from tlcore.train.run import RunOutput
 
 WEIGHTS = "model.safetensors"
-
-
-def runs_root() -> Path:
-    return settings.data_dir() / "runs"
-
-
-def run_dir(run_id: str) -> Path:
-    return runs_root() / run_id
 
 
 def environment(device: str) -> dict[str, str]:
@@ -68,10 +61,6 @@ def write_artifacts(run_id: str, out: RunOutput) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
-
-
-def read_json(run_id: str, name: str) -> Any:
-    return json.loads((run_dir(run_id) / name).read_text())
 
 
 def load_run_model(run_id: str) -> tuple[TransferModel, dict[str, Any]]:

@@ -1,0 +1,22 @@
+"""Where a run's files live. Kept free of heavy imports (torch, timm) so readers such as the Compare
+page's analysis can find artifacts without loading the training stack."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tlcore import settings
+
+
+def runs_root() -> Path:
+    return settings.data_dir() / "runs"
+
+
+def run_dir(run_id: str) -> Path:
+    return runs_root() / run_id
+
+
+def read_json(run_id: str, name: str) -> Any:
+    return json.loads((run_dir(run_id) / name).read_text())
