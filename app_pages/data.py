@@ -1,21 +1,28 @@
 """Data: pick a built-in dataset or upload one, see its checks and a preview, and choose how it is split."""
 
+from dataclasses import fields
 from pathlib import Path
 
 import streamlit as st
 
 from components import engine, previews, state
-from tlcore.config import VAL_PER_CLASS
+from tlcore.config import VAL_PER_CLASS, TrainConfig
 from tlcore.data import build_report, list_builtins, make_split, save_folder_upload, save_upload, subset_per_class
 from tlcore.data.text import TABLE_SUFFIXES, table_columns
 from tlcore.errors import UserError
 
 BUILTINS = {b.id: b for b in list_builtins()}
-SPLIT_DEFAULTS = {"test_fraction": 0.2, "val_fraction": 0.15, "per_class": None, "seed": 0}
+SPLIT_DEFAULTS = {f.name: f.default for f in fields(TrainConfig)
+                  if f.name in ("test_fraction", "val_fraction", "per_class", "seed")}
 
 
 def label(source: str) -> str:
     return source if source in BUILTINS else f"{Path(source).name} (uploaded)"
+
+
+def keep_previous(error: UserError) -> None:
+    """Explain a failed upload or choice; the active dataset stays what it was."""
+    st.session_state["data_error"] = f"{error}\n\nThe previous dataset, {label(state.data_source())}, is still active."
 
 
 def activate(source: str, text: str | None = None, lab: str | None = None) -> None:
@@ -23,7 +30,7 @@ def activate(source: str, text: str | None = None, lab: str | None = None) -> No
     try:
         engine.dataset(source, text, lab)
     except UserError as e:
-        st.session_state["data_error"] = f"{e}\n\nThe previous dataset, {label(state.data_source())}, is still active."
+        keep_previous(e)
     else:
         state.set_data_source(source, text, lab)
         st.session_state.pop("data_error", None)
@@ -38,7 +45,7 @@ def activate_table(path: str, text: str | None = None, lab: str | None = None) -
     try:
         cols, detected_text, detected_label = columns_of(path)
     except UserError as e:
-        st.session_state["data_error"] = f"{e}\n\nThe previous dataset, {label(state.data_source())}, is still active."
+        keep_previous(e)
         return
     text = text or detected_text or cols[0]  # undetectable: start from the first columns, the person adjusts
     lab = lab or detected_label or next((c for c in cols if c != text), text)
@@ -88,7 +95,7 @@ else:
             with st.spinner(f"Saving {up.name}…"):
                 path = str(save_upload(up.name, up.getvalue()))
         except UserError as e:
-            st.session_state["data_error"] = f"{e}\n\nThe previous dataset, {label(current)}, is still active."
+            keep_previous(e)
         else:
             with st.spinner(f"Reading {up.name}…"):
                 (activate_table if Path(path).suffix.lower() in TABLE_SUFFIXES else activate)(path)
@@ -104,7 +111,7 @@ else:
             with st.spinner("Saving and checking the folder…"):
                 activate(str(save_folder_upload(files)))
         except UserError as e:
-            st.session_state["data_error"] = f"{e}\n\nThe previous dataset, {label(current)}, is still active."
+            keep_previous(e)
         bar.empty()
 
 if st.session_state.get("data_error"):
