@@ -75,7 +75,7 @@ def test_recover_orphans_marks_dead_workers_interrupted(store):
         store.claim(run_id)
         store.mark_running(run_id, pid)
     store.finish(finished, "succeeded", result={})
-    orphans = store.recover_orphans(lambda pid, run_id: pid == 10)
+    orphans = store.recover_orphans(lambda run: run.pid == 10)
     assert orphans == [dead]
     assert store.get(dead).status == "interrupted" and "start it again" in store.get(dead).error
     assert store.get(alive).status == "running" and store.get(finished).status == "succeeded"
@@ -123,3 +123,30 @@ def test_epochs_of_a_finished_run_cannot_be_added(store):
     store.finish(run_id, "cancelled")
     store.add_epoch(run_id, {"epoch": 2})
     assert [e["epoch"] for e in store.epochs(run_id)] == [1]
+
+
+def test_claim_next_takes_the_oldest_queued_run_within_the_shared_limit(store):
+    """A warm worker (claim_next) and a dispatcher (claim) race for the same slots: the limit holds."""
+    running, first, second = (store.create_run({"n": i}) for i in range(3))
+    store.claim(running)
+    store.mark_running(running, 10)
+    assert store.claim_next(pid=20, max_active=1) is None  # the one slot is busy
+    assert not store.claim(first, max_active=1)
+    store.finish(running, "succeeded", result={})
+    assert store.claim_next(pid=10, max_active=1) == first  # FIFO, and it now belongs to process 10
+    assert (store.get(first).status, store.get(first).pid) == ("starting", 10)
+    assert not store.claim(second, max_active=1) and store.claim_next(pid=20, max_active=1) is None
+    assert [r.id for r in store.active_runs()] == [first]
+    assert store.claim_next(pid=20, max_active=2) == second and store.claim_next(pid=20) is None
+
+
+def test_epochs_are_cleared_only_while_running(store):
+    run_id = store.create_run({})
+    store.claim(run_id)
+    store.mark_running(run_id, 1)
+    store.add_epoch(run_id, {"epoch": 1})
+    store.clear_epochs(run_id)
+    store.add_epoch(run_id, {"epoch": 1, "retry": True})
+    store.finish(run_id, "succeeded", result={})
+    store.clear_epochs(run_id)
+    assert store.epochs(run_id) == [{"epoch": 1, "retry": True}]

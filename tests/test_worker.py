@@ -1,5 +1,5 @@
 """Real worker processes driven through the store: submit, progress, artifacts, cancel, a killed worker,
-recovery of orphans after a restart, and FIFO order with one slot."""
+recovery of orphans after a restart, FIFO order with one slot, and warm workers that chain queued runs."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tlcore import service
 from tlcore.config import TrainConfig
 from tlcore.runs import Dispatcher, RunStore
 from tlcore.runs.paths import run_dir
+from tlcore.worker import log_path
 
 pytestmark = pytest.mark.slow
 
@@ -104,3 +105,53 @@ def test_relative_data_path_is_stored_absolute(store, tiny_image_folder, monkeyp
     monkeypatch.chdir(tiny_image_folder.parent)
     run_id = service.submit(store, tiny_config(tiny_image_folder.name))
     assert store.get(run_id).config["data"] == str(tiny_image_folder.resolve())
+
+
+def test_one_warm_worker_runs_the_queue_in_fifo_order(store, tiny_image_folder):
+    run_ids = [service.submit(store, tiny_config(tiny_image_folder, epochs=1, seed=seed)) for seed in range(3)]
+    dispatcher = Dispatcher(store, max_workers=1)
+    records = dispatcher.wait(run_ids, poll_s=0.2, timeout_s=180)
+    assert [r.status for r in records] == ["succeeded"] * 3, [r.error for r in records]
+    assert len({r.pid for r in records}) == 1  # one process, started once, ran all three
+    assert sorted(records, key=lambda r: r.started) == records  # in the order they were queued
+    assert all(r.started >= before.finished for before, r in zip(records, records[1:]))
+    for r in records:  # each run keeps its own log
+        assert f"run {r.id} ended: succeeded" in log_path(r.id).read_text()
+        assert (run_dir(r.id) / "model.safetensors").exists()
+
+
+def test_cancel_of_a_chained_run_stops_the_process_it_is_on(store, tiny_image_folder):
+    """The worker ignores the flag (it is stopped): after the grace period the dispatcher kills the
+    process that the cancelled run is on; the run before it stays finished and the one after still runs."""
+    first = service.submit(store, tiny_config(tiny_image_folder, epochs=1))
+    stuck = service.submit(store, tiny_config(tiny_image_folder, strategy="scratch", epochs=1000, patience=0))
+    after = service.submit(store, tiny_config(tiny_image_folder, epochs=1))
+    dispatcher = Dispatcher(store, max_workers=1, cancel_grace_s=0.5)
+    wait_until(lambda: store.get(stuck).step > 0, dispatcher)
+    pid = store.get(stuck).pid
+    assert pid == store.get(first).pid and store.get(first).status == "succeeded"
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        assert store.request_cancel(stuck) == "running"
+        records = dispatcher.wait([first, stuck, after], poll_s=0.2, timeout_s=180)
+    finally:
+        if pid in dispatcher.worker_pids:  # the test failed before the dispatcher killed it
+            os.kill(pid, signal.SIGKILL)
+    assert [r.status for r in records] == ["succeeded", "cancelled", "succeeded"]
+    assert records[2].pid != pid and not run_dir(stuck).exists() and run_dir(first).exists()
+
+
+def test_max_workers_holds_while_workers_and_dispatchers_race(store, tiny_image_folder):
+    """Two servers' dispatchers and their warm workers all claim from one queue with one slot."""
+    run_ids = [service.submit(store, tiny_config(tiny_image_folder, epochs=1, seed=seed)) for seed in range(3)]
+    dispatchers = [Dispatcher(RunStore(store.path), max_workers=1) for _ in range(2)]
+    busy = []
+    deadline = time.monotonic() + 180
+    while not all(store.get(r).is_final for r in run_ids):
+        assert time.monotonic() < deadline, "runs not finished in time"
+        for d in dispatchers:
+            d.pump()
+            busy.append(store.count_active())
+        time.sleep(0.05)
+    assert max(busy) == 1
+    assert [store.get(r).status for r in run_ids] == ["succeeded"] * 3

@@ -1,24 +1,36 @@
-"""Worker process: `python -m tlcore.worker RUN_ID` trains one queued run and writes everything to the store.
+"""Worker process: `python -m tlcore.worker RUN_ID` trains a queued run and writes everything to the store.
 
-One process per run: the GPU memory is released when it exits, a crash cannot take the server with it,
-and cancellation can fall back to terminating the process. The worker lowers its own priority so the
-app's pages stay responsive on a shared CPU.
+Then it stays warm: it claims the next queued run itself (FIFO, within the dispatcher's limit passed in
+`TLAB_MAX_WORKERS`) and runs it in the same process, until the queue is empty or `TLAB_WORKER_MAX_RUNS`
+runs are done. Imports and model libraries (5–8 s on two CPU cores) are then paid once per worker, not
+once per run, which matters for studies of many short runs. Each run still has its own log file.
+
+Runs stay in worker processes: a crash cannot take the server with it, cancellation can fall back to
+terminating the process, and GPU memory is released when it exits (and emptied between runs). The worker
+lowers its own priority so the app's pages stay responsive on a shared CPU.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
 import time
 import traceback
-from typing import Any
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator
 
 from tlcore import settings
 from tlcore.errors import UserError
+from tlcore.runs.paths import discard_artifacts
 from tlcore.runs.store import RunStore
 
+if TYPE_CHECKING:
+    from tlcore.train.run import Prepared, RunOutput
+
 log = logging.getLogger("tlcore.worker")
+DEFAULT_MAX_RUNS = 50
 
 
 class StoreSink:
@@ -69,56 +81,121 @@ class CancelFlag:
 def execute(store: RunStore, run_id: str) -> str:
     """Run one job to a final state and return that state. Never raises for a failed run."""
     from tlcore.config import TrainConfig
-    from tlcore.runs.artifacts import write_artifacts
     from tlcore.train.loop import Cancelled
-    from tlcore.train.run import prepare, train_run
+    from tlcore.train.run import prepare
 
     record = store.get(run_id)
     if record is None or not store.mark_running(run_id, os.getpid()):
         return record.status if record else "missing"
     started = time.monotonic()
     try:
-        prep = prepare(TrainConfig.from_dict(record.config))
-        out = train_run(prep, emit=StoreSink(store, run_id), should_stop=CancelFlag(store, run_id))
-        write_artifacts(run_id, out)
-        result = dict(out.summary, wall_seconds=round(time.monotonic() - started, 3))
-        if not store.finish(run_id, "succeeded", result=result):
-            return store.get(run_id).status  # e.g. cancelled at the very end: the store's word stands
-        return "succeeded"
+        out, note = train_with_oom_retry(store, run_id, prepare(TrainConfig.from_dict(record.config)))
+        return record_success(store, run_id, out, dict(out.summary, **note,
+                                                       wall_seconds=round(time.monotonic() - started, 3)))
     except Cancelled:
-        store.finish(run_id, "cancelled", error="Cancelled by the user.")
-        return "cancelled"
+        return _end(store, run_id, "cancelled", "Cancelled by the user.")
     except UserError as exc:
-        store.finish(run_id, "failed", error=str(exc))
-        return "failed"
+        return _end(store, run_id, "failed", str(exc))
     except Exception as exc:  # the run fails, with the reason; the traceback goes to the worker log
         log.error("run %s failed:\n%s", run_id, traceback.format_exc())
-        store.finish(run_id, "failed", error=f"Unexpected error ({type(exc).__name__}: {exc}). "
-                     f"Details are in {log_path(run_id)}.")
-        return "failed"
+        return _end(store, run_id, "failed", f"Unexpected error ({type(exc).__name__}: {exc}). "
+                    f"Details are in {log_path(run_id)}.")
+
+
+def train_with_oom_retry(store: RunStore, run_id: str, prep: Prepared) -> tuple[RunOutput, dict[str, Any]]:
+    """Train; if the GPU runs out of memory, once more with half the batch (said in the result's `note`)."""
+    from tlcore.runs.memory import with_smaller_batch_on_oom
+    from tlcore.train.run import train_run
+
+    sink, stop, asked = StoreSink(store, run_id), CancelFlag(store, run_id), prep.resolved.batch_size
+
+    def attempt(batch_size: int) -> RunOutput:
+        resolved = dataclasses.replace(prep.resolved, batch_size=batch_size)
+        return train_run(dataclasses.replace(prep, resolved=resolved), emit=sink, should_stop=stop)
+
+    def restart(smaller: int) -> None:
+        store.clear_epochs(run_id)
+        store.update_progress(run_id, step=0, epoch=0, message=f"The GPU ran out of memory at batch size "
+                              f"{asked}; starting again with {smaller}")
+
+    out, used = with_smaller_batch_on_oom(attempt, asked, restart)
+    if used == asked:
+        return out, {}
+    return out, {"batch_size": used,
+                 "note": f"The GPU ran out of memory at batch size {asked}, so this run used batch size {used}."}
+
+
+def record_success(store: RunStore, run_id: str, out: RunOutput, result: dict[str, Any]) -> str:
+    """Artifacts first (they appear whole or not at all), then the row that says succeeded. If the row can
+    no longer say so (cancelled or marked interrupted meanwhile), the artifacts go again: a run folder
+    exists only for a succeeded row, and a succeeded row always has its folder."""
+    from tlcore.runs.artifacts import write_artifacts
+
+    write_artifacts(run_id, out)
+    if store.finish(run_id, "succeeded", result=result):
+        return "succeeded"
+    discard_artifacts(run_id)
+    return store.get(run_id).status
+
+
+def _end(store: RunStore, run_id: str, status: str, error: str) -> str:
+    discard_artifacts(run_id)
+    return status if store.finish(run_id, status, error=error) else store.get(run_id).status
 
 
 def log_path(run_id: str):
     return settings.data_dir() / "logs" / f"{run_id}.log"
 
 
+@contextmanager
+def run_log(run_id: str) -> Iterator[None]:
+    """Send this process's log records to the run's own log file while it runs."""
+    path = log_path(run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logging.getLogger().addHandler(handler)
+    try:
+        yield
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+
+def run_chain(store: RunStore, run_id: str | None, *, max_active: int, max_runs: int) -> list[str]:
+    """Execute `run_id`, then keep claiming the oldest queued run (while fewer than `max_active` runs are
+    starting or running, whoever runs them) and execute it here too, up to `max_runs` runs in all.
+    Returns the final status of each run, in order."""
+    from tlcore.runs.memory import release_memory
+
+    statuses: list[str] = []
+    while run_id is not None:
+        with run_log(run_id):
+            statuses.append(execute(store, run_id))
+            log.info("run %s ended: %s", run_id, statuses[-1])
+        if len(statuses) >= max_runs:
+            break
+        run_id = store.claim_next(os.getpid(), max_active)  # at once: the dispatcher holds our slot briefly
+        release_memory()
+    return statuses
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m tlcore.worker RUN_ID", file=sys.stderr)
         return 2
-    run_id = argv[0]
-    path = log_path(run_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(filename=path, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger().setLevel(logging.INFO)
     try:
         os.nice(int(os.environ.get("TLAB_WORKER_NICE", "10")))
     except OSError:
         pass
     import torch
+
+    from tlcore.runs.jobs import default_max_workers
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    status = execute(RunStore(), run_id)
-    log.info("run %s ended: %s", run_id, status)
-    return 0 if status in ("succeeded", "cancelled") else 1
+    max_runs = max(1, int(os.environ.get("TLAB_WORKER_MAX_RUNS") or DEFAULT_MAX_RUNS))
+    statuses = run_chain(RunStore(), argv[0], max_active=default_max_workers(), max_runs=max_runs)
+    return 0 if all(s in ("succeeded", "cancelled") for s in statuses) else 1
 
 
 if __name__ == "__main__":

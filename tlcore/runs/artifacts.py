@@ -7,16 +7,20 @@ and renamed into place in one step, so a crash or a full disk never leaves half 
 from __future__ import annotations
 
 import json
+import os
 import platform
+import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 
 from tlcore import __version__
+from tlcore.errors import UserError
 from tlcore.jsonutil import json_safe
 from tlcore.runs.paths import read_json, run_dir
 from tlcore.models import TransferModel, create, get_spec, merge_lora
@@ -37,11 +41,15 @@ def environment(device: str) -> dict[str, str]:
 def write_artifacts(run_id: str, out: RunOutput) -> Path:
     prep = out.prepared
     final = run_dir(run_id)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=final.parent))
     try:
-        model = merge_lora(out.model) if prep.config.strategy == "lora" else out.model
-        save_model(model.cpu(), str(tmp / WEIGHTS))
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=final.parent))
+    except OSError as exc:
+        raise _unwritable(final.parent, exc) from exc
+    try:
+        if out.model is not None:  # the nearest-neighbour baseline trains nothing and saves no weights
+            model = merge_lora(out.model) if prep.config.strategy == "lora" else out.model
+            _save_weights(model.cpu(), tmp / WEIGHTS)
         _write_json(tmp / "config.json", {
             "run_id": run_id, "config": prep.config.to_dict(), "resolved": prep.resolved.to_dict(),
             "model": {"id": prep.spec.id, "modality": prep.spec.modality, "input_size": prep.resolved.image_size,
@@ -54,13 +62,41 @@ def write_artifacts(run_id: str, out: RunOutput) -> Path:
         _write_json(tmp / "history.json", out.history)
         _write_json(tmp / "evaluation.json", out.evaluation.to_dict())
         _write_json(tmp / "predictions.json", out.predictions)
+        _flush(tmp)
         if final.exists():
             shutil.rmtree(final)
         tmp.rename(final)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise _unwritable(final.parent, exc) from exc
         raise
     return final
+
+
+def _save_weights(model: torch.nn.Module, path: Path) -> None:
+    """safetensors reports a failed write (disk full, file too large) as a SafetensorError naming the OS
+    error; turn it back into that OSError so it is handled like every other failed write."""
+    try:
+        save_model(model, str(path))
+    except SafetensorError as exc:
+        code = re.search(r"os error (\d+)", str(exc))
+        if code is None:
+            raise
+        raise OSError(int(code.group(1)), os.strerror(int(code.group(1)))) from exc
+
+
+def _flush(folder: Path) -> None:
+    """fsync every file before the rename: with delayed allocation a full disk may only show up here,
+    and a power cut must not leave a complete-looking folder of empty files."""
+    for path in folder.iterdir():
+        with open(path, "rb") as f:
+            os.fsync(f.fileno())
+
+
+def _unwritable(folder: Path, exc: OSError) -> UserError:
+    return UserError(f"The disk is full (or not writable) while saving the model: free space in {folder} "
+                     f"and start the run again ({exc.strerror or exc}).")
 
 
 def load_run_model(run_id: str) -> tuple[TransferModel, dict[str, Any]]:

@@ -3,6 +3,10 @@
 The caller (the CLI, or the app's one dispatcher per server) never trains itself. Workers are started
 with `subprocess` rather than `multiprocessing`, which would re-import the Streamlit page script.
 Concurrency is counted in the store, so several dispatchers sharing a data directory respect one limit.
+
+A worker is warm: after its run it claims the next queued one itself (see `tlcore.worker`), so the
+dispatcher tracks *processes* and asks the store which run each is on (`runs.pid`) to enforce a cancel,
+or to record why a run ended when its process dies.
 """
 
 from __future__ import annotations
@@ -19,10 +23,15 @@ from typing import Callable, Iterable
 
 import psutil
 
+from tlcore.runs.paths import discard_artifacts
 from tlcore.runs.store import RunRecord, RunStore
 
 log = logging.getLogger("tlcore.jobs")
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+# A run's `started` is set after its worker process exists; allow for clock steps between the two clocks
+# (psutil derives a process's start from boot time) before calling a younger process with its pid a stranger.
+PID_CLOCK_SLACK_S = 60.0
+EXEC_GRACE_S = 5.0  # a process forked this recently may not have exec'd `python -m tlcore.worker` yet
 
 
 def default_max_workers() -> int:
@@ -33,18 +42,21 @@ def default_max_workers() -> int:
     return max(1, torch.cuda.device_count())
 
 
-def is_worker_alive(pid: int, run_id: str) -> bool:
-    """True if `pid` is a live worker for this run (a reused pid of another program does not count)."""
+def is_worker_alive(pid: int, since: float | None = None) -> bool:
+    """True if `pid` is a live `tlcore.worker` process that already existed at time `since` (when the run
+    was handed to it). A warm worker runs several runs in turn, so the run id is not in its command line;
+    a reused pid belongs to another program, or to a process started after the run's worker died."""
     try:
         proc = psutil.Process(pid)
         if proc.status() == psutil.STATUS_ZOMBIE:
             return False
-        cmdline = proc.cmdline()
+        if since is not None and proc.create_time() > since + PID_CLOCK_SLACK_S:
+            return False
+        return "tlcore.worker" in proc.cmdline() or time.time() - proc.create_time() < EXEC_GRACE_S
     except psutil.NoSuchProcess:
         return False
     except psutil.AccessDenied:  # a hardened /proc hides other users' processes: assume it is ours
         return True
-    return "tlcore.worker" in cmdline and run_id in cmdline
 
 
 def describe_exit(code: int) -> str:
@@ -56,23 +68,37 @@ def describe_exit(code: int) -> str:
     return f"exit status {code}"
 
 
+def runs_by_pid(runs: Iterable[RunRecord]) -> dict[int, list[RunRecord]]:
+    grouped: dict[int, list[RunRecord]] = {}
+    for run in runs:
+        if run.pid:
+            grouped.setdefault(run.pid, []).append(run)
+    return grouped
+
+
 class Dispatcher:
-    """Starts queued runs, reaps finished workers, and enforces cancellation after a grace period."""
+    """Starts workers for queued runs, reaps dead workers, and enforces cancellation after a grace period."""
 
     def __init__(self, store: RunStore, *, max_workers: int | None = None, cancel_grace_s: float = 10.0,
-                 recover_every_s: float = 5.0, python: str = sys.executable) -> None:
+                 recover_every_s: float = 5.0, idle_grace_s: float = 10.0, python: str = sys.executable) -> None:
         self.store = store
         self.max_workers = max_workers or default_max_workers()
         self.cancel_grace_s = cancel_grace_s
+        self.idle_grace_s = idle_grace_s
         self.python = python
-        self._procs: dict[str, subprocess.Popen] = {}
-        self._cancel_seen: dict[str, float] = {}
-        self._gpus: dict[str, str | None] = {}
+        self._procs: dict[int, subprocess.Popen] = {}  # our live workers, by pid
+        self._gpus: dict[int, str | None] = {}
+        self._cancel_seen: dict[tuple[int, str], float] = {}
+        self._idle_since: dict[int, float] = {}
         self.recover_every_s = recover_every_s
         self._last_recover = float("-inf")
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+
+    @property
+    def worker_pids(self) -> list[int]:
+        return list(self._procs)
 
     def recover(self) -> list[str]:
         """Mark runs whose worker is gone (crash, kill, server restart) as interrupted.
@@ -81,29 +107,44 @@ class Dispatcher:
         sharing the data directory; `pump` therefore also calls this every `recover_every_s`.
         """
         self._last_recover = time.monotonic()
-        return self.store.recover_orphans(is_worker_alive, skip=self._procs)
+        orphans = self.store.recover_orphans(
+            lambda run: run.pid in self._procs or is_worker_alive(run.pid, since=run.started))
+        for run_id in orphans:
+            discard_artifacts(run_id)
+        return orphans
 
     def pump(self) -> None:
         with self._lock:
             self._reap()
             if time.monotonic() - self._last_recover >= self.recover_every_s:
                 self.recover()
-            self._enforce_cancels()
-            self._start_queued()
+            active = self.store.active_runs()
+            self._enforce_cancels(runs_by_pid(active))
+            self._start_queued(active)
 
-    def _start_queued(self) -> None:
-        while self.store.count_active() < self.max_workers:
-            queued = self.store.queued()
-            if not queued:
-                return
-            if self.store.claim(queued[0].id, max_active=self.max_workers):
-                self._spawn(queued[0].id)
-            elif self.store.get(queued[0].id).status == "queued":
-                return  # another dispatcher filled the last slot first
+    def _start_queued(self, active: list[RunRecord]) -> None:
+        """Fill free slots in FIFO order. One snapshot of the active runs counts both the busy slots and our
+        workers between two runs (they are about to claim the next run themselves: starting another
+        process for it would waste the warm one)."""
+        free = self.max_workers - len(active) - self._idle_workers(runs_by_pid(active))
+        for run in self.store.queued()[:max(0, free)]:
+            if not self.store.claim(run.id, max_active=self.max_workers):
+                return  # a worker or another dispatcher took it, or filled the last slot: look again next pump
+            self._spawn(run.id)
+
+    def _idle_workers(self, by_pid: dict[int, list[RunRecord]]) -> int:
+        """Our live workers on no run, counted for `idle_grace_s` (a worker that hangs there stops counting)."""
+        now, idle = time.monotonic(), 0
+        for pid in self._procs:
+            if by_pid.get(pid):
+                self._idle_since.pop(pid, None)
+            elif now - self._idle_since.setdefault(pid, now) < self.idle_grace_s:
+                idle += 1
+        return idle
 
     def _spawn(self, run_id: str) -> None:
         from tlcore.worker import log_path
-        env = dict(os.environ)
+        env = dict(os.environ, TLAB_MAX_WORKERS=str(self.max_workers))  # the limit its next claims respect
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
         gpu = self._free_gpu()
         if gpu is not None:
@@ -119,8 +160,8 @@ class Dispatcher:
             self.store.finish(run_id, "failed", error=f"Could not start a worker process ({exc}).")
             return
         self.store.set_pid(run_id, proc.pid)
-        self._procs[run_id] = proc
-        self._gpus[run_id] = gpu
+        self._procs[proc.pid] = proc
+        self._gpus[proc.pid] = gpu
         log.info("started run %s as pid %s on %s", run_id, proc.pid, f"GPU {gpu}" if gpu else "the CPU")
 
     def _free_gpu(self) -> str | None:
@@ -128,37 +169,44 @@ class Dispatcher:
         if os.environ.get("CUDA_VISIBLE_DEVICES") is not None or self.max_workers < 2:
             return None  # the host pinned devices itself, or there is one worker and it sees every GPU
         import torch
-        used = {g for run_id, g in self._gpus.items() if run_id in self._procs}
+        used = set(self._gpus.values())
         free = [str(i) for i in range(torch.cuda.device_count()) if str(i) not in used]
         return free[0] if free else None
 
     def _reap(self) -> None:
-        for run_id, proc in list(self._procs.items()):
-            code = proc.poll()
-            if code is None:
+        """Forget exited workers; the run a dead worker was on ends failed, with why (cancelled if asked)."""
+        dead = {pid: code for pid, proc in self._procs.items() if (code := proc.poll()) is not None}
+        if not dead:
+            return
+        for pid in dead:
+            del self._procs[pid]
+            self._gpus.pop(pid, None)
+            self._idle_since.pop(pid, None)
+        self._cancel_seen = {key: t for key, t in self._cancel_seen.items() if key[0] not in dead}
+        for run in self.store.active_runs():
+            if run.pid not in dead:
                 continue
-            del self._procs[run_id]
-            self._cancel_seen.pop(run_id, None)
-            self._gpus.pop(run_id, None)
-            record = self.store.get(run_id)
-            if record is None or record.is_final:
-                continue
-            if record.cancel_requested:
-                self.store.finish(run_id, "cancelled", error="Cancelled by the user.")
+            discard_artifacts(run.id)
+            if run.cancel_requested:
+                self.store.finish(run.id, "cancelled", error="Cancelled by the user.")
             else:
-                self.store.finish(run_id, "failed", error=f"The worker process stopped unexpectedly "
-                                  f"({describe_exit(code)}); the run was not finished. Start it again.")
+                self.store.finish(run.id, "failed", error=f"The worker process stopped unexpectedly "
+                                  f"({describe_exit(dead[run.pid])}); the run was not finished. Start it again.")
 
-    def _enforce_cancels(self) -> None:
-        now = time.monotonic()
-        for run_id, proc in self._procs.items():
-            if not self.store.cancel_requested(run_id):
-                continue
-            first = self._cancel_seen.setdefault(run_id, now)
-            if now - first > 2 * self.cancel_grace_s:
-                proc.kill()
-            elif now - first > self.cancel_grace_s:
-                proc.terminate()
+    def _enforce_cancels(self, by_pid: dict[int, list[RunRecord]]) -> None:
+        """A run whose cancel flag its loop has not honoured within the grace period: terminate, then kill,
+        the process it is on (the clock is per run, so a worker that moved on is left alone)."""
+        now, seen = time.monotonic(), {}
+        for pid, proc in self._procs.items():
+            for run in by_pid.get(pid, ()):
+                if not run.cancel_requested:
+                    continue
+                first = seen[(pid, run.id)] = self._cancel_seen.get((pid, run.id), now)
+                if now - first > 2 * self.cancel_grace_s:
+                    proc.kill()
+                elif now - first > self.cancel_grace_s:
+                    proc.terminate()
+        self._cancel_seen = seen
 
     # -- driving ---------------------------------------------------------------------------------------
     def start(self, interval_s: float = 0.5) -> "Dispatcher":
@@ -200,14 +248,22 @@ class Dispatcher:
                 return records
             time.sleep(poll_s)
 
-    def terminate_all(self) -> None:
-        """Cancel and stop this dispatcher's workers (e.g. on Ctrl-C in the CLI)."""
-        for run_id, proc in list(self._procs.items()):
-            self.store.request_cancel(run_id)
-            proc.terminate()
-        for proc in self._procs.values():
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        self._reap()
+    def terminate_all(self, run_ids: Iterable[str] | None = None) -> None:
+        """Cancel runs and stop our workers on them (Ctrl-C in the CLI): `run_ids` are the caller's runs (a
+        warm worker that moved on to someone else's run is left to finish it); None means all of ours."""
+        mine = None if run_ids is None else set(run_ids)
+        with self._lock:
+            by_pid = runs_by_pid(self.store.active_runs())
+            stopping = [proc for pid, proc in self._procs.items()
+                        if mine is None or all(run.id in mine for run in by_pid.get(pid, ()))]
+            for proc in stopping:
+                for run in by_pid.get(proc.pid, ()):
+                    self.store.request_cancel(run.id)
+                proc.terminate()
+            for proc in stopping:
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            self._reap()

@@ -4,6 +4,7 @@ page's analysis can find artifacts without loading the training stack."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,3 +21,11 @@ def run_dir(run_id: str) -> Path:
 
 def read_json(run_id: str, name: str) -> Any:
     return json.loads((run_dir(run_id) / name).read_text())
+
+
+def discard_artifacts(run_id: str) -> None:
+    """Remove whatever a run that did not succeed left on disk: its folder (a worker killed between
+    saving and recording success) and the temporary folders it was being written into."""
+    root = runs_root()
+    for path in [run_dir(run_id), *root.glob(f".{run_id}.*")] if root.is_dir() else []:
+        shutil.rmtree(path, ignore_errors=True)

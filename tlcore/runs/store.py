@@ -38,6 +38,23 @@ MIGRATIONS: list[str] = [
         run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, epoch INTEGER NOT NULL,
         metrics TEXT NOT NULL, PRIMARY KEY (run_id, epoch));
     """,
+    # 2: data-efficiency studies; a study lists its cells' runs (a finished run can serve several studies)
+    """
+    CREATE TABLE studies (
+        id TEXT PRIMARY KEY, owner TEXT NOT NULL DEFAULT '', name TEXT NOT NULL DEFAULT '',
+        spec TEXT NOT NULL, created REAL NOT NULL);
+    CREATE INDEX studies_owner ON studies(owner, created);
+    CREATE TABLE study_runs (
+        study_id TEXT NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, PRIMARY KEY (study_id, run_id));
+    """,
+    # 3: read-only share links to one comparison (a run group) or study of a workspace (tlcore.workspaces)
+    """
+    CREATE TABLE shares (
+        token TEXT PRIMARY KEY, kind TEXT NOT NULL, target TEXT NOT NULL, owner TEXT NOT NULL,
+        created REAL NOT NULL);
+    CREATE UNIQUE INDEX shares_target ON shares(owner, kind, target);
+    """,
 ]
 _PROGRESS_FIELDS = {"step", "total_steps", "epoch", "eta_s", "message"}
 
@@ -135,8 +152,10 @@ class RunStore:
                       (run_id, name, group_id, owner, json.dumps(config, sort_keys=True), time.time()))
         return run_id
 
-    def get(self, run_id: str) -> RunRecord | None:
-        row = self._execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+    def get(self, run_id: str, owner: str | None = None) -> RunRecord | None:
+        """The run; None when it does not exist or, with `owner`, belongs to another workspace."""
+        mine, params = _owned(owner)
+        row = self._execute(f"SELECT * FROM runs WHERE id=?{mine}", (run_id, *params)).fetchone()
         return _record(row) if row else None
 
     def list_runs(self, *, owner: str | None = None, group_id: str | None = None,
@@ -183,8 +202,26 @@ class RunStore:
                             params)
         return cur.rowcount == 1
 
+    def claim_next(self, pid: int, max_active: int | None = None) -> str | None:
+        """The oldest queued run → starting under `pid` in one statement (a warm worker taking its next
+        run); None when the queue is empty or `max_active` runs are already starting or running."""
+        limit = "" if max_active is None else (
+            " AND (SELECT COUNT(*) FROM runs WHERE status IN ('starting','running')) < ?")
+        params = (time.time(), pid) + (() if max_active is None else (max_active,))
+        rows = self._execute(
+            "UPDATE runs SET status='starting', started=?, pid=? WHERE status='queued' AND id=(SELECT id FROM "
+            f"runs WHERE status='queued' ORDER BY created, id LIMIT 1){limit} RETURNING id", params).fetchall()
+        return rows[0][0] if rows else None
+
     def set_pid(self, run_id: str, pid: int) -> None:
-        self._execute("UPDATE runs SET pid=? WHERE id=? AND status IN ('starting','running')", (pid, run_id))
+        """Record the worker process; `started` moves to now so it is never earlier than that process."""
+        self._execute("UPDATE runs SET pid=?, started=? WHERE id=? AND status IN ('starting','running')",
+                      (pid, time.time(), run_id))
+
+    def active_runs(self) -> list[RunRecord]:
+        """Runs starting or running, oldest first (each names the worker process it is on in `pid`)."""
+        rows = self._execute("SELECT * FROM runs WHERE status IN ('starting','running') ORDER BY started").fetchall()
+        return [_record(r) for r in rows]
 
     def mark_running(self, run_id: str, pid: int) -> bool:
         cur = self._execute("UPDATE runs SET status='running', pid=?, started=? "
@@ -205,6 +242,11 @@ class RunStore:
                       "(SELECT 1 FROM runs WHERE id=? AND status='running')",
                       (run_id, int(metrics["epoch"]), json.dumps(json_safe(metrics)), run_id))
 
+    def clear_epochs(self, run_id: str) -> None:
+        """Forget a running run's epochs (it starts training again, e.g. with a smaller batch)."""
+        self._execute("DELETE FROM epochs WHERE run_id=? AND EXISTS "
+                      "(SELECT 1 FROM runs WHERE id=? AND status='running')", (run_id, run_id))
+
     def finish(self, run_id: str, status: str, *, result: dict[str, Any] | None = None,
                error: str | None = None, from_states: tuple[str, ...] = ACTIVE) -> bool:
         """Move an active run to a final state; returns False (and changes nothing) if it already ended."""
@@ -218,8 +260,11 @@ class RunStore:
              run_id, *from_states))
         return cur.rowcount == 1
 
-    def request_cancel(self, run_id: str) -> str | None:
-        """A queued run is cancelled at once; a running one gets the flag its loop reads. Returns the status."""
+    def request_cancel(self, run_id: str, owner: str | None = None) -> str | None:
+        """A queued run is cancelled at once; a running one gets the flag its loop reads. Returns the status,
+        or None (nothing done) when the run does not exist or, with `owner`, belongs to another workspace."""
+        if self.get(run_id, owner) is None:
+            return None
         if self.finish(run_id, "cancelled", error="Cancelled before it started.", from_states=("queued",)):
             return "cancelled"
         self._execute("UPDATE runs SET cancel_requested=1 WHERE id=? AND status IN ('starting','running')", (run_id,))
@@ -230,28 +275,35 @@ class RunStore:
         row = self._execute("SELECT cancel_requested FROM runs WHERE id=?", (run_id,)).fetchone()
         return bool(row and row[0])
 
-    def rename(self, run_id: str, name: str) -> None:
-        self._execute("UPDATE runs SET name=? WHERE id=?", (name.strip()[:200], run_id))
+    def rename(self, run_id: str, name: str, owner: str | None = None) -> bool:
+        mine, params = _owned(owner)
+        return self._execute(f"UPDATE runs SET name=? WHERE id=?{mine}",
+                             (name.strip()[:200], run_id, *params)).rowcount == 1
 
-    def delete(self, run_id: str) -> bool:
-        """Delete a run that is not active (cancel it first)."""
-        cur = self._execute(f"DELETE FROM runs WHERE id=? AND status IN ({','.join('?' * len(FINAL))})",
-                            (run_id, *FINAL))
+    def delete(self, run_id: str, owner: str | None = None) -> bool:
+        """Delete a run that is not active (cancel it first); with `owner`, only that workspace's run."""
+        mine, params = _owned(owner)
+        cur = self._execute(f"DELETE FROM runs WHERE id=? AND status IN ({','.join('?' * len(FINAL))}){mine}",
+                            (run_id, *FINAL, *params))
         return cur.rowcount == 1
 
-    def recover_orphans(self, is_alive: Callable[[int, str], bool], grace_s: float = 30.0,
-                        skip: Iterable[str] = ()) -> list[str]:
+    def recover_orphans(self, is_alive: Callable[[RunRecord], bool], grace_s: float = 30.0) -> list[str]:
         """Mark runs whose worker process is gone as interrupted (e.g. after a server restart).
 
-        A run claimed moments ago may not have its pid yet; it gets `grace_s` before it counts as orphaned.
+        `is_alive(run)` judges the process in `run.pid`. A run claimed moments ago may not have its pid
+        yet; it gets `grace_s` before it counts as orphaned.
         """
-        now, skip = time.time(), set(skip)
-        orphans = [r.id for r in self.list_runs(statuses=("starting", "running"), limit=10_000)
-                   if r.id not in skip and (r.pid and not is_alive(r.pid, r.id)) or (not r.pid and now - (r.started or 0) > grace_s)]
-        for run_id in orphans:
-            self.finish(run_id, "interrupted", error="The worker stopped (server restart or crash) before the "
-                        "run finished; start it again.", from_states=("starting", "running"))
-        return orphans
+        now = time.time()
+        orphans = [r.id for r in self.active_runs()
+                   if (not r.pid and now - (r.started or 0) > grace_s) or (r.pid and not is_alive(r))]
+        return [run_id for run_id in orphans if self.finish(
+            run_id, "interrupted", error="The worker stopped (server restart or crash) before the run finished; "
+            "start it again.", from_states=("starting", "running"))]
+
+
+def _owned(owner: str | None) -> tuple[str, tuple[str, ...]]:
+    """SQL that restricts a statement to one workspace's runs (nothing when `owner` is None)."""
+    return ("", ()) if owner is None else (" AND owner=?", (owner,))
 
 
 def _record(row: sqlite3.Row) -> RunRecord:
