@@ -104,7 +104,7 @@ def test_unreadable_files_are_skipped_with_reasons(tmp_path):
     assert reasons["dogs/text.jpg"].startswith("not a readable image")
     assert reasons["cats/truncated.png"].startswith("not a readable image")
     assert reasons["dogs/trunc.jpg"].startswith("not a readable image")
-    assert reasons["dogs/notes.txt"] == "not an image type we read (.txt)"
+    assert reasons["dogs/notes.txt"].startswith("not an image type we read (.txt)")
 
 
 def test_decompression_bomb_is_skipped(tmp_path):

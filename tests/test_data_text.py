@@ -33,12 +33,12 @@ def test_tsv_numeric_labels_stay_strings_and_sort_numerically(tmp_path):
 
 def test_utf8_bom_and_latin1(tmp_path):
     bom = tmp_path / "bom.csv"
-    bom.write_bytes("\ufefftext,label\ncafé crème,a\nnaïve,b\n".encode("utf-8"))
+    bom.write_bytes("\ufefftext,label\ncafé crème,a\nnaïve,b\nbrûlée,a\nfaçade,b\n".encode("utf-8"))
     ds = load_source(bom)
-    assert ds.items == ["café crème", "naïve"] and ds.classes == ["a", "b"]
+    assert ds.items == ["café crème", "naïve", "brûlée", "façade"] and ds.classes == ["a", "b"]
     lat = tmp_path / "lat.csv"
-    lat.write_bytes("text,label\ncafé,a\nsmörgåsbord,b\n".encode("latin-1"))
-    assert load_source(lat).items == ["café", "smörgåsbord"]
+    lat.write_bytes("text,label\ncafé,a\nsmörgåsbord,b\nfiancé,a\nÅngström,b\n".encode("latin-1"))
+    assert load_source(lat).items == ["café", "smörgåsbord", "fiancé", "Ångström"]
 
 
 def test_semicolon_delimiter_and_auto_detected_columns(tmp_path):
@@ -51,7 +51,7 @@ def test_semicolon_delimiter_and_auto_detected_columns(tmp_path):
 
 def test_override_and_unknown_column(tmp_path):
     p = tmp_path / "r.csv"
-    p.write_text("a,b,c\nx one,1,p\ny two,2,q\nz three,1,p\n", encoding="utf-8")
+    p.write_text("a,b,c\nx one,1,p\ny two,2,q\nz three,1,p\nw four,2,q\n", encoding="utf-8")
     ds = load_source(p, text_column="a", label_column="c")
     assert ds.classes == ["p", "q"] and ds.items[0] == "x one"
     with pytest.raises(DataError, match=r"no column 'label'.*'a', 'b', 'c'"):
@@ -61,9 +61,10 @@ def test_override_and_unknown_column(tmp_path):
 def test_jsonl_bad_lines_skipped_and_all_bad_refused(tmp_path):
     p = tmp_path / "d.jsonl"
     p.write_text("\n".join([json.dumps({"text": "good", "label": 1}), "{not json", "[1, 2]",
-                            json.dumps({"text": "bad", "label": 0}), ""]), encoding="utf-8")
+                            json.dumps({"text": "bad", "label": 0}), json.dumps({"text": "fine", "label": 1}),
+                            json.dumps({"text": "poor", "label": 0}), ""]), encoding="utf-8")
     ds = load_source(p)
-    assert ds.classes == ["0", "1"] and ds.item_names == ["line 1", "line 4"]
+    assert ds.classes == ["0", "1"] and ds.item_names == ["line 1", "line 4", "line 5", "line 6"]
     assert {(s.name, s.reason) for s in ds.skipped} >= {("line 2", "not valid JSON")}
     bad = tmp_path / "bad.jsonl"
     bad.write_text("{oops\nnope\n", encoding="utf-8")
@@ -86,11 +87,15 @@ def test_row_limit_and_truncation(tmp_path):
     assert {len(t) for t in load_source(p, limits=Limits(max_text_chars=10)).items} == {10}
 
 
-@pytest.mark.parametrize("name", ["data.xlsx", "notes.txt", "archive.tar.gz"])
-def test_unsupported_extension(tmp_path, name):
+@pytest.mark.parametrize("name, words", [
+    ("notes.txt", r"is not a \.zip, folder, \.csv, \.tsv or \.jsonl file.*tux-photos"),
+    ("data.xlsx", r"spreadsheet.*Save it as CSV"),
+    ("archive.tar.gz", r"only \.zip archives are read"),
+])
+def test_unsupported_extension(tmp_path, name, words):
     p = tmp_path / name
     p.write_bytes(b"x")
-    with pytest.raises(DataError, match=r"is not a \.zip, folder, \.csv, \.tsv or \.jsonl file.*tux-photos"):
+    with pytest.raises(DataError, match=words):
         load_source(p)
 
 

@@ -31,6 +31,16 @@ MANIFEST = ".tlab_extract.json"
 _CHUNK = 1024 * 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
+MAX_NAME_BYTES = 255  # longest file name (one path component) Linux and macOS file systems accept
+READABLE_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+
+
+def size_text(n: int) -> str:
+    """Bytes in words people read: 512 KB, 3.2 MB, 1 GB."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:,.1f}".removesuffix(".0") + f" {unit}"
+    return f"{n} bytes"
 
 
 def is_ignored_name(part: str) -> bool:
@@ -75,13 +85,20 @@ def _check_sizes(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
     files = [i for i in infos if not i.is_dir()]
     if not files:
         raise DataError("The zip file is empty; add one folder per class with the images inside and try again.")
+    for i in files:
+        if i.flag_bits & 0x1:
+            raise DataError(f"The zip is password-protected ({i.filename!r} is encrypted); zip the folders again "
+                            "without a password.")
+        if i.compress_type not in READABLE_METHODS:
+            raise DataError(f"The zip uses a compression method we cannot read (method {i.compress_type} for "
+                            f"{i.filename!r}); re-create it with standard (deflate) compression.")
     if len(files) > limits.max_files:
         raise DataError(f"The zip holds {len(files):,} files; the limit is {limits.max_files:,}. "
                         "Upload a smaller dataset or fewer files per class.")
     total = sum(i.file_size for i in files)
     if total > limits.max_uncompressed_bytes:
-        raise DataError(f"The zip would unpack to {total / 1e6:,.0f} MB; the limit is "
-                        f"{limits.max_uncompressed_bytes / 1e6:,.0f} MB. Upload a smaller dataset.")
+        raise DataError(f"The zip would unpack to {size_text(total)}; the limit is "
+                        f"{size_text(limits.max_uncompressed_bytes)}. Upload a smaller dataset.")
     for i in files:
         if i.file_size > RATIO_MIN_BYTES and i.file_size > limits.max_compression_ratio * max(i.compress_size, 1):
             raise DataError(_bomb_message(i.filename, limits))
@@ -110,7 +127,7 @@ class _Budget:
                 written += len(chunk)
                 self.total += len(chunk)
                 if self.total > self.limits.max_uncompressed_bytes:
-                    raise DataError(f"The zip unpacks to more than {self.limits.max_uncompressed_bytes / 1e6:,.0f} MB "
+                    raise DataError(f"The zip unpacks to more than {size_text(self.limits.max_uncompressed_bytes)} "
                                     "(the limit); upload a smaller dataset.")
                 if written > RATIO_MIN_BYTES and written > self.limits.max_compression_ratio * max(info.compress_size, 1):
                     raise DataError(_bomb_message(info.filename, self.limits))
@@ -122,21 +139,47 @@ def _plan(zf: zipfile.ZipFile, limits: Limits) -> tuple[list[tuple[zipfile.ZipIn
     infos = zf.infolist()
     parsed = [(i, _entry_parts(i)) for i in infos]  # raises on unsafe paths before any size work
     _check_sizes(infos, limits)
+    _check_file_folder_clash(parsed)
     keep: list[tuple[zipfile.ZipInfo, list[str]]] = []
     skipped: list[SkippedItem] = []
     for info, parts in parsed:
         if info.is_dir() or not parts or any(is_ignored_name(p) for p in parts):
             continue
-        shown = "/".join(parts)
-        if any(_CONTROL.search(p) for p in parts):
-            skipped.append(SkippedItem(_CONTROL.sub("?", shown), "file name contains control characters"))
-        elif parts[-1].lower().endswith(NESTED_ARCHIVE_SUFFIXES):
-            skipped.append(SkippedItem(shown, "archive inside the archive (not unpacked; unpack it and zip the files)"))
+        reason = _skip_reason(parts)
+        if reason:
+            skipped.append(SkippedItem(_CONTROL.sub("?", "/".join(p[:60] for p in parts)), reason))
         else:
             keep.append((info, parts))
     if not keep:
-        raise DataError("The zip contains no usable files; add one folder per class with the images inside.")
+        nested = [s.name for s in skipped if s.reason == NESTED_REASON]
+        if nested:
+            raise DataError(f"The zip holds only archives inside it ({', '.join(nested[:3])}); these are not "
+                            "unpacked. Unpack them and zip the class folders themselves.")
+        raise DataError("The zip contains no usable files; add one folder per class with the images inside."
+                        + (f" Skipped: {skipped[0].name}: {skipped[0].reason}." if skipped else ""))
     return keep, skipped
+
+
+NESTED_REASON = "archive inside the archive (not unpacked; unpack it and zip the files)"
+
+
+def _skip_reason(parts: list[str]) -> str | None:
+    if any(_CONTROL.search(p) for p in parts):
+        return "file name contains control characters"
+    if any(len(p.encode("utf-8")) > MAX_NAME_BYTES for p in parts):
+        return f"file name too long (more than {MAX_NAME_BYTES} bytes); shorten it"
+    if parts[-1].lower().endswith(NESTED_ARCHIVE_SUFFIXES):
+        return NESTED_REASON
+    return None
+
+
+def _check_file_folder_clash(parsed: list[tuple[zipfile.ZipInfo, list[str]]]) -> None:
+    """`cats` as a file and `cats/1.png` in one zip cannot both be unpacked: say so before writing anything."""
+    folders = {"/".join(parts[:k]) for info, parts in parsed for k in range(1, len(parts) + (info.is_dir()))}
+    for info, parts in parsed:
+        if not info.is_dir() and parts and "/".join(parts) in folders:
+            raise DataError(f"The zip uses {'/'.join(parts)!r} both as a file and as a folder; rename one of "
+                            "them and re-create the zip.")
 
 
 def extract_zip(zip_path: Path, limits: Limits | None = None, work_dir: Path | None = None) -> tuple[Path, list[SkippedItem]]:
@@ -147,8 +190,8 @@ def extract_zip(zip_path: Path, limits: Limits | None = None, work_dir: Path | N
     limits = limits or Limits.from_env()
     zip_path = Path(zip_path)
     if zip_path.stat().st_size > limits.max_upload_bytes:
-        raise DataError(f"{zip_path.name} is {zip_path.stat().st_size / 1e6:,.0f} MB; uploads are limited to "
-                        f"{limits.max_upload_bytes / 1e6:,.0f} MB. Upload a smaller dataset.")
+        raise DataError(f"{zip_path.name} is {size_text(zip_path.stat().st_size)}; uploads are limited to "
+                        f"{size_text(limits.max_upload_bytes)}. Upload a smaller dataset.")
     if work_dir is None:
         work_dir = settings.data_dir() / "uploads" / file_sha256(zip_path)[:32]
     work_dir = Path(work_dir)
@@ -188,8 +231,9 @@ def _extract_into(zip_path: Path, dest: Path, limits: Limits) -> list[SkippedIte
     except (zipfile.LargeZipFile, NotImplementedError, RuntimeError) as e:
         raise DataError(f"{zip_path.name} uses a zip feature we cannot read ({e}); "
                         "re-create it with standard (deflate) compression and no password.") from e
-    except OSError as e:
-        raise DataError(f"{zip_path.name} could not be unpacked ({e}); re-create it and try again.") from e
+    except OSError as e:  # the message, not str(e): that names our internal folders
+        raise DataError(f"{zip_path.name} could not be unpacked ({e.strerror or type(e).__name__}); "
+                        "re-create it and try again.") from e
     return skipped
 
 

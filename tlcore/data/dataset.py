@@ -41,6 +41,7 @@ class Dataset:
     given_split: list[str] | None = None
     skipped: list[SkippedItem] = field(default_factory=list)
     fingerprint: str = ""
+    notes: list[str] = field(default_factory=list)  # what loading changed (classes left out, texts cut…)
 
     def __post_init__(self) -> None:
         self.labels = np.asarray(self.labels, dtype=np.int64)
@@ -62,6 +63,29 @@ class Dataset:
     def class_counts(self) -> dict[str, int]:
         counts = np.bincount(self.labels, minlength=self.num_classes)
         return {c: int(n) for c, n in zip(self.classes, counts)}
+
+
+MIN_PER_CLASS = 2  # below this a class cannot appear in both train and test
+
+
+def drop_tiny_classes(labels: list[str], names: list[str]) -> tuple[list[bool], list[SkippedItem], list[str]]:
+    """Leave out classes with fewer than MIN_PER_CLASS examples: (keep mask, skipped items, notes).
+
+    One stray example must not block a whole dataset; the person is told which class was left out and why.
+    """
+    counts: dict[str, int] = {}
+    for lab in labels:
+        counts[lab] = counts.get(lab, 0) + 1
+    tiny = {c for c, n in counts.items() if n < MIN_PER_CLASS}
+    if not tiny:
+        return [True] * len(labels), [], []
+    keep = [lab not in tiny for lab in labels]
+    skipped = [SkippedItem(n, f"its class '{lab}' has only 1 example") for lab, n in zip(labels, names) if lab in tiny]
+    shown = ", ".join(f"'{c}'" for c in sorted(tiny)[:5]) + (f" and {len(tiny) - 5:,} more" if len(tiny) > 5 else "")
+    what = f"class {shown} has" if len(tiny) == 1 else f"{len(tiny):,} classes ({shown}) have"
+    note = (f"{what} only 1 example and {'was' if len(tiny) == 1 else 'were'} left out: a class needs at least "
+            f"{MIN_PER_CLASS} (one to learn from, one to test on); add examples to use {'it' if len(tiny) == 1 else 'them'}")
+    return keep, skipped, [note]
 
 
 def content_hash(data: bytes) -> str:

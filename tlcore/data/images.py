@@ -81,7 +81,11 @@ def check_image_bytes(data: bytes, limits: Limits) -> str | None:
         return str(e)
     except UnidentifiedImageError:
         return "not a readable image (the content is not an image format we read)"
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as e:
+    except ValueError as e:
+        if "too large" in str(e).lower():  # e.g. a text chunk that inflates past PIL's safety limit
+            return "image metadata too large to read safely (possible decompression bomb)"
+        return f"not a readable image (damaged or truncated: {e})"
+    except (OSError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
         return f"not a readable image (damaged or truncated: {e})"
     return None
 

@@ -9,13 +9,13 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-from tlcore.data.dataset import Dataset, SkippedItem
+from tlcore.data.dataset import MIN_PER_CLASS, Dataset, SkippedItem
 
 if TYPE_CHECKING:
     from tlcore.data.split import Split
 
-MIN_PER_CLASS = 2        # below this a class cannot appear in both train and test
 NOISY_PER_CLASS = 5      # below this per-class results are noise
+NOISY_LISTED = 5         # more noisy classes than this are summed up in one warning
 IMBALANCE_WARNING = 3.0  # largest / smallest class
 
 
@@ -97,15 +97,32 @@ def build_report(ds: Dataset, split: "Split | None" = None) -> DataReport:
         errors=class_errors(counts),
         imbalance_ratio=round(ratio, 3),
     )
-    report.warnings = _warnings(report, counts)
+    report.warnings = list(ds.notes) + _warnings(report, counts)
     return report
 
 
+def _noisy(counts: dict[str, int]) -> list[str]:
+    noisy = [(name, n) for name, n in counts.items() if MIN_PER_CLASS <= n < NOISY_PER_CLASS]
+    if len(noisy) <= NOISY_LISTED:
+        return [f"class '{name}' has only {n} examples; results will be noisy below {NOISY_PER_CLASS}"
+                for name, n in noisy]
+    examples = ", ".join(f"'{name}' {n}" for name, n in noisy[:3])
+    return [f"{len(noisy):,} classes have fewer than {NOISY_PER_CLASS} examples (e.g. {examples}); "
+            "results for them will be noisy"]
+
+
+def _skipped(skipped: list[SkippedItem]) -> str:
+    """One sentence: how many were skipped, with one example of each of the first three reasons."""
+    first: dict[str, SkippedItem] = {}
+    for s in skipped:
+        first.setdefault(s.reason, s)
+    examples = "; ".join(f"{s.name}: {s.reason}" for s in list(first.values())[:3])
+    more = f"; and {len(first) - 3} other reason(s)" if len(first) > 3 else ""
+    return f"{len(skipped)} file(s) or row(s) were skipped, e.g. {examples}{more}"
+
+
 def _warnings(r: DataReport, counts: dict[str, int]) -> list[str]:
-    w = []
-    for name, n in counts.items():
-        if MIN_PER_CLASS <= n < NOISY_PER_CLASS:
-            w.append(f"class '{name}' has only {n} examples; results will be noisy below {NOISY_PER_CLASS}")
+    w = _noisy(counts)
     if r.imbalance_ratio >= IMBALANCE_WARNING:
         w.append(f"the largest class is {r.imbalance_ratio:.1f}× the smallest; look at balanced accuracy "
                  "and per-class results, not only accuracy")
@@ -120,5 +137,5 @@ def _warnings(r: DataReport, counts: dict[str, int]) -> list[str]:
         w.append(f"{len(r.leakage)} item(s) have an exact copy in another split (e.g. {r.leakage[0]}); "
                  "test results will be too optimistic")
     if r.skipped:
-        w.append(f"{len(r.skipped)} file(s) or row(s) were skipped, e.g. {r.skipped[0].name}: {r.skipped[0].reason}")
+        w.append(_skipped(r.skipped))
     return w

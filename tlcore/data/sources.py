@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tlcore.data import builtin
 from tlcore.data.archive import extract_zip, is_ignored_name
-from tlcore.data.dataset import Dataset, SkippedItem, content_hash
+from tlcore.data.dataset import Dataset, SkippedItem, content_hash, drop_tiny_classes
 from tlcore.data.images import IMAGE_SUFFIXES, check_image_bytes
 from tlcore.data.text import TABLE_SUFFIXES, load_table, read_text_bytes
 from tlcore.errors import DataError
@@ -16,10 +16,23 @@ from tlcore.settings import Limits
 SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
                  "test": "test", "testing": "test"}
 TEXT_FILE_SUFFIXES = {".txt"}
+OTHER_ARCHIVES = (".tar", ".tar.gz", ".tgz", ".gz", ".bz2", ".xz", ".7z", ".rar", ".zst", ".tar.zst")
+SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
+LINK_REASON = "a link to another place (links are not followed; copy the real file in)"
 
 
-def _unsupported(src: object) -> DataError:
-    return DataError(f"{src} is not a .zip, folder, .csv, .tsv or .jsonl file; give one of those or a built-in "
+def _unsupported(name: str) -> DataError:
+    lower = name.lower()
+    if lower.endswith(OTHER_ARCHIVES):
+        return DataError(f"{name} is not a zip archive; only .zip archives are read. Re-pack the class folders "
+                         "as a .zip (e.g. right-click › Compress, or `zip -r data.zip cats dogs`).")
+    if lower.endswith(SPREADSHEETS):
+        return DataError(f"{name} is a spreadsheet; Excel and similar files are not read directly. Save it as CSV "
+                         "(in Excel: File › Save As › CSV UTF-8 (Comma delimited)) and use the .csv file.")
+    if lower.endswith(tuple(IMAGE_SUFFIXES)):
+        return DataError(f"{name} is a single image; a dataset needs several images per class. Put them in one "
+                         "folder per class (cats/1.jpg, dogs/2.jpg…) and use the folder or a .zip of it.")
+    return DataError(f"{name} is not a .zip, folder, .csv, .tsv or .jsonl file; give one of those or a built-in "
                      "id such as tux-photos (see `python -m tlcore datasets`)")
 
 
@@ -37,6 +50,8 @@ def load_source(src: str | Path, *, text_column: str | None = None, label_column
         raise DataError(f"{src} does not exist; check the path.")
     if path.is_dir():
         return load_folder(path, limits)
+    if path.is_file() and path.stat().st_size == 0:
+        raise DataError(f"{path.name} is empty (0 bytes); check that it was saved or copied completely.")
     if path.suffix.lower() == ".zip":
         root, skipped = extract_zip(path, limits, work_dir)
         return load_folder(root, limits, name=path.stem, extra_skipped=skipped)
@@ -61,14 +76,17 @@ def _unwrap(root: Path) -> Path:
     return root
 
 
-def _walk_files(folder: Path) -> list[Path]:
-    """Visible regular files under `folder`, sorted, skipping hidden/OS folders and symlinks."""
+def _walk_files(folder: Path, root: Path, skipped: list[SkippedItem]) -> list[Path]:
+    """Visible regular files under `folder`, sorted, skipping hidden/OS folders; links are skipped with a reason."""
     out: list[Path] = []
     for p in sorted(folder.rglob("*")):
         rel = p.relative_to(folder).parts
-        if any(is_ignored_name(part) for part in rel) or p.is_symlink() or not p.is_file():
+        if any(is_ignored_name(part) for part in rel):
             continue
-        out.append(p)
+        if p.is_symlink():
+            skipped.append(SkippedItem(p.relative_to(root).as_posix(), LINK_REASON))
+        elif p.is_file():
+            out.append(p)
     return out
 
 
@@ -89,10 +107,12 @@ def _collect(root: Path) -> tuple[list[tuple[Path, str, str | None]], list[Skipp
             skipped.append(SkippedItem(rel + "/", "folder next to train/val/test folders (not used)"))
     for base, split in groups:
         for class_dir in _visible_children(base):
-            if split is not None and class_dir.is_file():
+            if class_dir.is_symlink():
+                skipped.append(SkippedItem(class_dir.relative_to(root).as_posix(), LINK_REASON))
+            elif split is not None and class_dir.is_file():
                 skipped.append(SkippedItem(class_dir.relative_to(root).as_posix(), "not inside a class folder"))
             elif class_dir.is_dir():
-                entries.extend((f, class_dir.name, split) for f in _walk_files(class_dir))
+                entries.extend((f, class_dir.name, split) for f in _walk_files(class_dir, root, skipped))
     return entries, skipped
 
 
@@ -105,6 +125,10 @@ def load_folder(folder: Path, limits: Limits | None = None, *, name: str | None 
     skipped = list(extra_skipped or []) + skipped
     if len(entries) > limits.max_files:
         raise DataError(f"The folder holds {len(entries):,} files; the limit is {limits.max_files:,}.")
+    n_classes = len({cls for _, cls, _ in entries})
+    if n_classes > limits.max_classes:
+        raise DataError(f"{name or Path(folder).name} has {n_classes:,} classes (folders); the limit is "
+                        f"{limits.max_classes:,}. Put the files in one folder per class, not one folder per file.")
     suffixes = [f.suffix.lower() for f, _, _ in entries]
     n_images = sum(s in IMAGE_SUFFIXES for s in suffixes)
     n_texts = sum(s in TEXT_FILE_SUFFIXES for s in suffixes)
@@ -132,7 +156,7 @@ def _image_folder(name: str, root: Path, entries: list[tuple[Path, str, str | No
             candidates.append((f, cls, split, rel))
         else:
             kind = f.suffix.lower() or "no extension"
-            skipped.append(SkippedItem(rel, f"not an image type we read ({kind})"))
+            skipped.append(SkippedItem(rel, f"not an image type we read ({kind}); convert it to JPEG or PNG"))
     with ThreadPoolExecutor(max_workers=2) as pool:
         checks = list(pool.map(lambda c: _check_file(c[0], limits), candidates))
     rows = []
@@ -166,16 +190,22 @@ def _text_folder(name: str, root: Path, entries: list[tuple[Path, str, str | Non
 
 
 def _make_dataset(name: str, modality: str, rows: list[tuple], skipped: list[SkippedItem]) -> Dataset:
+    keep, tiny_skipped, notes = drop_tiny_classes([r[1] for r in rows], [r[3] for r in rows])
+    rows = [r for r, k in zip(rows, keep) if k]
+    skipped = skipped + tiny_skipped
     classes = sorted({r[1] for r in rows})
+    if not classes:
+        raise DataError(f"{name}: no class has at least 2 examples ({notes[0]}). Put several files in each "
+                        "class folder.")
     if len(classes) < 2:
         raise DataError(f"{name} has only one class ({classes[0]!r}); a classifier needs at least 2 classes: "
-                        "put each class in its own folder.")
+                        "put each class in its own folder." + (f" ({notes[0][0].upper()}{notes[0][1:]}.)" if notes else ""))
     index = {c: i for i, c in enumerate(classes)}
     given = [r[2] for r in rows]
     return Dataset(name=name, modality=modality,  # type: ignore[arg-type]
                    items=[r[0] for r in rows], labels=[index[r[1]] for r in rows], classes=classes,
                    item_names=[r[3] for r in rows], item_hashes=[r[4] for r in rows],
-                   given_split=given if any(s is not None for s in given) else None, skipped=skipped)
+                   given_split=given if any(s is not None for s in given) else None, skipped=skipped, notes=notes)
 
 
 def _skip_hint(skipped: list[SkippedItem]) -> str:

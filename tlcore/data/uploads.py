@@ -1,7 +1,8 @@
 """Store files that people upload through the UI, so `load_source` can read them from disk.
 
-Uploads land under `<data dir>/uploads/<content hash>/`, so the same bytes always map to the same path
-(re-uploading is free and the path is a stable dataset id for the URL and the run store). Writes go to a
+Uploads land under `<data dir>/uploads/<workspace>/<content hash>/` (see `tlcore.workspaces`: a workspace
+reads only its own uploads), so the same bytes always map to the same path (re-uploading is free and the
+path is a stable dataset id for the URL and the run store). Writes go to a
 temporary name first and are renamed into place, so a half-written upload is never visible.
 """
 
@@ -12,13 +13,15 @@ import os
 import re
 import shutil
 import tempfile
+import unicodedata
 from pathlib import Path, PurePosixPath
 
-from tlcore import settings
 from tlcore.errors import DataError
 from tlcore.settings import Limits
+from tlcore.workspaces import uploads_dir
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._ ()+=-]+")
+_UNSAFE = re.compile(r"[^\w.()+=, -]+")  # \w is Unicode-aware: 'café' and '猫' stay distinct class names
+MAX_NAME_BYTES = 200  # below the 255-byte limit of file systems, with room for suffixes
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -26,15 +29,15 @@ def _mb(n: int) -> str:
     return f"{n / (1024 * 1024):,.0f} MB"
 
 
-def _uploads_dir() -> Path:
-    return settings.data_dir() / "uploads"
+def _uploads_dir(workspace: str = "") -> Path:
+    return uploads_dir(workspace)
 
 
 def sanitize_filename(name: str, default: str = "upload") -> str:
     """A safe single path component: no folders, no control or shell characters, no leading dots."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])  # macOS sends NFD
     base = _UNSAFE.sub("_", base).strip(" .")
-    return base[:120] or default
+    return base.encode("utf-8")[:MAX_NAME_BYTES].decode("utf-8", errors="ignore") or default
 
 
 def _atomic_write(target: Path, data: bytes) -> None:
@@ -49,7 +52,7 @@ def _atomic_write(target: Path, data: bytes) -> None:
         raise
 
 
-def save_upload(filename: str, data: bytes, limits: Limits | None = None) -> Path:
+def save_upload(filename: str, data: bytes, limits: Limits | None = None, *, workspace: str = "") -> Path:
     """Store one uploaded file (zip or table) and return its path; the same bytes give the same path."""
     limits = limits or Limits.from_env()
     if len(data) > limits.max_upload_bytes:
@@ -58,7 +61,7 @@ def save_upload(filename: str, data: bytes, limits: Limits | None = None) -> Pat
     if not data:
         raise DataError(f"{filename} is empty; upload the file again.")
     digest = hashlib.sha256(data).hexdigest()[:16]
-    target = _uploads_dir() / digest / sanitize_filename(filename)
+    target = _uploads_dir(workspace) / digest / sanitize_filename(filename)
     if not (target.is_file() and target.stat().st_size == len(data)):
         _atomic_write(target, data)
     return target
@@ -71,13 +74,15 @@ def _relative_parts(name: str) -> list[str]:
         raise DataError(f"The upload contains an absolute path ({name!r}); upload the files of a folder only.")
     parts = [p for p in PurePosixPath(clean).parts if p not in ("", ".")]
     if any(p == ".." for p in parts):
-        raise DataError(f"The upload contains a path that leaves its folder ({name!r}); upload a plain folder.")
+        raise DataError(f"The upload contains a path that points outside its folder ({name!r}); this is refused "
+                        "for safety. Upload a plain folder.")
     if not parts:
         raise DataError(f"The upload contains a file without a name ({name!r}).")
     return [sanitize_filename(p, default="_") for p in parts]
 
 
-def save_folder_upload(files: list[tuple[str, bytes]], limits: Limits | None = None) -> Path:
+def save_folder_upload(files: list[tuple[str, bytes]], limits: Limits | None = None, *,
+                       workspace: str = "") -> Path:
     """Rebuild an uploaded folder (relative names such as `cats/1.jpg`) and return its root folder."""
     limits = limits or Limits.from_env()
     if not files:
@@ -98,7 +103,7 @@ def save_folder_upload(files: list[tuple[str, bytes]], limits: Limits | None = N
     h = hashlib.sha256()
     for rel in sorted(planned):
         h.update(rel.encode("utf-8") + b"\0" + hashlib.sha256(planned[rel]).digest())
-    target = _uploads_dir() / h.hexdigest()[:16]
+    target = _uploads_dir(workspace) / h.hexdigest()[:16]
     if target.is_dir():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
