@@ -6,7 +6,7 @@ URL (e.g. /data) then runs that file alone, without this router and its sidebar.
 
 import streamlit as st
 
-from components import engine, state
+from components import account, engine, state
 
 st.set_page_config(page_title="Transfer Lab", page_icon=":material/science:", layout="wide")
 
@@ -16,10 +16,18 @@ PAGES = [
     st.Page("app_pages/models.py", title="Models", icon=":material/neurology:"),
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("app_pages/compare.py", title="Compare", icon=":material/monitoring:"),
+    st.Page("app_pages/study.py", title="Study", icon=":material/query_stats:"),
     st.Page("app_pages/predict.py", title="Predict", icon=":material/online_prediction:"),
     st.Page("app_pages/runs.py", title="Runs", icon=":material/history:"),
 ]
-navigation = st.navigation(PAGES)
+# A read-only share link (?share=TOKEN) opens only the page of what was shared, and no workspace at all.
+SHARED_PAGES = {"comparison": "app_pages/compare.py", "study": "app_pages/study.py"}
+shared = state.shared()
+if state.share_token() and (shared is None or shared[0] not in SHARED_PAGES):
+    st.error("This share link does not work: it is mistyped, or its owner stopped sharing. Ask them for a new one.")
+    st.stop()
+navigation = (st.navigation([st.Page(SHARED_PAGES[shared[0]], title="Shared", default=True)], position="hidden")
+              if shared else st.navigation(PAGES))
 engine.dispatcher()  # one per server: starts queued runs in worker processes
 
 
@@ -27,13 +35,24 @@ engine.dispatcher()  # one per server: starts queued runs in worker processes
 def sidebar_status() -> None:
     store = engine.store()
     running = len(store.list_runs(statuses=("starting", "running")))
-    waiting = len(store.queued())
+    waiting = store.queued()
     st.caption(f"**Device:** {engine.device()}")
-    st.caption(f"**Queue:** {running} running · {waiting} waiting")
+    if shared:
+        st.caption(f"**Queue:** {running} running · {len(waiting)} waiting")
+        st.caption("**Read-only view** shared with you.")
+        return
+    mine = sum(r.owner == state.workspace() for r in waiting)
+    st.caption(f"**Queue:** {running} running · {len(waiting)} waiting" + (f" ({mine} yours)" if mine else ""))
     st.caption(f"**Dataset:** {state.data_source()}")
 
 
 with st.sidebar:
     sidebar_status()
-state.keep_in_url()
+    if not shared:
+        account.sidebar()
+if not shared:
+    state.keep_in_url()
+    notice = state.pop_notice()
+    if notice:
+        st.warning(notice, icon=":material/link_off:")
 navigation.run()

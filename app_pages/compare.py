@@ -3,30 +3,72 @@
 import streamlit as st
 
 from components import charts, engine, state
-from tlcore import analysis
+from tlcore import analysis, workspaces
 from tlcore.data import load_image
+from tlcore.errors import UserError
+
+
+def choose_comparison(store, workspace: str) -> str:
+    """The selectbox of this workspace's comparisons; the link's `?cmp=` is preselected if it is one of them."""
+    groups = {g["group_id"]: g for g in analysis.recent_comparisons(store, owner=workspace)}
+    chosen = state.comparison()
+    if chosen and chosen not in groups:  # older than the recent list, deleted, or another workspace's
+        groups.update({g["group_id"]: g for g in analysis.group_summaries(
+            analysis.comparison_records(store, chosen, owner=workspace))})
+    if chosen and chosen not in groups:  # the same words for "deleted" and "not yours": no hint which
+        st.warning("The comparison in the link was not found in this workspace: its runs were deleted, or the link "
+                   "belongs to another workspace. Pick another one.")
+    if not groups:
+        st.info("There is no comparison yet. Start one on the Train page: pick strategies and seeds, then come back "
+                "here.")
+        st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
+        st.stop()
+    options = list(groups)
+    group_id = st.selectbox(
+        "Comparison", options, index=options.index(chosen) if chosen in groups else 0,
+        format_func=lambda g: f"{groups[g]['name']} — {', '.join(map(analysis.label, groups[g]['strategies']))} "
+                              f"({groups[g]['runs']} runs)")
+    if group_id != chosen:
+        state.set_comparison(group_id)
+    return group_id
+
+
+def share_panel(store, workspace: str, group_id: str) -> None:
+    """A read-only link to this comparison for other people; it never reveals the workspace link."""
+    link = st.session_state.get("share_link")
+    if st.button("Share read-only link", icon=":material/share:"):
+        try:
+            link = st.session_state["share_link"] = (group_id, workspaces.create_share(store, workspace, "comparison",
+                                                                                       group_id))
+        except UserError as exc:
+            st.error(str(exc))
+    if not link or link[0] != group_id:
+        return
+    st.code(state.share_url(link[1]), language=None)
+    left, right = st.columns([4, 1], vertical_alignment="center")
+    left.caption("Anyone with this link sees this comparison (scores, charts and test examples) and can change "
+                 "nothing; it gives no access to your other runs or uploads.")
+    if right.button("Stop sharing"):
+        workspaces.revoke_share(store, workspace, link[1])
+        del st.session_state["share_link"]
+        st.rerun()
+
 
 st.title("Compare")
 store = engine.store()
-groups = {g["group_id"]: g for g in analysis.recent_comparisons(store)}
-chosen = state.comparison()
-if chosen and chosen not in groups:  # older than the recent list, or deleted
-    groups.update({g["group_id"]: g for g in analysis.group_summaries(analysis.comparison_records(store, chosen))})
-if not groups:
-    st.info("There is no comparison yet. Start one on the Train page: pick strategies and seeds, then come back here.")
-    st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
-    st.stop()
-if chosen and chosen not in groups:
-    st.warning("The comparison in the link no longer exists (its runs were deleted); pick another one.")
-options = list(groups)
-group_id = st.selectbox(
-    "Comparison", options, index=options.index(chosen) if chosen in groups else 0,
-    format_func=lambda g: f"{groups[g]['name']} — {', '.join(map(analysis.label, groups[g]['strategies']))} "
-                          f"({groups[g]['runs']} runs)")
-if group_id != chosen:
-    state.set_comparison(group_id)
-
-records = analysis.comparison_records(store, group_id)
+shared = state.shared()
+if shared:  # opened through a share link: exactly that comparison, read-only
+    group_id = shared[1]
+    records = analysis.comparison_records(store, group_id)
+    if not records:
+        st.warning("The comparison behind this link no longer exists: its runs were deleted.")
+        st.stop()
+    st.caption(f"A read-only view of **{analysis.group_summaries(records)[0]['name']}**, shared with you.")
+else:
+    workspace = state.workspace()
+    group_id = choose_comparison(store, workspace)
+    share_panel(store, workspace, group_id)
+    records = analysis.comparison_records(store, group_id, owner=workspace)
 counts = analysis.status_counts(records)
 if counts["active"]:
     left, right = st.columns([4, 1])

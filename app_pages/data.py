@@ -10,6 +10,7 @@ from tlcore.config import VAL_PER_CLASS, TrainConfig
 from tlcore.data import build_report, list_builtins, make_split, save_folder_upload, save_upload, subset_per_class
 from tlcore.data.text import TABLE_SUFFIXES, table_columns
 from tlcore.errors import UserError
+from tlcore.workspaces import check_room
 
 BUILTINS = {b.id: b for b in list_builtins()}
 SPLIT_DEFAULTS = {f.name: f.default for f in fields(TrainConfig)
@@ -84,16 +85,18 @@ if mode == "Built-in dataset":
         if not chosen.available:
             st.info(f"{chosen.title} is not installed on this server; to get it, {chosen.how_to_get}.")
 else:
+    # No type= filter: Streamlit raises an exception for other extensions, and the engine explains them
+    # better (an .xlsx: "save it as CSV UTF-8"; a .tar.gz: "re-pack it as .zip").
     up = st.file_uploader("A .zip of class folders (cats/1.jpg, dogs/2.jpg…), or a .csv / .tsv / .jsonl table with "
-                          "a text and a label column", type=["zip", *[s.lstrip(".") for s in TABLE_SUFFIXES]],
-                          key="upload_file", on_change=clear_error)
+                          "a text and a label column", key="upload_file", on_change=clear_error)
     folder = st.file_uploader("…or a whole folder holding one sub-folder per class", accept_multiple_files="directory",
                               key="upload_folder", on_change=clear_error)
     if up is not None and st.session_state.get("upload_seen") != up.file_id:
         st.session_state["upload_seen"] = up.file_id
         try:
             with st.spinner(f"Saving {up.name}…"):
-                path = str(save_upload(up.name, up.getvalue()))
+                check_room(engine.store(), state.workspace(), new_bytes=up.size)
+                path = str(save_upload(up.name, up.getvalue(), workspace=state.workspace()))
         except UserError as e:
             keep_previous(e)
         else:
@@ -109,7 +112,8 @@ else:
             bar.progress((i + 1) / len(folder), text=f"Reading {i + 1} of {len(folder)} files…")
         try:
             with st.spinner("Saving and checking the folder…"):
-                activate(str(save_folder_upload(files)))
+                check_room(engine.store(), state.workspace(), new_bytes=sum(len(data) for _, data in files))
+                activate(str(save_folder_upload(files, workspace=state.workspace())))
         except UserError as e:
             keep_previous(e)
         bar.empty()

@@ -24,7 +24,7 @@ st.write(f"The demo compares a pretrained MobileNetV2 with the same network from
 if st.button("Run the demo", type="primary", icon=":material/play_arrow:"):
     try:
         group_id, _, _ = service.submit_comparison(engine.store(), DEMO, DEMO_STRATEGIES, seeds=3,
-                                                   name="Demo: photos, pretrained vs scratch")
+                                                   name="Demo: photos, pretrained vs scratch", owner=state.workspace())
     except UserError as exc:
         st.error(f"The demo cannot start: {exc}")
     else:

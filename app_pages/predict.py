@@ -17,8 +17,9 @@ def predictor(run_id: str) -> Predictor:
 st.title("Predict")
 store = engine.store()
 group = state.comparison()
-runs = [r for r in store.list_runs(group_id=group, statuses=["succeeded"])] if group else []
-runs = runs or store.list_runs(statuses=["succeeded"], limit=50)
+workspace = state.workspace()
+runs = store.list_runs(group_id=group, owner=workspace, statuses=["succeeded"]) if group else []
+runs = runs or store.list_runs(owner=workspace, statuses=["succeeded"], limit=50)
 if not runs:
     st.info("No finished runs yet. Train a comparison first.")
     st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")

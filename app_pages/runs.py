@@ -5,10 +5,13 @@ import streamlit as st
 
 from components import engine, state
 from components.run_card import run_title
+from tlcore.workspaces import describe_usage
 
 st.title("Runs")
 store = engine.store()
-records = store.list_runs(limit=1000)
+workspace = state.workspace()
+records = store.list_runs(owner=workspace, limit=1000)
+st.caption(describe_usage(store, workspace))
 if not records:
     st.info("No runs yet.")
     st.page_link("app_pages/home.py", label="Run the demo from Home", icon=":material/home:")
@@ -30,7 +33,10 @@ if not shown:
     st.stop()
 run_id = st.selectbox("Open a run", [r.id for r in shown],
                       format_func=lambda i: f"{i} — {run_title(store.get(i))} — {store.get(i).name}")
-record = store.get(run_id)
+record = store.get(run_id, owner=workspace)
+if record is None:  # deleted meanwhile (e.g. in another tab)
+    st.info("That run was not found; it may have just been deleted.")
+    st.stop()
 st.markdown(f"**Status:** {record.status}" + (f" — {record.error}" if record.error else ""))
 if record.group_id and st.button("Open its comparison"):
     state.set_comparison(record.group_id)
@@ -41,14 +47,14 @@ with st.expander("Exact configuration"):
         st.json(record.result)
 new_name = st.text_input("Name", value=record.name, key=f"name-{run_id}")
 if new_name != record.name and st.button("Rename"):
-    store.rename(run_id, new_name)
+    store.rename(run_id, new_name, owner=workspace)
     st.rerun()
 if record.is_final:
     confirm = st.checkbox("Yes, delete this run and its trained model", key=f"confirm-{run_id}")
     if st.button("Delete run", disabled=not confirm):
         from tlcore.runs.artifacts import delete_artifacts
-        store.delete(run_id)
-        delete_artifacts(run_id)
+        if store.delete(run_id, owner=workspace):
+            delete_artifacts(run_id)
         st.success("Deleted.")
         st.rerun()
 else:

@@ -14,12 +14,7 @@ from tlcore.models import get_spec
 
 st.title("Train")
 source = state.data_source()
-try:
-    ds = engine.dataset(source, *state.columns())
-except UserError as exc:
-    st.error(f"The dataset '{source}' cannot be used: {exc}")
-    st.page_link("app_pages/data.py", label="Choose another dataset", icon=":material/dataset:")
-    st.stop()
+ds = engine.active_dataset()
 spec = get_spec(state.model_id(ds.modality))
 split = st.session_state.get("split_settings", {})
 st.markdown(f"**Dataset:** {ds.name} — {len(ds)} examples, {ds.num_classes} classes · "
@@ -69,7 +64,7 @@ if strategies:
 if st.button("Start comparison", type="primary", disabled=not strategies):
     try:
         group_id, _, _ = service.submit_comparison(engine.store(), config, list(strategies), int(seeds),
-                                                   name=f"{spec.id} on {ds.name}")
+                                                   name=f"{spec.id} on {ds.name}", owner=state.workspace())
     except UserError as exc:
         st.error(str(exc))
     else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import engine
+from components import engine, state
 from tlcore.config import STRATEGIES, STRATEGY_TITLES
 from tlcore.estimate import format_duration
 from tlcore.runs import RunRecord
@@ -51,7 +51,7 @@ def run_card(record: RunRecord) -> None:
         head.markdown(f"**{run_title(record)}** — {STATUS_ICONS.get(record.status, '')} {record.status}")
         if record.status in ("queued", "starting", "running") and action.button(
                 "Cancel", key=f"cancel-{record.id}", help="Stop this run; finished runs are kept."):
-            store.request_cancel(record.id)
+            store.request_cancel(record.id, owner=state.workspace())
             st.rerun(scope="fragment")
         if record.status == "queued":
             st.caption(f"Waiting for a free worker: position {store.queue_position(record.id)} in the queue.")
@@ -72,11 +72,13 @@ def run_card(record: RunRecord) -> None:
 
 @st.fragment(run_every=2.0)
 def comparison_cards(group_id: str) -> None:
-    """Polls the store; runs keep going in their workers whatever the browser does."""
-    records = sorted(engine.store().list_runs(group_id=group_id),
+    """Polls the store; runs keep going in their workers whatever the browser does. Only the runs of this
+    session's workspace are shown: another workspace's comparison id shows as having no runs."""
+    records = sorted(engine.store().list_runs(group_id=group_id, owner=state.workspace()),
                      key=lambda r: (r.config["seed"], list(STRATEGIES).index(r.config["strategy"])))
     if not records:
-        st.info("This comparison has no runs (they may have been deleted).")
+        st.info("This comparison was not found in this workspace: its runs were deleted, or the link belongs "
+                "to another workspace.")
         return
     done = sum(r.is_final for r in records)
     st.markdown(f"**{done} of {len(records)} runs finished**")

@@ -1,17 +1,22 @@
-"""What the person has chosen (dataset, model, active comparison), kept in the session and in the URL.
+"""What the person has chosen (workspace, dataset, model, active comparison), kept in the session and URL.
 
-The URL's query parameters make a page reload or a shared link land on the same dataset, model and
-comparison; runs themselves live in the store, so nothing is lost when the browser reconnects.
+The URL's query parameters make a page reload or a bookmarked link land on the same workspace, dataset,
+model and comparison; runs themselves live in the store, so nothing is lost when the browser reconnects.
+The workspace (`?ws=`, see `tlcore.workspaces`) decides which runs and uploads a page may show or change;
+`?share=TOKEN` instead opens one comparison read-only, without any workspace.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+from tlcore import workspaces
+
 DEFAULT_IMAGE_DATA = "tux-photos"
 DEFAULT_IMAGE_MODEL = "mobilenet_v2"
 DEFAULT_TEXT_MODEL = "minilm-l6"
-_KEYS = {"data": "data", "model": "model", "comparison": "cmp", "text_column": "text", "label_column": "label"}
+_KEYS = {"data": "data", "model": "model", "comparison": "cmp", "study": "study", "text_column": "text",
+         "label_column": "label"}
 
 
 def _get(name: str, default: str | None = None) -> str | None:
@@ -32,8 +37,81 @@ def _set(name: str, value: str | None) -> None:
         del st.query_params[_KEYS[name]]
 
 
+def workspace() -> str:
+    """This session's workspace id: a signed-in person's own, else the link's `?ws=`, else a new one, which
+    is written into the URL (the URL is then the way back to it). Pass it as `owner` to every store call."""
+    signed_in = _signed_in_workspace()
+    if signed_in:  # the account is the key: keep the id out of links that may be copied around
+        if "ws" in st.query_params:
+            del st.query_params["ws"]
+        return signed_in
+    ws = st.session_state.get("anonymous_workspace")
+    if not ws:
+        linked = st.query_params.get("ws")
+        ws = linked if workspaces.is_workspace_id(linked) else workspaces.new_workspace()
+        if linked and linked != ws:
+            st.session_state["notice"] = "The workspace in the link is not valid, so a new, empty one was started."
+        st.session_state["anonymous_workspace"] = ws
+    if st.query_params.get("ws") != ws:
+        st.query_params["ws"] = ws
+    return ws
+
+
+def sign_in_configured() -> bool:
+    """True when the host set up `st.login` (an `[auth]` section in secrets): only then does `st.user` say
+    whether someone is logged in. Never raises when sign-in is not configured."""
+    return "is_logged_in" in st.user
+
+
+def _signed_in_workspace() -> str | None:
+    if not (sign_in_configured() and st.user.get("is_logged_in")):
+        return None
+    subject = st.user.get("sub") or st.user.get("email")
+    if not subject:
+        return None
+    key = (str(st.user.get("iss") or ""), str(subject))
+    cached = st.session_state.get("account_workspace")
+    if not cached or cached[0] != key:
+        cached = (key, workspaces.workspace_for_identity(*key))
+        st.session_state["account_workspace"] = cached
+    return cached[1]
+
+
+def share_token() -> str | None:
+    return st.query_params.get("share") or None
+
+
+def shared() -> tuple[str, str] | None:
+    """(kind, target id) when the app was opened through a read-only share link, else None."""
+    token = share_token()
+    if not token:
+        return None
+    from components import engine
+    return workspaces.resolve_share(engine.store(), token)
+
+
+def share_url(token: str) -> str:
+    """The full link that opens a share token (the app's root URL; relative when the browser's is unknown)."""
+    from urllib.parse import urljoin
+    return urljoin(st.context.url or "/", ".") + f"?share={token}"
+
+
+def pop_notice() -> str | None:
+    """A one-off message about the link (a refused dataset, an invalid workspace) for the router to show."""
+    return st.session_state.pop("notice", None)
+
+
 def data_source() -> str:
-    return _get("data", DEFAULT_IMAGE_DATA)
+    """The active dataset: a built-in id, or an upload of this workspace. A path from a link that is not
+    this workspace's upload (another workspace's, or any file on the server) is refused."""
+    source = _get("data", DEFAULT_IMAGE_DATA)
+    if source != DEFAULT_IMAGE_DATA and not workspaces.may_read_source(workspace(), source):
+        for name in ("data", "text_column", "label_column"):
+            _set(name, None)
+        st.session_state["notice"] = ("The dataset in the link was not opened: uploads are private to the "
+                                      "workspace that uploaded them. Upload the data again on the Data page.")
+        return DEFAULT_IMAGE_DATA
+    return source
 
 
 def set_data_source(source: str, text_column: str | None = None, label_column: str | None = None) -> None:
@@ -70,8 +148,17 @@ def set_comparison(group_id: str | None) -> None:
     _set("comparison", group_id)
 
 
+def study() -> str | None:
+    return _get("study")
+
+
+def set_study(study_id: str | None) -> None:
+    _set("study", study_id)
+
+
 def keep_in_url() -> None:
     """Re-write the session's choices into the URL (st.navigation drops unknown query params on switch)."""
+    workspace()
     for name, param in _KEYS.items():
         value = st.session_state.get(name)
         if value and st.query_params.get(param) != value:

@@ -50,12 +50,12 @@ def _evaluation(flags: list[int]) -> tuple[dict, list[dict]]:
 
 
 def make_comparison(store: RunStore, data_dir: Path, *, data: str = "tiny", fingerprint: str | None = None,
-                    running: bool = True, group_id: str = "cmp-test") -> dict[tuple[str, int], str]:
+                    running: bool = True, group_id: str = "cmp-test", owner: str = "") -> dict[tuple[str, int], str]:
     """Succeeded runs from RUNS (+ optionally a running finetune seed 1 with one epoch), artifacts on disk."""
     ids = {}
     for (strategy, seed), (val, elapsed, acc, flags) in RUNS.items():
         run_id = store.create_run({"strategy": strategy, "seed": seed, "model": "m", "data": data},
-                                  group_id=group_id, name=f"m on {data}: {strategy} (seed {seed})")
+                                  group_id=group_id, name=f"m on {data}: {strategy} (seed {seed})", owner=owner)
         store.claim(run_id)
         store.mark_running(run_id, os.getpid())
         for e, (v, t) in enumerate(zip(val, elapsed), start=1):
@@ -75,7 +75,7 @@ def make_comparison(store: RunStore, data_dir: Path, *, data: str = "tiny", fing
         ids[(strategy, seed)] = run_id
     if running:
         run_id = store.create_run({"strategy": "finetune", "seed": 1, "model": "m", "data": data},
-                                  group_id=group_id, name=f"m on {data}: finetune (seed 1)")
+                                  group_id=group_id, name=f"m on {data}: finetune (seed 1)", owner=owner)
         store.claim(run_id)
         store.mark_running(run_id, os.getpid())
         store.add_epoch(run_id, {"epoch": 1, "val_acc": 0.6, "val_loss": 1.0, "train_loss": 1.5, "elapsed": 5.0})

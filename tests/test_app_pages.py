@@ -4,6 +4,7 @@ and exports work from its runs, and runs can be renamed and deleted."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -13,6 +14,15 @@ from streamlit.testing.v1 import AppTest
 from tlcore.runs import RunStore
 
 APP = "../app.py"
+WS = "app-pages-workspace-0001"  # the app reads uploads of its own workspace only
+
+
+def uploaded(data_dir: Path, source: Path) -> str:
+    """Copy a file or folder to where this workspace's uploads live, as the Data page would store it."""
+    target = data_dir / "uploads" / WS / source.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    (shutil.copytree if source.is_dir() else shutil.copy2)(source, target)
+    return str(target)
 
 
 @pytest.fixture()
@@ -56,7 +66,7 @@ def test_models_page_shows_cards_and_selects_a_model(data_dir):
 
 @pytest.mark.slow
 def test_train_runs_a_tiny_comparison_to_completion(data_dir, tiny_image_folder):
-    at = app(data=str(tiny_image_folder)).run()
+    at = app(ws=WS, data=uploaded(data_dir, Path(tiny_image_folder))).run()
     at.switch_page("app_pages/train.py").run()
     assert not at.exception, at.exception
     at.multiselect[0].set_value(["scratch", "linear_probe"])
@@ -104,7 +114,7 @@ def test_train_runs_a_tiny_comparison_to_completion(data_dir, tiny_image_folder)
 def test_train_page_with_a_broken_dataset_says_what_to_do(data_dir, tmp_path):
     bad = tmp_path / "broken.csv"
     bad.write_text("text,label\nonly,a\n")
-    at = app(data=str(bad)).run()
+    at = app(ws=WS, data=uploaded(data_dir, bad)).run()
     at.switch_page("app_pages/train.py").run()
     assert not at.exception
     assert at.error and "cannot be used" in at.error[0].value

@@ -26,7 +26,7 @@ SHOTS = REPO / "test-artifacts" / "screenshots"
 CHROMIUM = Path(os.environ.get("TLAB_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
-PAGES = {"home": "Home", "data": "Data", "models": "Models", "train": "Train", "compare": "Compare",
+PAGES = {"home": "Home", "data": "Data", "models": "Models", "train": "Train", "compare": "Compare", "study": "Study",
          "predict": "Predict", "runs": "Runs"}
 TRAINING_TIMEOUT_MS = 420_000
 

@@ -9,6 +9,8 @@ from streamlit.testing.v1 import AppTest
 from tlcore.data import load_source
 from tlcore.runs.store import RunStore
 
+WS = "compare-page-workspace"  # the workspace the page is opened in (its runs are the only ones it shows)
+
 try:
     from test_analysis import make_comparison
 except ImportError:  # pragma: no cover - run as a package
@@ -28,6 +30,7 @@ def data_dir(tmp_path, monkeypatch):
 
 def _compare_page(comparison: str | None = None) -> AppTest:
     at = AppTest.from_file("../app.py", default_timeout=60)
+    at.query_params["ws"] = WS
     if comparison:
         at.session_state["comparison"] = comparison
     at.run()
@@ -42,9 +45,11 @@ def _texts(at: AppTest) -> str:
 def test_compare_page_shows_a_comparison(data_dir, tiny_image_folder):
     store = RunStore(data_dir / "runs.sqlite3")
     source = str(tiny_image_folder)
-    ids = make_comparison(store, data_dir, data=source, fingerprint=load_source(source).fingerprint, running=False)
+    ids = make_comparison(store, data_dir, data=source, fingerprint=load_source(source).fingerprint, running=False,
+                          owner=WS)
     # a run just claimed by a worker that is starting: active, so the page says the comparison is unfinished
-    starting = store.create_run({"strategy": "finetune", "seed": 1, "model": "m", "data": source}, group_id="cmp-test")
+    starting = store.create_run({"strategy": "finetune", "seed": 1, "model": "m", "data": source}, group_id="cmp-test",
+                                owner=WS)
     store.claim(starting)
 
     at = _compare_page("cmp-test")
@@ -76,11 +81,11 @@ def test_compare_page_shows_a_comparison(data_dir, tiny_image_folder):
 def test_compare_page_when_data_and_link_are_gone(data_dir):
     """A link to a deleted comparison and a dataset that was moved: plain warnings, the rest still shows."""
     store = RunStore(data_dir / "runs.sqlite3")
-    make_comparison(store, data_dir, data=str(data_dir / "moved-away"), running=False)
+    make_comparison(store, data_dir, data=str(data_dir / "moved-away"), running=False, owner=WS)
     at = _compare_page("cmp-deleted")
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
-    assert "no longer exists" in warnings and "can no longer be read" in warnings
+    assert "was not found in this workspace" in warnings and "can no longer be read" in warnings
     assert at.selectbox[0].value == "cmp-test"
     assert len(at.get("plotly_chart")) == 6
     wins = at.dataframe[0].value  # without the data, the examples are listed by name

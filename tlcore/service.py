@@ -16,9 +16,10 @@ from tlcore.models import availability, get_spec
 from tlcore.runs.store import RunRecord, RunStore
 from tlcore.stats import mean_interval
 from tlcore.train.run import Prepared, prepare
+from tlcore.workspaces import check_room
 
 
-def _with_absolute_data(config: TrainConfig) -> TrainConfig:
+def absolute_data(config: TrainConfig) -> TrainConfig:
     """A relative path means the caller's directory; workers run elsewhere, so store it absolute."""
     path = Path(config.data).expanduser()
     return config.with_(data=str(path.resolve())) if path.exists() else config
@@ -42,8 +43,14 @@ def check(config: TrainConfig, strategies: Iterable[str] | None = None) -> Prepa
 
 def submit(store: RunStore, config: TrainConfig, *, group_id: str | None = None, name: str = "",
            owner: str = "") -> str:
-    config = _with_absolute_data(config)
-    return store.create_run(config.to_dict(), group_id=group_id, name=name, owner=owner)
+    """Queue one run for the workspace `owner` (UserError when its queue or storage limit is reached).
+    To queue several runs all-or-nothing, call `tlcore.workspaces.check_room(store, owner, n)` first."""
+    check_room(store, owner, new_runs=1)
+    return _queue(store, config, group_id=group_id, name=name, owner=owner)
+
+
+def _queue(store: RunStore, config: TrainConfig, *, group_id: str | None, name: str, owner: str) -> str:
+    return store.create_run(absolute_data(config).to_dict(), group_id=group_id, name=name, owner=owner)
 
 
 def submit_comparison(store: RunStore, base: TrainConfig, strategies: list[str], seeds: int, *,
@@ -53,9 +60,10 @@ def submit_comparison(store: RunStore, base: TrainConfig, strategies: list[str],
         raise ConfigError("Choose at least one strategy to compare.")
     if not 1 <= seeds <= 20:
         raise ConfigError(f"Seeds must be from 1 to 20 (got {seeds}).")
+    check_room(store, owner, new_runs=len(strategies) * seeds)
     prep = check(base, strategies)
     group_id = "cmp-" + uuid.uuid4().hex[:10]
-    run_ids = [submit(store, base.with_(strategy=s, seed=base.seed + k), group_id=group_id, owner=owner,
+    run_ids = [_queue(store, base.with_(strategy=s, seed=base.seed + k), group_id=group_id, owner=owner,
                       name=name or f"{base.model} on {base.data}: {s} (seed {base.seed + k})")
                for k in range(seeds) for s in strategies]
     return group_id, run_ids, prep

@@ -33,7 +33,7 @@ def offline_forced() -> bool:
 
 @dataclass(frozen=True)
 class Limits:
-    """Limits on user-supplied data. Sizes in bytes unless named otherwise."""
+    """Limits on user-supplied data, and quotas per workspace. Sizes in bytes unless named otherwise."""
 
     max_upload_bytes: int = 200 * 1024 * 1024
     max_files: int = 20_000
@@ -43,6 +43,8 @@ class Limits:
     max_text_rows: int = 200_000
     max_text_chars: int = 100_000
     max_classes: int = 1_000
+    max_queued_per_workspace: int = 30  # runs waiting or running at once (the queue is shared by everyone)
+    max_workspace_mb: int = 4_000  # uploads + trained models of one workspace
 
     @classmethod
     def from_env(cls) -> "Limits":
