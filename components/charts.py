@@ -13,21 +13,10 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from tlcore.analysis import label
+from tlcore.palette import COLOURS, colour
+from tlcore.palette import rgba as _rgba
 
-COLOURS = {"scratch": "#8c8c8c", "linear_probe": "#1f77b4", "finetune": "#ff7f0e", "gradual": "#2ca02c",
-           "lora": "#9467bd"}
-OTHER = "#17becf"
 X_TITLES = {"epoch": "Epoch", "elapsed": "Training time (s)"}
-
-
-def colour(strategy: str) -> str:
-    return COLOURS.get(strategy, OTHER)
-
-
-def _rgba(hex_colour: str, alpha: float) -> str:
-    h = hex_colour.lstrip("#")
-    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
-    return f"rgba({r},{g},{b},{alpha})"
 
 
 def _layout(fig: go.Figure, title: str, **kwargs) -> go.Figure:

@@ -44,3 +44,16 @@ def dataset(source: str, text_column: str | None = None, label_column: str | Non
 @st.cache_data(show_spinner=False)
 def device() -> str:
     return device_description()
+
+
+def active_dataset() -> Dataset:
+    """The session's chosen dataset; when it cannot be read, say why, point to the Data page and stop."""
+    from components import state
+    from tlcore.errors import UserError
+    source = state.data_source()
+    try:
+        return dataset(source, *state.columns())
+    except UserError as exc:
+        st.error(f"The dataset '{source}' cannot be used: {exc}")
+        st.page_link("app_pages/data.py", label="Choose another dataset", icon=":material/dataset:")
+        st.stop()

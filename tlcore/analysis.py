@@ -8,8 +8,6 @@ and listed in the returned frame's `attrs["missing"]`, so callers can say so in 
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from typing import Any, Iterable
 
@@ -17,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from tlcore.config import STRATEGIES
+from tlcore.csvsafe import write_csv
 from tlcore.runs.paths import read_json
 from tlcore.runs.store import ACTIVE, RunRecord, RunStore
 from tlcore.stats import mean_interval
@@ -57,16 +56,16 @@ def read_artifact(run_id: str, name: str) -> Any | None:
 
 
 # -- which runs -------------------------------------------------------------------------------------------
-def comparison_records(store: RunStore, group_id: str) -> list[RunRecord]:
-    """Every run of a comparison, ordered by seed, then strategy (scratch first)."""
-    records = store.list_runs(group_id=group_id, limit=100_000)
+def comparison_records(store: RunStore, group_id: str, owner: str | None = None) -> list[RunRecord]:
+    """Every run of a comparison (with `owner`: of that workspace only), ordered by seed, then strategy."""
+    records = store.list_runs(group_id=group_id, owner=owner, limit=100_000)
     return sorted(records, key=lambda r: (r.config.get("seed", 0), _strategy_key(r.config.get("strategy", "")),
                                           r.created))
 
 
-def recent_comparisons(store: RunStore, limit: int = 2000) -> list[dict[str, Any]]:
+def recent_comparisons(store: RunStore, limit: int = 2000, owner: str | None = None) -> list[dict[str, Any]]:
     """Distinct comparisons (group ids) among the latest runs, newest first (see `group_summaries`)."""
-    return group_summaries(store.list_runs(limit=limit))
+    return group_summaries(store.list_runs(owner=owner, limit=limit))
 
 
 def group_summaries(records: Iterable[RunRecord]) -> list[dict[str, Any]]:
@@ -290,12 +289,7 @@ def disagreements(records: list[RunRecord], transfer_strategy: str) -> pd.DataFr
 
 # -- export ---------------------------------------------------------------------------------------------------
 def metrics_csv(records: list[RunRecord]) -> str:
-    """One CSV row per run (unfinished runs have empty metrics)."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for r in records:
-        result = r.result or {}
-        writer.writerow({"run_id": r.id, "strategy": r.config.get("strategy"), "seed": r.config.get("seed"),
-                         "status": r.status, **{k: result.get(k) for k in CSV_COLUMNS[4:]}})
-    return buf.getvalue()
+    """One CSV row per run (unfinished runs have empty metrics); formula-like cells are neutralised."""
+    return write_csv(({"run_id": r.id, "strategy": r.config.get("strategy"), "seed": r.config.get("seed"),
+                       "status": r.status, **{k: (r.result or {}).get(k) for k in CSV_COLUMNS[4:]}}
+                      for r in records), CSV_COLUMNS)

@@ -32,11 +32,12 @@ class _Parser(argparse.ArgumentParser):
                        if " " in self.prog else f"{message} (see `python -m tlcore --help`)")
 
 
-def _train_options(p: argparse.ArgumentParser) -> None:
+def _train_options(p: argparse.ArgumentParser, *, per_class: bool = True) -> None:
     p.add_argument("--data", required=True, help="built-in id, .zip, folder, .csv, .tsv or .jsonl")
     p.add_argument("--model", required=True, help="model id (see `models`)")
     p.add_argument("--epochs", type=int)
-    p.add_argument("--per-class", type=int, help="training examples per class (default: all)")
+    if per_class:
+        p.add_argument("--per-class", type=int, help="training examples per class (default: all)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--image-size", type=int)
     p.add_argument("--max-length", type=int, help="tokens kept per text")
@@ -58,13 +59,28 @@ def build_parser() -> argparse.ArgumentParser:
     for name, helptext in (("datasets", "list built-in datasets"), ("models", "list models")):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--json", action="store_true")
+    p = sub.add_parser("check", help="load a dataset and print its checks (classes, split, warnings, skipped files)")
+    p.add_argument("--data", required=True, help="built-in id, .zip, folder, .csv, .tsv or .jsonl")
+    p.add_argument("--text-column")
+    p.add_argument("--label-column")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p = sub.add_parser("train", help="train one model with one strategy")
     _train_options(p)
-    p.add_argument("--strategy", default="linear_probe", choices=list(STRATEGIES))
+    p.add_argument("--strategy", choices=list(STRATEGIES),
+                   help="default: a linear probe, or a fine-tune for texts with 100+ training examples per class")
     p = sub.add_parser("compare", help="compare strategies on one split per seed")
     _train_options(p)
     p.add_argument("--strategies", default="scratch,linear_probe,finetune", help="comma-separated")
     p.add_argument("--seeds", type=int, default=1, help="repeat with this many seeds")
+    p = sub.add_parser("study", help="data-efficiency study: accuracy against examples per class")
+    _train_options(p, per_class=False)
+    p.add_argument("--strategies", default="scratch,linear_probe,knn", help="comma-separated")
+    p.add_argument("--per-class", default="1,2,5,10,25,all",
+                   help="comma-separated training examples per class; 'all' = every training example")
+    p.add_argument("--seeds", type=int, default=3, help="repeat every size with this many seeds")
+    p.add_argument("--max-steps", type=int, help="cap on optimisation steps per run (default: 150 on a CPU, "
+                   "none on a GPU; 0: no cap)")
+    p.add_argument("--report", help="write the self-contained HTML report to this file")
     runs = sub.add_parser("runs", help="list, show or export runs")
     runs_sub = runs.add_subparsers(dest="runs_command", required=True, parser_class=_Parser)
     p = runs_sub.add_parser("list")
@@ -87,8 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace, strategy: str) -> TrainConfig:
+    per_class = getattr(args, "per_class", None)
     return TrainConfig(data=args.data, model=args.model, strategy=strategy, seed=args.seed,
-                       per_class=args.per_class, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                       per_class=per_class if isinstance(per_class, int) else None, epochs=args.epochs,
+                       batch_size=args.batch_size, lr=args.lr, max_steps=getattr(args, "max_steps", None),
                        image_size=args.image_size, max_length=args.max_length, device=args.device,
                        label_smoothing=args.label_smoothing, patience=args.patience,
                        text_column=args.text_column, label_column=args.label_column)

@@ -9,9 +9,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from tlcore import service
-from tlcore.cli import CliError, config_from_args, emit
+from tlcore.cli import EXIT_BAD_INPUT, CliError, config_from_args, emit
 from tlcore.runs import Dispatcher, RunRecord, RunStore
+
+MAX_LISTED = 30  # classes listed by `check` before '… and N more'
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
@@ -54,6 +55,35 @@ def cmd_models(args: argparse.Namespace) -> None:
         o["models"], ["id", "modality", "params_m", "available", "reason"]))
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Load, split and check a dataset without training: what the Data page shows, headless."""
+    from tlcore.config import TrainConfig
+    from tlcore.data import build_report, load_source, make_split
+    defaults = TrainConfig.__dataclass_fields__
+    ds = load_source(args.data, text_column=args.text_column, label_column=args.label_column)
+    split = make_split(ds, seed=0, val_fraction=defaults["val_fraction"].default,
+                       test_fraction=defaults["test_fraction"].default)
+    report = build_report(ds, split)
+    emit({"data": args.data, "name": ds.name, "modality": ds.modality, "n_items": len(ds), "classes": ds.classes,
+          "split": split.sizes(), "report": report.to_dict()}, args.json, _render_check)
+    return 0 if report.ok else EXIT_BAD_INPUT
+
+
+def _render_check(o: dict[str, Any]) -> str:
+    kind = "images" if o["modality"] == "image" else "texts"
+    s = o["split"]
+    lines = [f"{o['name']}: {o['n_items']:,} {kind} in {len(o['classes']):,} classes "
+             f"(train {s['train']:,} · validation {s['val']:,} · test {s['test']:,})"]
+    counts = o["report"]["counts"]
+    shown = list(counts.items())[:MAX_LISTED]
+    lines += [f"  {name}: {n:,}" for name, n in shown]
+    if len(counts) > len(shown):
+        lines.append(f"  … and {len(counts) - len(shown):,} more classes")
+    lines += [f"error: {e}" for e in o["report"]["errors"]]
+    lines += [f"warning: {w}" for w in o["report"]["warnings"]]
+    return "\n".join(lines)
+
+
 def _wait_with_progress(store: RunStore, run_ids: list[str]) -> list[RunRecord]:
     dispatcher = Dispatcher(store)
     bars: dict[str, tqdm] = {}
@@ -62,7 +92,8 @@ def _wait_with_progress(store: RunStore, run_ids: list[str]) -> list[RunRecord]:
         for r in records:
             if r is None or (r.id not in bars and r.status == "queued"):
                 continue
-            label = f"{r.config['strategy']} s{r.config['seed']}"
+            per_class = r.config.get("per_class")
+            label = f"{r.config['strategy']} s{r.config['seed']}" + (f" {per_class}/class" if per_class else "")
             bar = bars.get(r.id) or bars.setdefault(r.id, tqdm(total=max(r.total_steps, 1), desc=label,
                                                                file=sys.stderr, unit="step", leave=True,
                                                                mininterval=0.5, dynamic_ncols=True))
@@ -79,7 +110,7 @@ def _wait_with_progress(store: RunStore, run_ids: list[str]) -> list[RunRecord]:
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: leave nothing of ours queued or running
         for run_id in run_ids:
             store.request_cancel(run_id)
-        dispatcher.terminate_all()
+        dispatcher.terminate_all(run_ids)
         raise
     finally:
         for bar in bars.values():
@@ -93,8 +124,14 @@ def _warn(prep) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    config = config_from_args(args, args.strategy)
-    _warn(service.check(config))
+    from tlcore import service  # imports torch (seconds): only the commands that train pay for it
+    from tlcore.train.defaults import default_strategy
+    config = config_from_args(args, args.strategy or "linear_probe")
+    prep = service.check(config)
+    if args.strategy is None:  # the measured default for this modality and data size (see `python -m bench`)
+        config = config.with_(strategy=default_strategy(prep.dataset.modality, len(prep.train_idx),
+                                                        prep.dataset.num_classes))
+    _warn(prep)
     store = RunStore()
     run_id = service.submit(store, config, name=args.name)
     (record,) = _wait_with_progress(store, [run_id])
@@ -112,6 +149,7 @@ def _render_run(r: dict[str, Any]) -> str:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from tlcore import service
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     if len(set(strategies)) != len(strategies):
         raise CliError("A strategy is listed twice in --strategies.")
@@ -140,6 +178,11 @@ def _render_comparison(o: dict[str, Any]) -> str:
     return "\n".join([f"comparison {o['comparison_id']}: {o['model']} on {o['data']}",
                       _table(rows, ["strategy", "test_accuracy", "95% interval", "seeds", "seconds",
                                     "trainable_params"]), *failed])
+
+
+def cmd_study(args: argparse.Namespace) -> int:
+    from tlcore.studies.command import run_study
+    return run_study(args)
 
 
 def _get_run(store: RunStore, run_id: str) -> RunRecord:

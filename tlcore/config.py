@@ -18,10 +18,15 @@ STRATEGIES: dict[str, str] = {
     "finetune": "Start from pretrained weights and train every layer, the pretrained ones more gently.",
     "gradual": "Train the new last layer first, then unfreeze and gently train the whole network.",
     "lora": "Train small low-rank adapters inside a pretrained transformer (MiniLM, BERT-family, ViT).",
+    "knn": "No training at all: label each example like its most similar training examples, compared by "
+           "their pretrained features (a zero-training baseline).",
 }
 # Display titles, in the same (canonical) order as STRATEGIES.
 STRATEGY_TITLES: dict[str, str] = {"scratch": "From scratch", "linear_probe": "Linear probe",
-                                   "finetune": "Fine-tune", "gradual": "Gradual unfreezing", "lora": "LoRA adapters"}
+                                   "finetune": "Fine-tune", "gradual": "Gradual unfreezing", "lora": "LoRA adapters",
+                                   "knn": "Nearest neighbours (no training)"}
+# Strategies that start from pretrained weights (everything but scratch).
+TRANSFER_STRATEGIES = tuple(s for s in STRATEGIES if s != "scratch")
 DEVICES = ("auto", "cpu", "cuda")
 VAL_PER_CLASS = 20  # validation examples per class used to pick the best epoch
 
@@ -38,8 +43,12 @@ class TrainConfig:
     model: str = _help("Registry model id (see `python -m tlcore models`).", "")
     strategy: str = _help("How to train: " + ", ".join(STRATEGIES), "linear_probe")
     seed: int = _help("Seed for the split, the subset, initialisation and batch order.", 0)
+    split_seed: int | None = _help("Seed of the train/validation/test split only (None: use `seed`). A study "
+                                   "fixes it so every seed is tested on the same held-out examples.")
     per_class: int | None = _help("Use at most this many training examples per class (None: all).")
     epochs: int | None = _help("Passes over the training examples.")
+    max_steps: int | None = _help("Cap on optimisation steps: fewer epochs are run when the epochs would "
+                                  "take more steps (None: no cap).")
     batch_size: int | None = _help("Examples per optimisation step.")
     lr: float | None = _help("Learning rate of the new last layer; pretrained layers get a fraction of it.")
     image_size: int | None = _help("Image side in pixels (images only).")
@@ -72,6 +81,7 @@ class TrainConfig:
         _check_positive("epochs", self.epochs, upper=1000)
         _check_positive("batch_size", self.batch_size, upper=4096)
         _check_positive("per_class", self.per_class, upper=10**7)
+        _check_positive("max_steps", self.max_steps, upper=10**7)
         _check_positive("val_per_class", self.val_per_class, upper=10**7)
         _check_positive("image_size", self.image_size, upper=1024, lower=16)
         _check_positive("max_length", self.max_length, upper=4096, lower=4)
@@ -87,8 +97,8 @@ class TrainConfig:
             raise ConfigError("Validation and test fractions together must leave at least 10% to train on.")
         if not (0 <= self.label_smoothing < 0.5):
             raise ConfigError(f"label_smoothing must be between 0 and 0.5 (got {self.label_smoothing}).")
-        if self.patience < 0 or self.seed < 0 or self.weight_decay < 0:
-            raise ConfigError("patience, seed and weight_decay cannot be negative.")
+        if self.patience < 0 or self.seed < 0 or self.weight_decay < 0 or (self.split_seed or 0) < 0:
+            raise ConfigError("patience, seed, split_seed and weight_decay cannot be negative.")
 
     def with_(self, **changes: Any) -> "TrainConfig":
         return replace(self, **changes)

@@ -6,7 +6,7 @@ by image area or sequence length. Early stopping usually makes real runs shorter
 
 from __future__ import annotations
 
-from tlcore.train.run import Prepared
+from tlcore.train.run import Prepared, cap_epochs
 
 # (training examples/s, inference examples/s) at the reference size on 2 CPU cores.
 CPU_RATES = {
@@ -20,7 +20,8 @@ GPU_SPEEDUP = 30.0
 WORKER_START_S = 8.0  # importing torch, timm and transformers in a fresh worker process
 
 
-def estimate_seconds(prep: Prepared, strategy: str) -> float:
+def _rates(prep: Prepared) -> tuple[float, float]:
+    """(training, inference) examples per second for this model, size and device."""
     spec, r = prep.spec, prep.resolved
     train_rate, infer_rate = CPU_RATES.get((spec.family, spec.modality), (20.0, 100.0))
     size = r.image_size if spec.modality == "image" else r.max_length
@@ -28,21 +29,45 @@ def estimate_seconds(prep: Prepared, strategy: str) -> float:
     scale = (REFERENCE[spec.modality] / size) ** exponent
     if r.device == "cuda":
         scale *= GPU_SPEEDUP
-    train_rate, infer_rate = train_rate * scale, infer_rate * scale
-    n_train, n_val, n_test = len(prep.train_idx), len(prep.val_idx), len(prep.split.test)
-    if strategy == "linear_probe":
-        return WORKER_START_S + len(prep.dataset) / infer_rate
+    return train_rate * scale, infer_rate * scale
+
+
+def estimate_seconds(prep: Prepared, strategy: str, *, n_train: int | None = None, epochs: int | None = None,
+                     features_cached: bool = False) -> float:
+    """One run; `n_train`/`epochs` override the prepared ones (a study's smaller cells), and
+    `features_cached` drops the one-off feature pass of probe-like strategies."""
+    r = prep.resolved
+    train_rate, infer_rate = _rates(prep)
+    n_train = len(prep.train_idx) if n_train is None else n_train
+    n_val, n_test = len(prep.val_idx), len(prep.split.test)
+    if strategy in ("linear_probe", "knn"):
+        return WORKER_START_S + (0 if features_cached else len(prep.dataset) / infer_rate)
+    epochs = r.epochs if epochs is None else epochs
     per_epoch = n_train / train_rate + n_val / infer_rate
     if strategy == "gradual":
         per_epoch *= 0.75  # a third of the epochs only train the head
     elif strategy == "lora":
         per_epoch *= 0.8
-    return WORKER_START_S + r.epochs * per_epoch + n_test / infer_rate
+    return WORKER_START_S + epochs * per_epoch + n_test / infer_rate
 
 
 def estimate_comparison_seconds(prep: Prepared, strategies: list[str], seeds: int) -> float:
     """Runs execute one after another on one device, so the estimate is their sum."""
     return seeds * sum(estimate_seconds(prep, s) for s in strategies)
+
+
+def estimate_study_seconds(prep: Prepared, cells: list[tuple[str, int | None]], max_steps: int | None) -> float:
+    """A study's (strategy, examples per class) cells run one after another; frozen features are computed
+    once for the whole study (they are cached per dataset and model)."""
+    import numpy as np
+    counts = np.bincount(prep.dataset.labels[prep.split.train], minlength=prep.dataset.num_classes)
+    total, cached = 0.0, False
+    for strategy, k in cells:
+        n_train = int(counts.sum() if k is None else np.minimum(counts, k).sum())
+        epochs = cap_epochs(prep.resolved, max_steps, n_train).epochs
+        total += estimate_seconds(prep, strategy, n_train=n_train, epochs=epochs, features_cached=cached)
+        cached = cached or strategy in ("linear_probe", "knn")
+    return total
 
 
 def format_duration(seconds: float | None) -> str:

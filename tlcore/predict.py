@@ -29,6 +29,13 @@ class Predictor:
 
     def __init__(self, run_id: str) -> None:
         if not (run_dir(run_id) / WEIGHTS).exists():
+            try:
+                strategy = read_json(run_id, "config.json")["config"]["strategy"]
+            except (OSError, ValueError, KeyError):
+                strategy = None
+            if strategy == "knn":
+                raise UserError(f"Run {run_id} is the nearest-neighbour baseline: it trains no model to use or "
+                                "export; pick a run of another strategy.")
             raise UserError(f"Run {run_id} has no trained model (it did not finish, or was deleted).")
         self.run_id = run_id
         self.model, self.meta = load_run_model(run_id)

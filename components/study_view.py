@@ -1,0 +1,85 @@
+"""The Study page's pieces: live progress of a study's cells and its results (charts, verdicts, report)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import engine, state
+from tlcore import workspaces
+from tlcore.analysis import label
+from tlcore.estimate import format_duration
+from tlcore.runs.studies import StudyRecord, study_runs
+from tlcore.studies import figures
+from tlcore.studies.report import render_report
+from tlcore.studies.results import (cells_frame, data_multiplier, headline, paired_tests, per_class_frame,
+                                    summary_frame)
+
+
+@st.fragment(run_every=3.0)
+def study_progress(study: StudyRecord, read_only: bool = False) -> None:
+    """Polls the store; when another cell finishes, the whole page reruns so the charts catch up."""
+    records = study_runs(engine.store(), study.id)
+    total = len(records)
+    final = sum(r.is_final for r in records)
+    key = f"study_final_{study.id}"
+    if key in st.session_state and st.session_state[key] != final:
+        st.session_state[key] = final
+        st.rerun()
+    st.session_state[key] = final
+    if final == total:
+        return
+    running = [r for r in records if r.status == "running"]
+    remaining = sum((r.eta_s or 0) for r in running)
+    st.progress(final / max(total, 1), text=f"{final} of {total} runs finished"
+                + (f" · now: {running[0].name} ({format_duration(remaining)} left for it)" if running else ""))
+    if not read_only and st.button("Cancel the rest of this study", icon=":material/stop_circle:"):
+        for r in records:
+            if not r.is_final:
+                engine.store().request_cancel(r.id)
+        st.toast("Cancelling: finished runs are kept, and a restarted study reuses them.")
+
+
+def study_results(study: StudyRecord) -> None:
+    records = study_runs(engine.store(), study.id)
+    cells = cells_frame(records)
+    summary = summary_frame(cells)
+    failed = cells[cells["status"].isin(["failed", "cancelled", "interrupted"])]
+    if len(failed):
+        st.warning(f"{len(failed)} run(s) did not finish ({', '.join(sorted(set(failed['status'])))}); they are "
+                   "left out. Start the same study again to fill them in: finished runs are reused.")
+    if summary.empty:
+        st.caption("No run of this study has finished yet; results appear here as they come in.")
+        return
+    st.info(f"**{headline(summary)}**", icon=":material/emoji_events:")
+    multiplier = data_multiplier(summary)
+    if multiplier and multiplier.get("text"):
+        st.markdown(f"**Data multiplier:** {multiplier['text']}")
+    st.plotly_chart(figures.accuracy_vs_data(summary, cells), key="study_accuracy")
+    tests = paired_tests(cells, summary)
+    if tests:
+        st.subheader("Is the gap real?")
+        st.caption("For each size: the best transfer strategy against from-scratch on the same test items "
+                   "(an exact paired test; with one seed it is McNemar's test).")
+        st.dataframe([{"per class": t["k_label"], "transfer": label(t["transfer"]), "p-value": t["p_value"],
+                       "verdict": t["verdict"]} for t in tests], hide_index=True,
+                     column_config={"p-value": st.column_config.NumberColumn(format="%.2g")})
+    with st.expander("Cost: accuracy per second and per trainable parameter"):
+        st.plotly_chart(figures.cost_figure(summary), key="study_cost")
+    if st.toggle("Show per-class curves"):
+        per_class = per_class_frame(cells)
+        if not per_class.empty:
+            st.plotly_chart(figures.per_class_figure(per_class), key="study_per_class")
+    # a callable: the ~5 MB report (plotly.js inside) is built only when someone clicks, not on every rerun
+    store = engine.store()
+    st.download_button("Download the report (HTML)", lambda: render_report(store, study),
+                       file_name=f"{study.id}.html", mime="text/html", icon=":material/download:",
+                       help="One file with the charts, verdicts, data hash, every setting and seed, and the "
+                            "environment; it opens offline.")
+
+
+def share_button(study: StudyRecord) -> None:
+    """A read-only link to this study (nobody gets the workspace, so nothing can be changed through it)."""
+    if study.owner and st.button("Share a read-only link", icon=":material/share:", key=f"share_{study.id}"):
+        token = workspaces.create_share(engine.store(), study.owner, "study", study.id)
+        st.code(state.share_url(token), language=None)
+        st.caption("Anyone with this link can see this study's results, and nothing else of yours.")
