@@ -33,3 +33,12 @@ def test_explicit_settings_win_and_scratch_lr_depends_on_family():
 def test_asking_for_a_missing_gpu_is_a_clear_error():
     with pytest.raises(ConfigError, match="no.*GPU|none is available"):
         resolve(TrainConfig(data="x", model="mobilenet_v2", device="cuda"), get_spec("mobilenet_v2"))
+
+
+@pytest.mark.parametrize("modality, n_train, classes, expected", [
+    ("image", 5000, 10, "linear_probe"), ("text", 3164, 2, "finetune"), ("text", 50, 5, "linear_probe"),
+    ("text", 199, 2, "linear_probe"), ("text", 200, 2, "finetune")])
+def test_default_strategy_fine_tunes_only_texts_with_enough_examples_per_class(modality, n_train, classes, expected):
+    from tlcore.train.defaults import default_strategy
+
+    assert default_strategy(modality, n_train, classes) == expected

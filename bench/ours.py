@@ -1,0 +1,58 @@
+"""Our side: the engine in this process (`prepare` + `train_run`), exactly as a worker runs it.
+
+The caches (decoded images, frozen features) live in a fresh TLAB_DATA_DIR per bench run, so decoding and
+the feature pass are inside the measured time. After each epoch the bench evaluates the test set through
+the loop's `epoch_probe` hook, with the stopwatch paused, as it does for the reference loops.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from bench.measure import Side, Stopwatch
+from tlcore.config import TrainConfig
+from tlcore.data import Dataset
+from tlcore.train.inputs import Inputs
+from tlcore.train.loop import predict_probs
+from tlcore.train.run import prepare, train_run
+
+
+def run_ours(ds: Dataset, config: TrainConfig, label: str | None = None) -> Side:
+    watch = Stopwatch()
+    prep = prepare(config, dataset=ds)
+    test_idx = torch.as_tensor(prep.split.test)
+    side = Side(label or f"Transfer Lab ({config.strategy})")
+    marks: dict[str, float] = {}
+
+    def emit(kind: str, payload: dict[str, Any]) -> None:
+        if kind == "phase" and payload.get("message", "").startswith("Computing pretrained features"):
+            marks.setdefault("features_start", watch.now())
+        elif kind == "start":
+            side.train_start_s = watch.now()
+
+    def probe(module: torch.nn.Module, inputs: Inputs) -> dict[str, float]:
+        with watch.pause():
+            was_training = module.training
+            probs, labels, _ = predict_probs(module, inputs, test_idx, prep.resolved.batch_size * 2,
+                                             prep.resolved.amp_bf16)
+            module.train(was_training)
+        side.epochs.append((watch.now(), len(prep.train_idx), float((probs.argmax(1) == labels).float().mean())))
+        return {}
+
+    out = train_run(prep, emit=emit, should_stop=lambda: False, epoch_probe=probe)
+    side.wall_s = watch.now()
+    side.final_accuracy = float(out.summary["test_accuracy"])
+    if not side.epochs:  # solved without epochs (the linear probe): its only point is the end of the run
+        side.epochs.append((side.wall_s, len(prep.train_idx), side.final_accuracy))
+    r = prep.resolved
+    side.extra = {"strategy": config.strategy, "batch_size": r.batch_size, "image_size": r.image_size,
+                  "max_length": r.max_length, "epochs_run": out.summary["epochs"],
+                  "best_epoch": out.summary["best_epoch"], "device": r.device, "bf16": r.amp_bf16,
+                  "channels_last": r.channels_last}
+    if "features_start" in marks:
+        seconds = side.train_start_s - marks["features_start"]
+        side.extra["feature_pass_s"] = round(seconds, 2)
+        side.extra["feature_pass_per_s"] = round(len(ds) / seconds, 1) if seconds > 0 else None
+    return side

@@ -1,0 +1,176 @@
+"""Is the app still responsive while a run trains? Page switches in a real browser, idle vs busy.
+
+A real `streamlit run app.py` on a free port (with the bench's data directory) is driven by Chromium through
+Playwright, as in tests/test_browser.py. A page switch is one script rerun over the websocket; we time
+from the click on the sidebar link to the new page's title being shown. Then a fine-tune run is queued in
+the server's store, the app's own dispatcher starts its worker (which lowers its priority), and once that
+worker is training the same page switches are timed again. The run is cancelled afterwards.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import psutil
+
+from tlcore import settings
+from tlcore.config import TrainConfig
+from tlcore.runs.store import RunStore
+from tlcore.service import submit
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path(os.environ.get("TLAB_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+PAGES = ("Models", "Runs")  # light pages: what is measured is the rerun itself, not a heavy page
+
+
+def ui_unavailable() -> str | None:
+    """Why the UI measurement cannot run here, or None."""
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (install Debian's chromium)"
+    if importlib.util.find_spec("playwright") is None:
+        return "the playwright package is not installed"
+    return None
+
+
+def measure_ui(switches: int = 10, busy_config: TrainConfig | None = None) -> dict:
+    """Median and max page-switch latency (s), idle and with a worker training."""
+    from playwright.sync_api import sync_playwright
+
+    config = busy_config or TrainConfig(data="tux-photos", model="mobilenet_v2", strategy="finetune", epochs=200,
+                                        patience=0)
+    with _server() as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.set_default_timeout(120_000)
+        page.goto(url)
+        page.get_by_role("heading", name="Transfer Lab", level=1).wait_for()
+        _switch_times(page, 4)  # warm-up: first imports and caches of each page
+        idle = _switch_times(page, switches)
+        store = RunStore()
+        run_id = submit(store, config)
+        try:
+            worker_nice = _wait_training(store, run_id)
+            busy = _switch_times(page, switches)
+        finally:
+            store.request_cancel(run_id)
+            _wait_final(store, run_id)
+        browser.close()
+    return {"idle": _stats(idle), "busy": _stats(busy), "busy_over_idle": round(
+        statistics.median(busy) / statistics.median(idle), 2), "worker_nice": worker_nice,
+        "busy_run": f"{config.data} {config.model} {config.strategy}"}
+
+
+def _switch_times(page, n: int) -> list[float]:
+    times = []
+    for i in range(n):
+        title = PAGES[i % len(PAGES)]
+        start = time.perf_counter()
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
+        page.get_by_role("heading", name=title, level=1).wait_for()
+        times.append(time.perf_counter() - start)
+        page.wait_for_timeout(300)
+    return times
+
+
+def _stats(times: list[float]) -> dict:
+    return {"median_s": round(statistics.median(times), 3), "max_s": round(max(times), 3), "n": len(times)}
+
+
+def _wait_training(store: RunStore, run_id: str, timeout_s: float = 300) -> int | None:
+    """Until the worker has sent a training step (decoding and model loading are over); its nice value."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        record = store.get(run_id)
+        if record is not None and record.is_final:
+            raise RuntimeError(f"the busy run ended early: {record.status} {record.error}")
+        if record is not None and record.status == "running" and record.progress > 0:
+            try:
+                return psutil.Process(record.pid).nice() if record.pid else None
+            except psutil.NoSuchProcess:
+                return None
+        time.sleep(0.5)
+    raise RuntimeError("the worker did not start training in time")
+
+
+def _wait_final(store: RunStore, run_id: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        record = store.get(run_id)
+        if record is None or record.is_final:
+            return
+        time.sleep(0.5)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def _server() -> Iterator[str]:
+    port = _free_port()
+    data_dir = settings.data_dir()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k != "TLAB_WORKER_NICE"}  # the worker's own default
+    env.update(TLAB_DATA_DIR=str(data_dir), TLAB_OFFLINE="1", HF_HUB_OFFLINE="1")
+    log = open(data_dir / "bench-server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                             "--server.headless", "true", "--server.address", "127.0.0.1",
+                             "--browser.gatherUsageStats", "false"],
+                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        _stop_workers(str(data_dir))
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the Streamlit server exited at start-up")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError("the Streamlit server did not answer in time")
+
+
+def _stop_workers(data_dir: str) -> None:
+    """Workers run in their own session: stop the ones started for this data directory (by pid)."""
+    mine = []
+    for p in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            if "tlcore.worker" in (p.info["cmdline"] or []) and p.environ().get("TLAB_DATA_DIR") == data_dir:
+                mine.append(p)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    for p in mine:
+        p.terminate()
+    _, alive = psutil.wait_procs(mine, timeout=10)
+    for p in alive:
+        p.kill()
