@@ -11,6 +11,7 @@ processes competing for the cores change every number.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import math
@@ -50,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = tempfile.mkdtemp(prefix="tlab-bench-")
     os.environ["TLAB_DATA_DIR"] = data_dir  # cold caches: decoding and the feature pass are measured
     try:
-        result = run(names, args)
+        with contextlib.redirect_stdout(sys.stderr):  # Trainer prints its logs: keep stdout for the result
+            result = run(names, args)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     text = json.dumps(_finite(result), indent=2, allow_nan=False)
@@ -123,8 +125,10 @@ def render(result: dict[str, Any]) -> str:
     if ui and "skipped" in ui:
         lines += ["", f"UI: skipped ({ui['skipped']})"]
     elif ui:
-        lines += ["", f"UI page switch (median / max of {ui['idle']['n']}): idle {ui['idle']['median_s']} / "
-                      f"{ui['idle']['max_s']} s; worker training: {ui['busy']['median_s']} / {ui['busy']['max_s']} s"]
+        idle, busy = ui["idle"], ui["busy"]
+        lines += ["", f"UI page switch, median / max: idle {idle['median_s']} / {idle['max_s']} s (n={idle['n']}); "
+                      f"worker training (nice {ui['worker_nice']}): {busy['median_s']} / {busy['max_s']} s "
+                      f"(n={busy['n']})"]
     lines.append(f"total {result['total_s']} s")
     return "\n".join(lines)
 

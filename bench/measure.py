@@ -97,6 +97,7 @@ class Side:
     # (seconds on the stopwatch, examples trained in that epoch, test accuracy of the weights at that point)
     epochs: list[tuple[float, int, float]] = field(default_factory=list)
     memory: dict[str, float] = field(default_factory=dict)
+    solved: bool = False  # fitted in one go, not in epochs (the linear probe): no training rate to report
     extra: dict[str, Any] = field(default_factory=dict)
 
     def time_to(self, target: float) -> float | None:
@@ -109,6 +110,8 @@ class Side:
     def steady_rate(self) -> float | None:
         """Median training examples per second of an epoch (its validation included), leaving out the first
         epoch, which pays one-off warm-up costs, whenever there are more."""
+        if self.solved:
+            return None
         marks = [(self.train_start_s, 0)] + [(t, n) for t, n, _ in self.epochs]
         rates = [n / (t - t0) for (t0, _), (t, n) in zip(marks, marks[1:]) if t > t0]
         if len(rates) > 1:

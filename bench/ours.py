@@ -46,6 +46,7 @@ def run_ours(ds: Dataset, config: TrainConfig, label: str | None = None) -> Side
     side.final_accuracy = float(out.summary["test_accuracy"])
     if not side.epochs:  # solved without epochs (the linear probe): its only point is the end of the run
         side.epochs.append((side.wall_s, len(prep.train_idx), side.final_accuracy))
+        side.solved = True
     r = prep.resolved
     side.extra = {"strategy": config.strategy, "batch_size": r.batch_size, "image_size": r.image_size,
                   "max_length": r.max_length, "epochs_run": out.summary["epochs"],

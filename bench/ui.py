@@ -4,7 +4,8 @@ A real `streamlit run app.py` on a free port (with the bench's data directory) i
 Playwright, as in tests/test_browser.py. A page switch is one script rerun over the websocket; we time
 from the click on the sidebar link to the new page's title being shown. Then a fine-tune run is queued in
 the server's store, the app's own dispatcher starts its worker (which lowers its priority), and once that
-worker is training the same page switches are timed again. The run is cancelled afterwards.
+worker is training the same page switches are timed again. The run is then cancelled and the idle switches
+are timed once more (idle = before and after).
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def measure_ui(switches: int = 10, busy_config: TrainConfig | None = None) -> di
         finally:
             store.request_cancel(run_id)
             _wait_final(store, run_id)
+        idle += _switch_times(page, switches)  # idle again, so the order of the phases does not bias them
         browser.close()
     return {"idle": _stats(idle), "busy": _stats(busy), "busy_over_idle": round(
         statistics.median(busy) / statistics.median(idle), 2), "worker_nice": worker_nice,

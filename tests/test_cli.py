@@ -106,3 +106,14 @@ def test_compare_shares_one_split_per_seed(tmp_path, tiny_image_folder):
     for strategy in ("scratch", "linear_probe"):
         acc = out["summary"][strategy]["test_accuracy"]
         assert acc["n"] == 2 and acc["low"] <= acc["mean"] <= acc["high"]
+
+
+@pytest.mark.slow
+def test_train_without_a_strategy_fine_tunes_texts_with_enough_examples(tmp_path):
+    rows = [f"{'good great fine' if i % 2 else 'bad awful poor'} review number {i}" for i in range(400)]
+    data = tmp_path / "reviews.csv"
+    data.write_text("text,label\n" + "\n".join(f"{t},{'pos' if i % 2 else 'neg'}" for i, t in enumerate(rows)))
+    proc = run_cli("train", "--data", str(data), "--model", "glove-50d-bag", "--epochs", "1", "--json",
+                   data_dir=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["strategy"] == "finetune"  # 260 training texts in 2 classes: ≥ 100 per class

@@ -39,10 +39,12 @@ class Limits:
     max_files: int = 20_000
     max_uncompressed_bytes: int = 1024 * 1024 * 1024
     max_compression_ratio: int = 200
+    ratio_check_min_bytes: int = 1024 * 1024  # tiny files (a blank PNG) legitimately compress far better than 200:1
     max_image_pixels: int = 40_000_000
     max_text_rows: int = 200_000
     max_text_chars: int = 100_000
     max_classes: int = 1_000
+    max_table_columns: int = 1_000  # a "header" wider than this is not a table of texts and labels
     max_queued_per_workspace: int = 30  # runs waiting or running at once (the queue is shared by everyone)
     max_workspace_mb: int = 4_000  # uploads + trained models of one workspace
 

@@ -53,6 +53,8 @@ CASES = [
            "empty label", classes=("neg", "pos")),
     reject("csv-all-labels-empty", as_file("nolabels.csv", csv(rows([""] * 8))), "label", "empty"),
     reject("csv-single-giant-line", as_file("giant.csv", ("word," * 600_000).encode()), "no rows"),
+    reject("csv-thousands-of-columns", as_file("wide.csv", "\n".join(",".join(f"{c}{i}" for i in range(5000))
+                                                                      for c in "hxy")), "columns", "separator"),
     accept("csv-giant-cell", as_file("cell.csv", csv(rows(POS_NEG) + [f"{'x' * 3_000_000},pos"])), "cut",
            classes=("neg", "pos")),
     accept("csv-numeric-labels", as_file("numbers.csv", csv(rows(["1", "2", "10"] * 3))), classes=("1", "2", "10")),
@@ -74,6 +76,8 @@ CASES = [
            TLAB_MAX_TEXT_ROWS="20"),
     reject("csv-thousands-of-classes", as_file("ids.csv", csv(rows([f"id{i}" for i in range(3000)]))),
            "3,000 classes", "limit"),
+    accept("csv-hundreds-of-tiny-classes", as_file("tiny-classes.csv", csv(rows([f"c{i % 300}" for i in range(600)]))),
+           "300 classes have fewer than 5 examples"),
     reject("csv-unterminated-quote", as_file("quote.csv", csv(['"great fun, pos'] + rows(POS_NEG))), "quote"),
     reject("csv-ragged-rows", as_file("ragged.csv", csv(rows(POS_NEG) + ["great, fun, pos"])), "row 10", "3 fields"),
     accept("csv-semicolons", as_file("excel-eu.csv", csv(rows(POS_NEG, ";"), "text;label", "\r\n").encode("cp1252")),

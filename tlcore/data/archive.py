@@ -22,9 +22,6 @@ from tlcore.data.dataset import SkippedItem
 from tlcore.errors import DataError
 from tlcore.settings import Limits
 
-# Ratio checks apply only above this size: tiny files (a blank PNG, a CSV of zeros) legitimately compress
-# far better than 200:1, and a bomb is only dangerous when it is large.
-RATIO_MIN_BYTES = 1024 * 1024
 IGNORED_NAMES = {"__macosx", ".ds_store", "thumbs.db", "desktop.ini"}
 NESTED_ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst")
 MANIFEST = ".tlab_extract.json"
@@ -100,10 +97,10 @@ def _check_sizes(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
         raise DataError(f"The zip would unpack to {size_text(total)}; the limit is "
                         f"{size_text(limits.max_uncompressed_bytes)}. Upload a smaller dataset.")
     for i in files:
-        if i.file_size > RATIO_MIN_BYTES and i.file_size > limits.max_compression_ratio * max(i.compress_size, 1):
+        if i.file_size > limits.ratio_check_min_bytes and i.file_size > limits.max_compression_ratio * max(i.compress_size, 1):
             raise DataError(_bomb_message(i.filename, limits))
     packed = sum(i.compress_size for i in files)
-    if total > RATIO_MIN_BYTES and total > limits.max_compression_ratio * max(packed, 1):
+    if total > limits.ratio_check_min_bytes and total > limits.max_compression_ratio * max(packed, 1):
         raise DataError(_bomb_message(None, limits))
 
 
@@ -129,7 +126,7 @@ class _Budget:
                 if self.total > self.limits.max_uncompressed_bytes:
                     raise DataError(f"The zip unpacks to more than {size_text(self.limits.max_uncompressed_bytes)} "
                                     "(the limit); upload a smaller dataset.")
-                if written > RATIO_MIN_BYTES and written > self.limits.max_compression_ratio * max(info.compress_size, 1):
+                if written > self.limits.ratio_check_min_bytes and written > self.limits.max_compression_ratio * max(info.compress_size, 1):
                     raise DataError(_bomb_message(info.filename, self.limits))
                 dst.write(chunk)
 

@@ -23,7 +23,6 @@ LABEL_NAMES = ("label", "labels", "class", "category", "target", "sentiment", "y
 TEXT_NAMES = ("text", "sentence", "review", "content", "body", "document", "message", "comment")
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-MAX_COLUMNS = 1_000  # a "header" wider than this is not a table of texts and labels
 SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx/.ods (zip) and old .xls (OLE2)
 BINARY_MAGIC = {b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"GIF8": "a GIF image",
                 b"%PDF": "a PDF document", b"\x1f\x8b": "a gzip archive", b"7z\xbc\xaf": "a 7-Zip archive",
@@ -117,15 +116,16 @@ def _headerless(df: pd.DataFrame) -> bool:
     return any(str(c).strip() in set(df[c].astype(str).str.strip()) for c in df.columns)
 
 
-def _read_delimited(text: str, suffix: str, name: str) -> tuple[pd.DataFrame, int, list[str]]:
+def _read_delimited(text: str, suffix: str, name: str, limits: Limits) -> tuple[pd.DataFrame, int, list[str]]:
     """(table, spreadsheet row number of its first row, notes)."""
     sep, quoting = _separator(text, suffix)
-    lines = text.strip().splitlines()
-    if len(lines) < 2:
+    body = text.strip()
+    line_break = re.search(r"\r\n|\r|\n", body)  # not splitlines(): that would copy a 200 MB file
+    if line_break is None:
         raise DataError(f"{name} has a single line and no rows; put a header (e.g. text,label) on the first line "
                         "and one example per line below it.")
-    if lines[0].count(sep) >= MAX_COLUMNS:
-        raise DataError(f"{name} has more than {MAX_COLUMNS:,} columns in its first line; it should have a text "
+    if body[:line_break.start()].count(sep) >= limits.max_table_columns:
+        raise DataError(f"{name} has more than {limits.max_table_columns:,} columns in its first line; it should have a text "
                         "column and a label column. Check the separator and the line breaks.")
     df = _parse(text, sep, quoting, name)
     if not _headerless(df):
@@ -226,7 +226,7 @@ def _read_table(path: Path, limits: Limits) -> tuple[pd.DataFrame, list[str], li
     if path.suffix.lower() == ".jsonl":
         df, numbers, skipped = _read_jsonl(text, path.name)
         return df, [f"line {n}" for n in numbers], skipped, []
-    df, first_row, notes = _read_delimited(text, path.suffix.lower(), path.name)
+    df, first_row, notes = _read_delimited(text, path.suffix.lower(), path.name, limits)
     df.columns = [str(c) for c in df.columns]
     return df, [f"row {i + first_row}" for i in range(len(df))], [], notes  # spreadsheet numbering
 
