@@ -108,10 +108,24 @@ async def _open(page, title: str) -> None:
     await page.get_by_role("heading", name=title, level=1).wait_for()
 
 
+async def settle(page, quiet_s: float = 1.0) -> None:
+    """Wait until the app has shown no running script for `quiet_s` seconds, as a person waits for the page to
+    catch up before the next click. On a loaded server a click made mid-rerun can otherwise be overtaken by
+    the rerun it interrupts (seen here: a removed strategy chip whose rerun never came)."""
+    running = page.get_by_test_id("stStatusWidget")
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    quiet_since = time.monotonic()
+    while time.monotonic() - quiet_since < quiet_s and time.monotonic() < deadline:
+        if await running.count() and await running.first.is_visible():
+            quiet_since = time.monotonic()
+        await asyncio.sleep(0.2)
+
+
 async def _fill(page, label: str, value: str) -> None:
     box = page.get_by_role("spinbutton", name=label, exact=True)
     await box.fill(value)
     await box.press("Enter")
+    await settle(page)
 
 
 async def open_home(s: Session, url: str) -> None:
@@ -131,6 +145,7 @@ async def start_comparison(s: Session) -> None:
         files=[{"name": f"session-{s.i}.zip", "mimeType": "application/zip", "buffer": tiny_zip(s.i)}])
     await expect(page.get_by_role("heading", name=f"Active dataset: session-{s.i}.zip (uploaded)")).to_be_visible()
     await _open(page, "Train")
+    await settle(page)
     await _fill(page, "Epochs", "1")
     await _fill(page, "Seeds", "1")
     strategies = page.get_by_test_id("stMultiSelect").filter(has_text="Strategies to compare")
@@ -164,7 +179,9 @@ async def check_isolation(s: Session, other: Session, url: str) -> None:
     body = await page.locator("body").inner_text()
     assert f"session-{other.i}" not in body and other.ws not in body
     await _open(page, "Runs")
+    await settle(page)
     await page.get_by_test_id("stSelectbox").filter(has_text="Open a run").click()
+    await page.get_by_role("option").first.wait_for()
     options = await page.get_by_role("option").all_inner_texts()
     assert len(options) == 2 and all(f"session-{s.i}" in o for o in options), options
 
