@@ -20,6 +20,15 @@ def test_cpu_image_size_follows_the_data(native, expected):
 
 
 @CPU_ONLY
+@pytest.mark.parametrize("strategy, native, expected", [("linear_probe", None, 224), ("knn", 400, 224),
+                                                         ("linear_probe", 28, 64), ("finetune", None, 160)])
+def test_frozen_feature_strategies_read_features_at_the_models_own_size(strategy, native, expected):
+    """One cached forward pass per image: no reason to shrink below the size the weights were trained at."""
+    r = resolve(TrainConfig(data="x", model="mobilenet_v2", strategy=strategy), get_spec("mobilenet_v2"), native)
+    assert r.image_size == expected
+
+
+@CPU_ONLY
 def test_explicit_settings_win_and_scratch_lr_depends_on_family():
     cfg = TrainConfig(data="x", model="mobilenet_v2", strategy="finetune", image_size=96, lr=0.01, epochs=3)
     r = resolve(cfg, get_spec("mobilenet_v2"), 28)

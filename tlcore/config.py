@@ -27,6 +27,9 @@ STRATEGY_TITLES: dict[str, str] = {"scratch": "From scratch", "linear_probe": "L
                                    "knn": "Nearest neighbours (no training)"}
 # Strategies that start from pretrained weights (everything but scratch).
 TRANSFER_STRATEGIES = tuple(s for s in STRATEGIES if s != "scratch")
+# Strategies that only read the frozen pretrained network's features: one forward pass per example, cached,
+# then a classifier solved on them (no epochs of backpropagation through the network).
+FEATURE_STRATEGIES = ("linear_probe", "knn")
 DEVICES = ("auto", "cpu", "cuda")
 VAL_PER_CLASS = 20  # validation examples per class used to pick the best epoch
 

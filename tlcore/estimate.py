@@ -6,6 +6,7 @@ by image area or sequence length. Early stopping usually makes real runs shorter
 
 from __future__ import annotations
 
+from tlcore.config import FEATURE_STRATEGIES
 from tlcore.train.run import Prepared, cap_epochs
 
 # (training examples/s, inference examples/s) at the reference size on 2 CPU cores.
@@ -40,7 +41,7 @@ def estimate_seconds(prep: Prepared, strategy: str, *, n_train: int | None = Non
     train_rate, infer_rate = _rates(prep)
     n_train = len(prep.train_idx) if n_train is None else n_train
     n_val, n_test = len(prep.val_idx), len(prep.split.test)
-    if strategy in ("linear_probe", "knn"):
+    if strategy in FEATURE_STRATEGIES:
         return WORKER_START_S + (0 if features_cached else len(prep.dataset) / infer_rate)
     epochs = r.epochs if epochs is None else epochs
     per_epoch = n_train / train_rate + n_val / infer_rate
@@ -66,7 +67,7 @@ def estimate_study_seconds(prep: Prepared, cells: list[tuple[str, int | None]], 
         n_train = int(counts.sum() if k is None else np.minimum(counts, k).sum())
         epochs = cap_epochs(prep.resolved, max_steps, n_train).epochs
         total += estimate_seconds(prep, strategy, n_train=n_train, epochs=epochs, features_cached=cached)
-        cached = cached or strategy in ("linear_probe", "knn")
+        cached = cached or strategy in FEATURE_STRATEGIES
     return total
 
 

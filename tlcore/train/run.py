@@ -15,7 +15,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from tlcore.config import TrainConfig
+from tlcore.config import FEATURE_STRATEGIES, TrainConfig
 from tlcore.data import (DataReport, Dataset, Split, build_report, decode_images, load_source, make_split,
                          subset_per_class)
 from tlcore.data.images import median_side
@@ -74,7 +74,7 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None) -> Prepared:
         raise DataError(f"No training examples are left for {names} (they are all held out, or duplicates of "
                         "held-out items); add more distinct examples of it.")
     resolved = resolve(config, spec, median_side(ds) if ds.modality == "image" and not config.image_size else None)
-    if config.strategy not in ("linear_probe", "knn"):  # those two are solved, not stepped through epochs
+    if config.strategy not in FEATURE_STRATEGIES:  # those are solved on cached features, not stepped through epochs
         resolved = cap_epochs(resolved, config.max_steps, len(train_idx))
     return Prepared(config, ds, split, train_idx, val_idx, spec, resolved, build_report(ds, split))
 
