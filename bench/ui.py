@@ -11,28 +11,17 @@ are timed once more (idle = before and after).
 from __future__ import annotations
 
 import importlib.util
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Iterator
 
 import psutil
 
+from bench.appserver import CHROMIUM, CHROMIUM_ARGS, running_app
 from tlcore import settings
 from tlcore.config import TrainConfig
 from tlcore.runs.store import RunStore
 from tlcore.service import submit
 
-REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = Path(os.environ.get("TLAB_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 PAGES = ("Models", "Runs")  # light pages: what is measured is the rerun itself, not a heavy page
 
 
@@ -51,7 +40,9 @@ def measure_ui(switches: int = 10, busy_config: TrainConfig | None = None) -> di
 
     config = busy_config or TrainConfig(data="tux-photos", model="mobilenet_v2", strategy="finetune", epochs=200,
                                         patience=0)
-    with _server() as url, sync_playwright() as p:
+    # The worker keeps its own default priority (TLAB_WORKER_NICE unset): that is what is being measured.
+    with running_app(settings.data_dir(), {"TLAB_WORKER_NICE": ""}, log_name="bench-server.log") as (url, _), \
+            sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.set_default_timeout(120_000)
@@ -113,66 +104,3 @@ def _wait_final(store: RunStore, run_id: str, timeout_s: float = 60) -> None:
         if record is None or record.is_final:
             return
         time.sleep(0.5)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def _server() -> Iterator[str]:
-    port = _free_port()
-    data_dir = settings.data_dir()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if k != "TLAB_WORKER_NICE"}  # the worker's own default
-    env.update(TLAB_DATA_DIR=str(data_dir), TLAB_OFFLINE="1", HF_HUB_OFFLINE="1")
-    log = open(data_dir / "bench-server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.headless", "true", "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false"],
-                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        _stop_workers(str(data_dir))
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("the Streamlit server exited at start-up")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError("the Streamlit server did not answer in time")
-
-
-def _stop_workers(data_dir: str) -> None:
-    """Workers run in their own session: stop the ones started for this data directory (by pid)."""
-    mine = []
-    for p in psutil.process_iter(["pid", "cmdline"]):
-        try:
-            if "tlcore.worker" in (p.info["cmdline"] or []) and p.environ().get("TLAB_DATA_DIR") == data_dir:
-                mine.append(p)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    for p in mine:
-        p.terminate()
-    _, alive = psutil.wait_procs(mine, timeout=10)
-    for p in alive:
-        p.kill()

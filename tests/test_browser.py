@@ -7,92 +7,28 @@ succeed → Compare shows the chart → every page renders without an exception.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from browser_support import chromium_or_skip, serve_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
 SHOTS = REPO / "test-artifacts" / "screenshots"
-CHROMIUM = Path(os.environ.get("TLAB_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 PAGES = {"home": "Home", "data": "Data", "models": "Models", "train": "Train", "compare": "Compare", "study": "Study",
          "predict": "Predict", "runs": "Runs"}
 TRAINING_TIMEOUT_MS = 420_000
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's Chromium (`make browser` or apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-    port = _free_port()
-    data_dir = tmp_path_factory.mktemp("browser-data")
-    env = {**os.environ, "TLAB_DATA_DIR": str(data_dir), "TLAB_OFFLINE": "1", "HF_HUB_OFFLINE": "1",
-           "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"}
-    log = open(data_dir / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.headless", "true", "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false"],
-                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail("the Streamlit server did not start:\n" + (data_dir / "server.log").read_text()[-3000:])
-            time.sleep(0.5)
+    chromium_or_skip()
+    with serve_app(tmp_path_factory.mktemp("browser-data")) as (url, _):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        _stop_workers(data_dir)
-
-
-def _stop_workers(data_dir: Path) -> None:
-    """Workers run in their own session and outlive the server: stop the ones this test's server started."""
-    import psutil
-
-    mine = []
-    for p in psutil.process_iter(["pid", "cmdline"]):
-        try:
-            if "tlcore.worker" in (p.info["cmdline"] or []) and p.environ().get("TLAB_DATA_DIR") == str(data_dir):
-                mine.append(p)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    for p in mine:
-        p.terminate()
-    _, alive = psutil.wait_procs(mine, timeout=10)
-    for p in alive:
-        p.kill()
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +39,8 @@ def page(server):
         shutil.rmtree(SHOTS)
     SHOTS.mkdir(parents=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        executable, args = chromium_or_skip()
+        browser = p.chromium.launch(executable_path=executable, args=args)
         context = browser.new_context(viewport={"width": 1280, "height": 800})
         context.set_default_timeout(60_000)
         pg = context.new_page()

@@ -117,3 +117,24 @@ def test_train_without_a_strategy_fine_tunes_texts_with_enough_examples(tmp_path
                    data_dir=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["strategy"] == "finetune"  # 260 training texts in 2 classes: ≥ 100 per class
+
+
+def test_the_same_config_trains_to_the_same_numbers_twice(tmp_path, tiny_image_folder):
+    """Same code, same config, fresh data directories (no cache, no reuse): the same losses and accuracy, so
+    a study's figures can be reproduced from its JSON."""
+    def train(where: str) -> dict:
+        proc = run_cli("train", "--data", str(tiny_image_folder), "--model", "mobilenet_v2", "--strategy", "scratch",
+                       "--epochs", "2", "--image-size", "32", "--seed", "3", "--json", data_dir=tmp_path / where)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    first, second = train("a"), train("b")
+    assert first["run_id"] != second["run_id"]
+    for key in ("test_accuracy", "macro_f1", "n_train", "split_id", "epochs"):
+        assert first[key] == second[key], key
+
+    def learned(history: list[dict]) -> list[dict]:  # every epoch's metrics but the clock's
+        return [{k: v for k, v in row.items() if not any(t in k for t in ("second", "time", "wall", "per_s"))}
+                for row in history]
+
+    assert len(first["history"]) == 2 and learned(first["history"]) == learned(second["history"])
