@@ -48,8 +48,10 @@ def _tree(folder: Path, skip: tuple[Path, ...] = ()) -> dict[str, tuple[str, int
             rel = full[len(base) + 1:]
             if stat.S_ISLNK(st.st_mode):
                 out[rel] = ("link:" + os.readlink(full), 0, 0)
-            else:
-                out[rel] = ("file" if stat.S_ISREG(st.st_mode) else "dir", st.st_size, st.st_mtime_ns)
+            elif stat.S_ISREG(st.st_mode):
+                out[rel] = ("file", st.st_size, st.st_mtime_ns)
+            else:  # a folder's own size and mtime change whenever something is added to it
+                out[rel] = ("dir", 0, 0)
     return out
 
 
