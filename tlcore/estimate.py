@@ -7,6 +7,8 @@ by image area or sequence length. Early stopping usually makes real runs shorter
 from __future__ import annotations
 
 from tlcore.config import FEATURE_STRATEGIES
+from tlcore.data.images import median_side
+from tlcore.train.defaults import resolve
 from tlcore.train.run import Prepared, cap_epochs
 
 # (training examples/s, inference examples/s) at the reference size on 2 CPU cores.
@@ -33,6 +35,15 @@ def _rates(prep: Prepared) -> tuple[float, float]:
     return train_rate * scale, infer_rate * scale
 
 
+def _feature_cost(prep: Prepared, strategy: str) -> float:
+    """How much more a frozen-feature pass costs than an inference pass at the prepared size: on a CPU such
+    strategies read images at the model's own size (see `resolve`), which `prep` may not have resolved to."""
+    if prep.spec.modality != "image" or prep.config.image_size or prep.config.strategy in FEATURE_STRATEGIES:
+        return 1.0
+    own = resolve(prep.config.with_(strategy=strategy), prep.spec, median_side(prep.dataset)).image_size
+    return (own / prep.resolved.image_size) ** 2
+
+
 def estimate_seconds(prep: Prepared, strategy: str, *, n_train: int | None = None, epochs: int | None = None,
                      features_cached: bool = False) -> float:
     """One run; `n_train`/`epochs` override the prepared ones (a study's smaller cells), and
@@ -42,7 +53,8 @@ def estimate_seconds(prep: Prepared, strategy: str, *, n_train: int | None = Non
     n_train = len(prep.train_idx) if n_train is None else n_train
     n_val, n_test = len(prep.val_idx), len(prep.split.test)
     if strategy in FEATURE_STRATEGIES:
-        return WORKER_START_S + (0 if features_cached else len(prep.dataset) / infer_rate)
+        feature_pass = 0 if features_cached else len(prep.dataset) / infer_rate * _feature_cost(prep, strategy)
+        return WORKER_START_S + feature_pass
     epochs = r.epochs if epochs is None else epochs
     per_epoch = n_train / train_rate + n_val / infer_rate
     if strategy == "gradual":
