@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from tlcore.errors import ConfigError
 from tlcore.runs import Dispatcher, RunStore, is_worker_alive
 from tlcore.runs.memory import with_smaller_batch_on_oom
 from tlcore.runs.paths import run_dir, runs_root
+from worker_support import pump_until, tiny_config
 
 pytestmark = pytest.mark.slow
 FILE_SIZE_LIMIT = 4 * 1024 * 1024  # above everything a tiny run writes except MobileNetV2's ~9 MB of weights
@@ -30,22 +32,11 @@ def store(tmp_path, monkeypatch):
     return RunStore()
 
 
-def tiny(folder, **changes) -> TrainConfig:
-    values = dict(data=str(folder), model="mobilenet_v2", strategy="linear_probe", epochs=1, image_size=32,
-                  batch_size=8, val_fraction=0.2, test_fraction=0.25)
-    return TrainConfig(**dict(values, **changes))
+tiny = partial(tiny_config, epochs=1)
 
 
 def endless(folder) -> TrainConfig:
     return tiny(folder, strategy="scratch", epochs=1000, patience=0)
-
-
-def pump_until(predicate, dispatcher: Dispatcher, timeout_s: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        dispatcher.pump()
-        time.sleep(0.2)
 
 
 def test_sigkill_mid_run_fails_only_that_run(store, tiny_image_folder):

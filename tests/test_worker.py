@@ -8,14 +8,15 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 
 import pytest
 
 from tlcore import service
-from tlcore.config import TrainConfig
 from tlcore.runs import Dispatcher, RunStore
 from tlcore.runs.paths import run_dir
 from tlcore.worker import log_path
+from worker_support import pump_until, tiny_config
 
 pytestmark = pytest.mark.slow
 
@@ -26,19 +27,7 @@ def store(tmp_path, monkeypatch):
     return RunStore()
 
 
-def tiny_config(folder, **changes) -> TrainConfig:
-    values = dict(data=str(folder), model="mobilenet_v2", strategy="linear_probe", epochs=3, image_size=32,
-                  batch_size=8, val_fraction=0.2, test_fraction=0.25)
-    values.update(changes)
-    return TrainConfig(**values)
-
-
-def wait_until(predicate, dispatcher: Dispatcher, timeout_s: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        dispatcher.pump()
-        time.sleep(0.2)
+wait_until = partial(pump_until, timeout_s=90.0)
 
 
 def test_submitted_run_trains_in_a_worker_and_writes_everything(store, tiny_image_folder):
