@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed-$(REQ_HASH)
 DEBIAN_DATA := tuxpaint-stamps-default dataset-fashion-mnist
 PORT ?= 8501
 
-.PHONY: install data browser run test test-fast bench clean-cache
+.PHONY: install data browser run test test-fast lint bench clean-cache
 
 install: $(STAMP)
 
@@ -45,8 +45,11 @@ browser:
 run: install data
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
-test: install data browser
+test: install data browser lint
 	$(PY) -m pytest
+
+lint: install
+	$(PY) -m ruff check .
 
 test-fast: install
 	$(PY) -m pytest -m "not slow"

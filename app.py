@@ -34,7 +34,7 @@ engine.dispatcher()  # one per server: starts queued runs in worker processes
 @st.fragment(run_every=2.0)
 def sidebar_status() -> None:
     store = engine.store()
-    running = len(store.list_runs(statuses=("starting", "running")))
+    running = store.count_active()
     waiting = store.queued()
     st.caption(f"**Device:** {engine.device()}")
     if shared:

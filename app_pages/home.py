@@ -3,9 +3,9 @@
 import streamlit as st
 
 from components import engine, state
-from tlcore import service
-from tlcore.config import TrainConfig
-from tlcore.errors import UserError
+from tlcore.core.config import TrainConfig
+from tlcore.core.errors import UserError
+from tlcore.experiments import submit
 
 DEMO = TrainConfig(data="tux-photos", model="mobilenet_v2")
 DEMO_STRATEGIES = ["scratch", "linear_probe"]
@@ -23,7 +23,7 @@ st.write(f"The demo compares a pretrained MobileNetV2 with the same network from
          "four minutes.")
 if st.button("Run the demo", type="primary", icon=":material/play_arrow:"):
     try:
-        group_id, _, _ = service.submit_comparison(engine.store(), DEMO, DEMO_STRATEGIES, seeds=3,
+        group_id, _, _ = submit.submit_comparison(engine.store(), DEMO, DEMO_STRATEGIES, seeds=3,
                                                    name="Demo: photos, pretrained vs scratch", owner=state.workspace())
     except UserError as exc:
         st.error(f"The demo cannot start: {exc}")

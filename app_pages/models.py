@@ -3,7 +3,7 @@
 import streamlit as st
 
 from components import engine, state
-from tlcore.errors import UserError
+from tlcore.core.errors import UserError
 from tlcore.models import availability, list_specs
 
 st.title("Models")

@@ -5,8 +5,8 @@ from PIL import Image
 
 from components import engine, state
 from components.run_card import run_title
-from tlcore.errors import UserError
-from tlcore.predict import Predictor, export_onnx_bytes, export_zip
+from tlcore.core.errors import UserError
+from tlcore.experiments.predict import Predictor, export_onnx_bytes, export_zip
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the trained model…")

@@ -5,7 +5,8 @@ import streamlit as st
 
 from components import engine, state
 from components.run_card import run_title
-from tlcore.workspaces import describe_usage
+from tlcore.experiments.workspaces import describe_usage
+from tlcore.runs.artifacts import delete_artifacts
 
 st.title("Runs")
 store = engine.store()
@@ -31,8 +32,8 @@ st.dataframe(pd.DataFrame([{
 
 if not shown:
     st.stop()
-run_id = st.selectbox("Open a run", [r.id for r in shown],
-                      format_func=lambda i: f"{i} — {run_title(store.get(i))} — {store.get(i).name}")
+by_id = {r.id: r for r in shown}
+run_id = st.selectbox("Open a run", list(by_id), format_func=lambda i: f"{i} — {run_title(by_id[i])} — {by_id[i].name}")
 record = store.get(run_id, owner=workspace)
 if record is None:  # deleted meanwhile (e.g. in another tab)
     st.info("That run was not found; it may have just been deleted.")
@@ -52,7 +53,6 @@ if new_name != record.name and st.button("Rename"):
 if record.is_final:
     confirm = st.checkbox("Yes, delete this run and its trained model", key=f"confirm-{run_id}")
     if st.button("Delete run", disabled=not confirm):
-        from tlcore.runs.artifacts import delete_artifacts
         if store.delete(run_id, owner=workspace):
             delete_artifacts(run_id)
         st.success("Deleted.")

@@ -4,14 +4,15 @@ import numpy as np
 import streamlit as st
 
 from components import engine, state
+from components.choices import strategy_picker
 from components.study_view import share_button, study_progress, study_results
-from tlcore.config import STRATEGIES, STRATEGY_TITLES, TrainConfig
-from tlcore.errors import UserError
-from tlcore.estimate import estimate_study_seconds, format_duration
+from tlcore.core.config import TrainConfig
+from tlcore.core.errors import UserError
+from tlcore.experiments.estimate import estimate_study_seconds, format_duration
+from tlcore.experiments.study import DEFAULT_PER_CLASS, StudySpec, allowed_per_class, per_class_label, submit_study
+from tlcore.experiments.study.plan import default_max_steps
 from tlcore.models import get_spec
-from tlcore.runs.studies import get_study, list_studies
-from tlcore.studies.plan import default_max_steps
-from tlcore.studies import DEFAULT_PER_CLASS, StudySpec, allowed_per_class, per_class_label, submit_study
+from tlcore.runs.store import EVERYONE
 from tlcore.train import prepare
 
 SIZES = [1, 2, 5, 10, 25, 50, 100, None]
@@ -22,7 +23,7 @@ st.caption("How much data does each approach need? Every strategy is trained on 
 store = engine.store()
 shared = state.shared()
 if shared:  # a read-only share link: this one study, no buttons that change anything
-    study = get_study(store, shared[1])
+    study = store.get_study(shared[1], owner=EVERYONE)
     if study is None:
         st.error("The shared study no longer exists.")
         st.stop()
@@ -31,11 +32,11 @@ if shared:  # a read-only share link: this one study, no buttons that change any
     study_results(study)
     st.stop()
 owner = state.workspace()
-studies = {s.id: s for s in list_studies(store, owner=owner)}
+studies = {s.id: s for s in store.list_studies(owner=owner)}
 chosen = state.study()
 if chosen and chosen not in studies:
-    found = get_study(store, chosen)
-    if found and found.owner == owner:
+    found = store.get_study(chosen, owner=owner)
+    if found:
         studies[found.id] = found
     else:
         st.warning("The study in the link is not in this workspace (or no longer exists).")
@@ -52,7 +53,7 @@ if studies:
 st.divider()
 st.subheader("Start a study")
 source = state.data_source()
-ds = engine.active_dataset()
+ds = state.active_dataset()
 spec = get_spec(state.model_id(ds.modality))
 st.markdown(f"**Dataset:** {ds.name} ({len(ds)} examples, {ds.num_classes} classes) · **Model:** {spec.title}")
 base = TrainConfig(data=source, model=spec.id, text_column=state.columns()[0], label_column=state.columns()[1])
@@ -62,13 +63,11 @@ except UserError as exc:
     st.error(str(exc))
     st.stop()
 allowed, _ = allowed_per_class(tuple(SIZES), np.bincount(ds.labels[prep.split.train], minlength=ds.num_classes))
-choices = [s for s in STRATEGIES if s != "lora" or spec.supports_lora]
-strategies = st.multiselect("Strategies", choices, default=["scratch", "linear_probe", "knn"],
-                            format_func=lambda s: STRATEGY_TITLES[s],
-                            help="\n\n".join(f"**{STRATEGY_TITLES[s]}** — {STRATEGIES[s]}" for s in choices))
+strategies = strategy_picker("Strategies", spec, default=["scratch", "linear_probe", "knn"])
 left, mid, right = st.columns(3)
 sizes = left.multiselect("Training examples per class", list(allowed),
-                         default=[k for k in allowed if k in DEFAULT_PER_CLASS], format_func=per_class_label, help="Only sizes this dataset can provide are offered; "
+                         default=[k for k in allowed if k in DEFAULT_PER_CLASS], format_func=per_class_label,
+                         help="Only sizes this dataset can provide are offered; "
                          "'all' uses every training example.")
 seeds = mid.number_input("Seeds", 1, 10, 3, help="Each size is repeated with different random examples; "
                          "3 seeds give 95 % error bars.")
@@ -77,7 +76,8 @@ cap = right.number_input("Step budget per run (0 = none)", 0, 100_000, default_m
                               "Capped runs are marked in the results.")
 cells = [(s, k) for k in sizes for _ in range(int(seeds)) for s in strategies]
 if cells:
-    st.info(f"{len(cells)} runs on {engine.device()}: {format_duration(estimate_study_seconds(prep, cells, cap or None))}"
+    seconds = estimate_study_seconds(prep, cells, cap or None)
+    st.info(f"{len(cells)} runs on {engine.device()}: {format_duration(seconds)}"
             " in total. Runs that already finished with the same settings are reused, not trained again.")
 if st.button("Start study", type="primary", disabled=not cells):
     try:

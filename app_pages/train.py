@@ -3,18 +3,19 @@
 import streamlit as st
 
 from components import engine, state
+from components.choices import strategy_picker
 from components.run_card import comparison_cards
-from tlcore import service
+from tlcore.core.config import TrainConfig
+from tlcore.core.errors import UserError
+from tlcore.experiments import submit
+from tlcore.experiments.estimate import estimate_comparison_seconds, format_duration
+from tlcore.models import get_spec
 from tlcore.train import prepare
 from tlcore.train.defaults import resolve
-from tlcore.config import STRATEGIES, STRATEGY_TITLES, TrainConfig
-from tlcore.errors import UserError
-from tlcore.estimate import estimate_comparison_seconds, format_duration
-from tlcore.models import get_spec
 
 st.title("Train")
 source = state.data_source()
-ds = engine.active_dataset()
+ds = state.active_dataset()
 spec = get_spec(state.model_id(ds.modality))
 split = st.session_state.get("split_settings", {})
 st.markdown(f"**Dataset:** {ds.name} — {len(ds)} examples, {ds.num_classes} classes · "
@@ -27,11 +28,7 @@ if group:  # the live comparison comes first: that is what someone arriving here
     comparison_cards(group)
     st.subheader("Start another comparison")
 
-choices = [s for s in STRATEGIES if s != "lora" or spec.supports_lora]
-strategies = st.multiselect(
-    "Strategies to compare", choices, default=["scratch", "linear_probe", "finetune"],
-    format_func=lambda s: STRATEGY_TITLES[s],
-    help="\n\n".join(f"**{STRATEGY_TITLES[s]}** — {STRATEGIES[s]}" for s in choices))
+strategies = strategy_picker("Strategies to compare", spec, default=["scratch", "linear_probe", "finetune"])
 left, right = st.columns(2)
 seeds = left.number_input("Seeds", 1, 10, 1, help="Repeat everything with different random splits to see "
                           "how much results vary; 3 seeds give error bars.")
@@ -63,7 +60,7 @@ if strategies:
             f"({len(prep.train_idx)} training, {len(prep.split.test)} test texts).")
 if st.button("Start comparison", type="primary", disabled=not strategies):
     try:
-        group_id, _, _ = service.submit_comparison(engine.store(), config, list(strategies), int(seeds),
+        group_id, _, _ = submit.submit_comparison(engine.store(), config, list(strategies), int(seeds),
                                                    name=f"{spec.id} on {ds.name}", owner=state.workspace())
     except UserError as exc:
         st.error(str(exc))

@@ -13,9 +13,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 REPO = Path(__file__).resolve().parents[1]
 # Debian's Chromium: Playwright's own browser download needs the internet.
@@ -87,7 +87,7 @@ def stop_workers(data_dir: Path) -> None:
     mine = []
     for p in psutil.process_iter(["pid", "cmdline"]):
         try:
-            if "tlcore.worker" in (p.info["cmdline"] or []) and p.environ().get("TLAB_DATA_DIR") == str(data_dir):
+            if "tlcore.runs.worker" in (p.info["cmdline"] or []) and p.environ().get("TLAB_DATA_DIR") == str(data_dir):
                 mine.append(p)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue

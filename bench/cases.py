@@ -7,8 +7,9 @@ epochs; full mode uses everything and the references' own epoch budgets (tutoria
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -17,10 +18,10 @@ from bench.measure import PeakMemory, Side
 from bench.ours import run_ours
 from bench.reference_text import TRAINER_EPOCHS, run_trainer
 from bench.reference_vision import TUTORIAL_EPOCHS, run_gpu_loop, run_tutorial
-from tlcore.config import TrainConfig
+from tlcore.core.config import TrainConfig
 from tlcore.data import Dataset, list_builtins, load_source
+from tlcore.train import prepare
 from tlcore.train.defaults import default_strategy
-from tlcore.train.run import prepare
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def run_case(case: Case, seed: int) -> dict[str, Any]:
     strategies = [default] + [s for s in ("linear_probe", "finetune") if s != default]  # the other, for context
     for strategy in strategies:
         label = f"Transfer Lab {'default ' if strategy == default else ''}({strategy})"
-        sides.append(("ours", _measured(lambda: run_ours(ds, base.with_(strategy=strategy), label))))
+        sides.append(("ours", _measured(lambda s=strategy, name=label: run_ours(ds, base.with_(strategy=s), name))))
     return summarize_case(case, ds, len(train), len(test), sides)
 
 

@@ -28,7 +28,7 @@ class Stopwatch:
     def now(self) -> float:
         return time.perf_counter() - self.start - self.paused
 
-    def pause(self) -> "_Paused":
+    def pause(self) -> _Paused:
         return _Paused(self)
 
 
@@ -52,7 +52,7 @@ class PeakMemory:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
         self._thread.start()

@@ -12,11 +12,11 @@ from typing import Any
 import torch
 
 from bench.measure import Side, Stopwatch
-from tlcore.config import TrainConfig
+from tlcore.core.config import TrainConfig
 from tlcore.data import Dataset
+from tlcore.train import prepare, train_run
 from tlcore.train.inputs import Inputs
 from tlcore.train.loop import predict_probs
-from tlcore.train.run import prepare, train_run
 
 
 def run_ours(ds: Dataset, config: TrainConfig, label: str | None = None) -> Side:

@@ -30,8 +30,15 @@ TRAINER_EPOCHS = 3  # TrainingArguments.num_train_epochs default
 def run_trainer(ds: Dataset, train_idx: np.ndarray, test_idx: np.ndarray, *, model_id: str, epochs: int,
                 seed: int) -> Side:
     """Fine-tune with Trainer; after each epoch the bench measures test accuracy (stopwatch paused)."""
-    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
-                              Trainer, TrainerCallback, TrainingArguments, set_seed)
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+        set_seed,
+    )
 
     watch = Stopwatch()
     source = hf_source(get_spec(model_id))
@@ -41,27 +48,32 @@ def run_trainer(ds: Dataset, train_idx: np.ndarray, test_idx: np.ndarray, *, mod
     model = AutoModelForSequenceClassification.from_pretrained(source, num_labels=ds.num_classes)
     collator = DataCollatorWithPadding(tokenizer)
     side = Side("transformers Trainer (defaults)")
-
-    class TestEachEpoch(TrainerCallback):
-        def on_train_begin(self, args, state, control, **kwargs):
-            side.train_start_s = watch.now()
-
-        def on_epoch_end(self, args, state, control, model=None, **kwargs):
-            with watch.pause():
-                acc = _accuracy(model, test, collator)
-            side.epochs.append((watch.now(), len(train_idx), acc))
-
+    callback = _test_each_epoch(TrainerCallback, side, watch, lambda m: _accuracy(m, test, collator), len(train_idx))
     with tempfile.TemporaryDirectory(prefix="bench-trainer-") as out:
         args = TrainingArguments(output_dir=out, num_train_epochs=epochs, seed=seed, save_strategy="no",
                                  report_to="none", disable_tqdm=True)
         trainer = Trainer(model=model, args=args, train_dataset=train, processing_class=tokenizer,
-                          data_collator=collator, callbacks=[TestEachEpoch()])
+                          data_collator=collator, callbacks=[callback])
         trainer.train()
     side.wall_s = watch.now()
     side.final_accuracy = side.epochs[-1][2] if side.epochs else float("nan")
     side.extra = {"batch_size": args.per_device_train_batch_size, "lr": args.learning_rate,
                   "device": str(args.device)}
     return side
+
+
+def _test_each_epoch(base: type, side: Side, watch: Stopwatch, accuracy, n_train: int):
+    """A Trainer callback that records the start of training and, with the stopwatch paused, the test
+    accuracy after each epoch."""
+    class TestEachEpoch(base):
+        def on_train_begin(self, args, state, control, **kwargs):
+            side.train_start_s = watch.now()
+
+        def on_epoch_end(self, args, state, control, model=None, **kwargs):
+            with watch.pause():
+                acc = accuracy(model)
+            side.epochs.append((watch.now(), n_train, acc))
+    return TestEachEpoch()
 
 
 def _tokenized(tokenizer, ds: Dataset, indices: np.ndarray) -> list[dict]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -149,8 +149,7 @@ def run_gpu_loop(ds: Dataset, train_idx: np.ndarray, val_idx: np.ndarray, test_i
     model = tutorial_model(model_id, ds.num_classes).to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.001 * GPU_BATCH / 4, momentum=0.9)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=7, gamma=0.1)
-    train, val = torch.as_tensor(train_idx, device=device), torch.as_tensor(val_idx, device=device)
-    test = torch.as_tensor(test_idx, device=device)
+    train, val, test = (torch.as_tensor(i, device=device) for i in (train_idx, val_idx, test_idx))
 
     def batch(idx: torch.Tensor, augment: bool) -> torch.Tensor:
         x = _crop_224(images[idx], augment)
@@ -159,14 +158,7 @@ def run_gpu_loop(ds: Dataset, train_idx: np.ndarray, val_idx: np.ndarray, test_i
     side = Side("hand-written GPU loop", train_start_s=watch.now())
     best_acc, best_state, best_test = -1.0, copy.deepcopy(model.state_dict()), float("nan")
     for _ in range(epochs):
-        model.train()
-        order = train[torch.randperm(len(train), device=device)]
-        for chunk in order.split(GPU_BATCH):
-            with torch.autocast(device.type, dtype=torch.bfloat16):
-                loss = nn.functional.cross_entropy(model(batch(chunk, True)), labels[chunk])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+        _gpu_epoch(model, optimizer, train, labels, batch)
         scheduler.step()
         val_acc = _tensor_accuracy(model, val, labels, batch)
         improved = val_acc > best_acc
@@ -181,6 +173,18 @@ def run_gpu_loop(ds: Dataset, train_idx: np.ndarray, val_idx: np.ndarray, test_i
     side.extra = {"batch_size": GPU_BATCH, "image_size": 224, "bf16": True, "channels_last": True,
                   "device": device.type}
     return side
+
+
+def _gpu_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, train: torch.Tensor, labels: torch.Tensor,
+               batch) -> None:
+    model.train()
+    order = train[torch.randperm(len(train), device=train.device)]
+    for chunk in order.split(GPU_BATCH):
+        with torch.autocast(train.device.type, dtype=torch.bfloat16):
+            loss = nn.functional.cross_entropy(model(batch(chunk, True)), labels[chunk])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
 
 
 def _crop_224(x: torch.Tensor, augment: bool) -> torch.Tensor:

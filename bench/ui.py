@@ -17,10 +17,10 @@ import time
 import psutil
 
 from bench.appserver import CHROMIUM, CHROMIUM_ARGS, running_app
-from tlcore import settings
-from tlcore.config import TrainConfig
-from tlcore.runs.store import RunStore
-from tlcore.service import submit
+from tlcore.core import settings
+from tlcore.core.config import TrainConfig
+from tlcore.experiments.submit import submit
+from tlcore.runs.store import EVERYONE, RunStore
 
 PAGES = ("Models", "Runs")  # light pages: what is measured is the rerun itself, not a heavy page
 
@@ -56,7 +56,7 @@ def measure_ui(switches: int = 10, busy_config: TrainConfig | None = None) -> di
             worker_nice = _wait_training(store, run_id)
             busy = _switch_times(page, switches)
         finally:
-            store.request_cancel(run_id)
+            store.request_cancel(run_id, owner=EVERYONE)
             _wait_final(store, run_id)
         idle += _switch_times(page, switches)  # idle again, so the order of the phases does not bias them
         browser.close()
@@ -85,7 +85,7 @@ def _wait_training(store: RunStore, run_id: str, timeout_s: float = 300) -> int 
     """Until the worker has sent a training step (decoding and model loading are over); its nice value."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        record = store.get(run_id)
+        record = store.get(run_id, owner=EVERYONE)
         if record is not None and record.is_final:
             raise RuntimeError(f"the busy run ended early: {record.status} {record.error}")
         if record is not None and record.status == "running" and record.progress > 0:
@@ -100,7 +100,7 @@ def _wait_training(store: RunStore, run_id: str, timeout_s: float = 300) -> int 
 def _wait_final(store: RunStore, run_id: str, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        record = store.get(run_id)
+        record = store.get(run_id, owner=EVERYONE)
         if record is None or record.is_final:
             return
         time.sleep(0.5)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from tlcore import settings
+from tlcore.core import settings
 from tlcore.data import Dataset, load_source
 from tlcore.runs import Dispatcher, RunStore
 from tlcore.train.defaults import device_description
@@ -44,16 +44,3 @@ def dataset(source: str, text_column: str | None = None, label_column: str | Non
 @st.cache_data(show_spinner=False)
 def device() -> str:
     return device_description()
-
-
-def active_dataset() -> Dataset:
-    """The session's chosen dataset; when it cannot be read, say why, point to the Data page and stop."""
-    from components import state
-    from tlcore.errors import UserError
-    source = state.data_source()
-    try:
-        return dataset(source, *state.columns())
-    except UserError as exc:
-        st.error(f"The dataset '{source}' cannot be used: {exc}")
-        st.page_link("app_pages/data.py", label="Choose another dataset", icon=":material/dataset:")
-        st.stop()

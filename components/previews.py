@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
-from tlcore.data import Dataset, DataReport, load_image
-from tlcore.errors import UserError
+from tlcore.core.errors import UserError
+from tlcore.data import DataReport, Dataset, load_image
+from tlcore.experiments import figures
 
 PREVIEW_SIDE = 96  # px; tiny images (8×8 digits) are scaled up with sharp pixels so they stay legible
 MAX_LISTED = 50
@@ -59,23 +59,6 @@ def text_table(ds: Dataset, n: int = 20, seed: int = 0) -> None:
                  column_config={"text": st.column_config.TextColumn("text", width="large")})
 
 
-def _bar_chart(counts: dict[str, int]) -> go.Figure:
-    fig = go.Figure(go.Bar(x=list(counts), y=list(counts.values()), marker_color="#4c78a8",
-                           text=list(counts.values()), textposition="outside"))
-    fig.update_layout(height=280, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="class",
-                      yaxis_title="examples", xaxis_type="category", title="Examples per class")
-    return fig
-
-
-def class_balance_figure(counts: dict[str, int]) -> go.Figure:
-    """The shared chart from components.charts when it exists, else a plain bar chart."""
-    try:
-        from components.charts import class_balance_figure as shared
-    except ImportError:
-        return _bar_chart(counts)
-    return shared(counts)
-
-
 def _sentence(text: str) -> str:
     text = text.strip()
     return (text[:1].upper() + text[1:]).rstrip(".") + "." if text else text
@@ -83,13 +66,14 @@ def _sentence(text: str) -> str:
 
 def report_panel(report: DataReport) -> None:
     """The check results in plain words: errors block training, warnings qualify the results."""
-    st.plotly_chart(class_balance_figure(report.counts), width="stretch")
+    st.plotly_chart(figures.class_balance_figure(report.counts), width="stretch")
     for error in report.errors:
         st.error(_sentence(error) + " Training is blocked until this is fixed.", icon=":material/block:")
     for warning in report.warnings:
         st.warning(_sentence(warning), icon=":material/warning:")
     if report.ok and not report.warnings:
-        st.success("No problems found: every class has enough examples and there are no duplicates.", icon=":material/check_circle:")
+        st.success("No problems found: every class has enough examples and there are no duplicates.",
+                   icon=":material/check_circle:")
     if report.skipped:
         with st.expander(f"{len(report.skipped)} file(s) skipped (unreadable, corrupt or not in a class folder)"):
             st.dataframe(pd.DataFrame([{"file": s.name, "why": s.reason} for s in report.skipped[:1000]]),

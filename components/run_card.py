@@ -7,8 +7,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components import engine, state
-from tlcore.config import STRATEGIES, STRATEGY_TITLES
-from tlcore.estimate import format_duration
+from tlcore.core import strategies
+from tlcore.experiments import figures
+from tlcore.experiments.estimate import format_duration
 from tlcore.runs import RunRecord
 
 STATUS_ICONS = {"queued": ":material/hourglass_top:", "starting": ":material/rocket_launch:",
@@ -20,28 +21,12 @@ STATUS_ICONS = {"queued": ":material/hourglass_top:", "starting": ":material/roc
 @st.cache_data(max_entries=256, show_spinner=False)
 def cached_curve_figure(run_id: str, n_epochs: int, _epochs: list[dict]) -> go.Figure:
     """Polling redraws every card each few seconds: rebuild a figure only when a new epoch arrived."""
-    return live_curve_figure(_epochs)
-
-
-def live_curve_figure(epochs: list[dict]) -> go.Figure:
-    """Validation accuracy and training loss per epoch, small enough for a card."""
-    x = [e["epoch"] for e in epochs]
-    fig = go.Figure()
-    fig.add_scatter(x=x, y=[e.get("val_acc") for e in epochs], name="validation accuracy", mode="lines+markers")
-    fig.add_scatter(x=x, y=[e.get("train_loss") for e in epochs], name="training loss", mode="lines", yaxis="y2",
-                    line={"dash": "dot"})
-    fig.update_layout(height=220, margin={"l": 10, "r": 10, "t": 10, "b": 10},
-                      xaxis={"title": "Epoch", "dtick": 1 if len(x) <= 20 else None},
-                      yaxis={"title": "accuracy", "range": [0, 1], "tickformat": ".0%"},
-                      yaxis2={"title": "loss", "overlaying": "y", "side": "right", "showgrid": False,
-                              "tickformat": ".2f", "nticks": 4},
-                      legend={"orientation": "h", "y": -0.35})
-    return fig
+    return figures.live_curve_figure(_epochs)
 
 
 def run_title(record: RunRecord) -> str:
     cfg = record.config
-    return f"{STRATEGY_TITLES.get(cfg['strategy'], cfg['strategy'])} · seed {cfg['seed']}"
+    return f"{strategies.title(cfg['strategy'])} · seed {cfg['seed']}"
 
 
 def run_card(record: RunRecord) -> None:
@@ -75,7 +60,7 @@ def comparison_cards(group_id: str) -> None:
     """Polls the store; runs keep going in their workers whatever the browser does. Only the runs of this
     session's workspace are shown: another workspace's comparison id shows as having no runs."""
     records = sorted(engine.store().list_runs(group_id=group_id, owner=state.workspace()),
-                     key=lambda r: (r.config["seed"], list(STRATEGIES).index(r.config["strategy"])))
+                     key=lambda r: (r.config["seed"], strategies.order(r.config["strategy"])))
     if not records:
         st.info("This comparison was not found in this workspace: its runs were deleted, or the link belongs "
                 "to another workspace.")

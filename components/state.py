@@ -2,15 +2,21 @@
 
 The URL's query parameters make a page reload or a bookmarked link land on the same workspace, dataset,
 model and comparison; runs themselves live in the store, so nothing is lost when the browser reconnects.
-The workspace (`?ws=`, see `tlcore.workspaces`) decides which runs and uploads a page may show or change;
+The workspace (`?ws=`, see `tlcore.experiments.workspaces`) decides which runs and uploads a page may show or change;
 `?share=TOKEN` instead opens one comparison read-only, without any workspace.
 """
 
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
 import streamlit as st
 
-from tlcore import workspaces
+from components import engine
+from tlcore.core.errors import ModelError, UserError
+from tlcore.data import Dataset
+from tlcore.experiments import workspaces
+from tlcore.models import get_spec
 
 DEFAULT_IMAGE_DATA = "tux-photos"
 DEFAULT_IMAGE_MODEL = "mobilenet_v2"
@@ -86,13 +92,11 @@ def shared() -> tuple[str, str] | None:
     token = share_token()
     if not token:
         return None
-    from components import engine
     return workspaces.resolve_share(engine.store(), token)
 
 
 def share_url(token: str) -> str:
     """The full link that opens a share token (the app's root URL; relative when the browser's is unknown)."""
-    from urllib.parse import urljoin
     return urljoin(st.context.url or "/", ".") + f"?share={token}"
 
 
@@ -127,11 +131,10 @@ def columns() -> tuple[str | None, str | None]:
 def model_id(modality: str) -> str:
     default = DEFAULT_IMAGE_MODEL if modality == "image" else DEFAULT_TEXT_MODEL
     chosen = _get("model")
-    from tlcore.models import get_spec
     try:
         if chosen and get_spec(chosen).modality == modality:
             return chosen
-    except Exception:  # an unknown id in an old link falls back to the default
+    except ModelError:  # an unknown id in an old link falls back to the default
         pass
     return default
 
@@ -163,3 +166,14 @@ def keep_in_url() -> None:
         value = st.session_state.get(name)
         if value and st.query_params.get(param) != value:
             st.query_params[param] = value
+
+
+def active_dataset() -> Dataset:
+    """The session's chosen dataset; when it cannot be read, say why, point to the Data page and stop."""
+    source = data_source()
+    try:
+        return engine.dataset(source, *columns())
+    except UserError as exc:
+        st.error(f"The dataset '{source}' cannot be used: {exc}")
+        st.page_link("app_pages/data.py", label="Choose another dataset", icon=":material/dataset:")
+        st.stop()

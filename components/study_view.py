@@ -5,20 +5,18 @@ from __future__ import annotations
 import streamlit as st
 
 from components import engine, state
-from tlcore import workspaces
-from tlcore.analysis import label
-from tlcore.estimate import format_duration
-from tlcore.runs.studies import StudyRecord, study_runs
-from tlcore.studies import figures
-from tlcore.studies.report import render_report
-from tlcore.studies.results import (cells_frame, data_multiplier, headline, paired_tests, per_class_frame,
-                                    summary_frame)
+from tlcore.core.strategies import label
+from tlcore.experiments import figures, workspaces
+from tlcore.experiments.estimate import format_duration
+from tlcore.experiments.study import results
+from tlcore.experiments.study.report import render_report
+from tlcore.runs.store import StudyRecord
 
 
 @st.fragment(run_every=3.0)
 def study_progress(study: StudyRecord, read_only: bool = False) -> None:
     """Polls the store; when another cell finishes, the whole page reruns so the charts catch up."""
-    records = study_runs(engine.store(), study.id)
+    records = engine.store().study_runs(study.id)
     total = len(records)
     final = sum(r.is_final for r in records)
     key = f"study_final_{study.id}"
@@ -35,14 +33,14 @@ def study_progress(study: StudyRecord, read_only: bool = False) -> None:
     if not read_only and st.button("Cancel the rest of this study", icon=":material/stop_circle:"):
         for r in records:
             if not r.is_final:
-                engine.store().request_cancel(r.id)
+                engine.store().request_cancel(r.id, owner=state.workspace())
         st.toast("Cancelling: finished runs are kept, and a restarted study reuses them.")
 
 
 def study_results(study: StudyRecord) -> None:
-    records = study_runs(engine.store(), study.id)
-    cells = cells_frame(records)
-    summary = summary_frame(cells)
+    records = engine.store().study_runs(study.id)
+    cells = results.cells_frame(records)
+    summary = results.summary_frame(cells)
     failed = cells[cells["status"].isin(["failed", "cancelled", "interrupted"])]
     if len(failed):
         st.warning(f"{len(failed)} run(s) did not finish ({', '.join(sorted(set(failed['status'])))}); they are "
@@ -50,12 +48,12 @@ def study_results(study: StudyRecord) -> None:
     if summary.empty:
         st.caption("No run of this study has finished yet; results appear here as they come in.")
         return
-    st.info(f"**{headline(summary)}**", icon=":material/emoji_events:")
-    multiplier = data_multiplier(summary)
+    st.info(f"**{results.headline(summary)}**", icon=":material/emoji_events:")
+    multiplier = results.data_multiplier(summary)
     if multiplier and multiplier.get("text"):
         st.markdown(f"**Data multiplier:** {multiplier['text']}")
     st.plotly_chart(figures.accuracy_vs_data(summary, cells), key="study_accuracy")
-    tests = paired_tests(cells, summary)
+    tests = results.paired_tests(cells, summary)
     if tests:
         st.subheader("Is the gap real?")
         st.caption("For each size: the best transfer strategy against from-scratch on the same test items "
@@ -64,9 +62,9 @@ def study_results(study: StudyRecord) -> None:
                        "verdict": t["verdict"]} for t in tests], hide_index=True,
                      column_config={"p-value": st.column_config.NumberColumn(format="%.2g")})
     with st.expander("Cost: accuracy per second and per trainable parameter"):
-        st.plotly_chart(figures.cost_figure(summary), key="study_cost")
+        st.plotly_chart(figures.study_cost_figure(summary), key="study_cost")
     if st.toggle("Show per-class curves"):
-        per_class = per_class_frame(cells)
+        per_class = results.per_class_frame(cells)
         if not per_class.empty:
             st.plotly_chart(figures.per_class_figure(per_class), key="study_per_class")
     # a callable: the ~5 MB report (plotly.js inside) is built only when someone clicks, not on every rerun

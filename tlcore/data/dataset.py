@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Union
+from typing import Literal
 
 import numpy as np
 
 Modality = Literal["image", "text"]
 # An image is either a file on disk or a uint8 array (H×W grey or H×W×3 RGB) for array-backed built-ins.
-ImageRef = Union[Path, np.ndarray]
+ImageRef = Path | np.ndarray
 SPLIT_NAMES = ("train", "val", "test")
 
 
@@ -84,8 +84,21 @@ def drop_tiny_classes(labels: list[str], names: list[str]) -> tuple[list[bool], 
     shown = ", ".join(f"'{c}'" for c in sorted(tiny)[:5]) + (f" and {len(tiny) - 5:,} more" if len(tiny) > 5 else "")
     what = f"class {shown} has" if len(tiny) == 1 else f"{len(tiny):,} classes ({shown}) have"
     note = (f"{what} only 1 example and {'was' if len(tiny) == 1 else 'were'} left out: a class needs at least "
-            f"{MIN_PER_CLASS} (one to learn from, one to test on); add examples to use {'it' if len(tiny) == 1 else 'them'}")
+            f"{MIN_PER_CLASS} (one to learn from, one to test on); add examples to use "
+            f"{'it' if len(tiny) == 1 else 'them'}")
     return keep, skipped, [note]
+
+
+def class_errors(counts: dict[str, int]) -> list[str]:
+    """The problems that make a dataset unusable for a train/test comparison (shared with make_split)."""
+    errors = []
+    if len(counts) < 2:
+        errors.append(f"the dataset has {len(counts)} class(es); a classifier needs at least 2 classes")
+    for name, n in counts.items():
+        if n < MIN_PER_CLASS:
+            errors.append(f"class '{name}' has only {n} example{'s' if n != 1 else ''}; "
+                          f"every class needs at least {MIN_PER_CLASS}")
+    return errors
 
 
 def content_hash(data: bytes) -> str:

@@ -13,17 +13,18 @@ import os
 import re
 import tempfile
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from tlcore import settings
+from tlcore.core import settings
+from tlcore.core.errors import DataError
+from tlcore.core.settings import Limits
 from tlcore.data.dataset import Dataset, ImageRef
-from tlcore.errors import DataError
-from tlcore.settings import Limits
 
 if TYPE_CHECKING:
     import torch

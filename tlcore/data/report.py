@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-from tlcore.data.dataset import MIN_PER_CLASS, Dataset, SkippedItem
+from tlcore.data.dataset import MIN_PER_CLASS, Dataset, SkippedItem, class_errors
 
 if TYPE_CHECKING:
     from tlcore.data.split import Split
@@ -41,18 +41,6 @@ class DataReport:
         return d
 
 
-def class_errors(counts: dict[str, int]) -> list[str]:
-    """The problems that make a dataset unusable for a train/test comparison (shared with make_split)."""
-    errors = []
-    if len(counts) < 2:
-        errors.append(f"the dataset has {len(counts)} class(es); a classifier needs at least 2 classes")
-    for name, n in counts.items():
-        if n < MIN_PER_CLASS:
-            errors.append(f"class '{name}' has only {n} example{'s' if n != 1 else ''}; "
-                          f"every class needs at least {MIN_PER_CLASS}")
-    return errors
-
-
 def _duplicates(ds: Dataset) -> list[list[int]]:
     groups: dict[str, list[int]] = defaultdict(list)
     for i, h in enumerate(ds.item_hashes):
@@ -60,7 +48,7 @@ def _duplicates(ds: Dataset) -> list[list[int]]:
     return [g for g in groups.values() if len(g) > 1]
 
 
-def _split_of(ds: Dataset, split: "Split | None") -> list[str | None] | None:
+def _split_of(ds: Dataset, split: Split | None) -> list[str | None] | None:
     if split is not None:
         where: list[str | None] = [None] * len(ds)
         for name in ("train", "val", "test"):
@@ -80,7 +68,7 @@ def _leakage(ds: Dataset, groups: list[list[int]], where: list[str | None] | Non
     return leaked
 
 
-def build_report(ds: Dataset, split: "Split | None" = None) -> DataReport:
+def build_report(ds: Dataset, split: Split | None = None) -> DataReport:
     """Check `ds` (and `split`, else the dataset's own train/val/test folders) and explain in plain words."""
     counts = ds.class_counts()
     groups = _duplicates(ds)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from tlcore.core.errors import DataError
+from tlcore.core.settings import Limits
 from tlcore.data import builtin
 from tlcore.data.archive import extract_zip, is_ignored_name
 from tlcore.data.dataset import Dataset, SkippedItem, content_hash, drop_tiny_classes
 from tlcore.data.images import IMAGE_SUFFIXES, check_image_bytes
-from tlcore.data.text import TABLE_SUFFIXES, load_table, read_text_bytes
-from tlcore.errors import DataError
-from tlcore.settings import Limits
+from tlcore.data.tables import TABLE_SUFFIXES, load_table, read_text_bytes
 
 SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
                  "test": "test", "testing": "test"}
@@ -199,7 +199,8 @@ def _make_dataset(name: str, modality: str, rows: list[tuple], skipped: list[Ski
                         "class folder.")
     if len(classes) < 2:
         raise DataError(f"{name} has only one class ({classes[0]!r}); a classifier needs at least 2 classes: "
-                        "put each class in its own folder." + (f" ({notes[0][0].upper()}{notes[0][1:]}.)" if notes else ""))
+                        "put each class in its own folder."
+                        + (f" ({notes[0][0].upper()}{notes[0][1:]}.)" if notes else ""))
     index = {c: i for i, c in enumerate(classes)}
     given = [r[2] for r in rows]
     return Dataset(name=name, modality=modality,  # type: ignore[arg-type]

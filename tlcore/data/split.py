@@ -10,9 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tlcore.data.dataset import Dataset
-from tlcore.data.report import class_errors
-from tlcore.errors import ConfigError, DataError
+from tlcore.core.errors import ConfigError, DataError
+from tlcore.data.dataset import Dataset, class_errors
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,7 +39,7 @@ class Split:
                 "seed": self.seed, "id": self.id}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Split":
+    def from_dict(cls, d: dict) -> Split:
         return cls(*(np.asarray(d[k], dtype=np.int64) for k in ("train", "val", "test")), seed=int(d["seed"]),
                    id=str(d["id"]))
 
@@ -66,7 +65,8 @@ def _manual_take(idx: np.ndarray, y: np.ndarray, fraction: float, seed: int, at_
     return np.concatenate(taken) if taken else np.empty(0, dtype=np.int64)
 
 
-def _take(idx: np.ndarray, labels: np.ndarray, fraction: float, seed: int, at_least_one: bool) -> tuple[np.ndarray, np.ndarray]:
+def _take(idx: np.ndarray, labels: np.ndarray, fraction: float, seed: int,
+          at_least_one: bool) -> tuple[np.ndarray, np.ndarray]:
     """Split `idx` into (rest, taken) with about `fraction` taken per class; every class keeps ≥1 in rest."""
     idx = np.asarray(idx, dtype=np.int64)
     if fraction <= 0 or len(idx) == 0:
@@ -137,7 +137,8 @@ def _given(ds: Dataset, seed: int, val_fraction: float, test_fraction: float) ->
     missing = [ds.classes[c] for c in range(ds.num_classes) if not (ds.labels[train] == c).any()]
     if missing:
         raise DataError(f"the train folder has no examples of {', '.join(repr(m) for m in missing)}; every class "
-                        "needs training examples (add them, or remove the train/val/test folders to split automatically)")
+                        "needs training examples (add them, or remove the train/val/test folders to split "
+                        "automatically)")
     if len(test) == 0:
         share = len(train) / len(ds)
         train, test = _take(train, ds.labels, min(0.5, test_fraction / max(share, 1e-9)), seed, True)

@@ -1,6 +1,6 @@
 """Store files that people upload through the UI, so `load_source` can read them from disk.
 
-Uploads land under `<data dir>/uploads/<workspace>/<content hash>/` (see `tlcore.workspaces`: a workspace
+Uploads land under `<data dir>/uploads/<workspace>/<content hash>/` (see `tlcore.experiments.workspaces`: a workspace
 reads only its own uploads), so the same bytes always map to the same path (re-uploading is free and the
 path is a stable dataset id for the URL and the run store). Writes go to a
 temporary name first and are renamed into place, so a half-written upload is never visible.
@@ -16,9 +16,9 @@ import tempfile
 import unicodedata
 from pathlib import Path, PurePosixPath
 
-from tlcore.errors import DataError
-from tlcore.settings import Limits
-from tlcore.workspaces import uploads_dir
+from tlcore.core import settings
+from tlcore.core.errors import DataError
+from tlcore.core.settings import Limits
 
 _UNSAFE = re.compile(r"[^\w.()+=, -]+")  # \w is Unicode-aware: 'café' and '猫' stay distinct class names
 MAX_NAME_BYTES = 200  # below the 255-byte limit of file systems, with room for suffixes
@@ -29,8 +29,22 @@ def _mb(n: int) -> str:
     return f"{n / (1024 * 1024):,.0f} MB"
 
 
-def _uploads_dir(workspace: str = "") -> Path:
-    return uploads_dir(workspace)
+_WORKSPACE_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def is_workspace_id(value: str | None) -> bool:
+    """True for something shaped like a workspace id (it also becomes a folder name, so nothing else passes)."""
+    return bool(value) and _WORKSPACE_ID.fullmatch(value) is not None
+
+
+def uploads_dir(workspace: str = "") -> Path:
+    """Where a workspace's uploads are stored; the shared root for the command line's empty workspace."""
+    root = settings.data_dir() / "uploads"
+    if not workspace:
+        return root
+    if not is_workspace_id(workspace):
+        raise ValueError(f"not a workspace id: {workspace!r}")
+    return root / workspace
 
 
 def sanitize_filename(name: str, default: str = "upload") -> str:
@@ -61,7 +75,7 @@ def save_upload(filename: str, data: bytes, limits: Limits | None = None, *, wor
     if not data:
         raise DataError(f"{filename} is empty; upload the file again.")
     digest = hashlib.sha256(data).hexdigest()[:16]
-    target = _uploads_dir(workspace) / digest / sanitize_filename(filename)
+    target = uploads_dir(workspace) / digest / sanitize_filename(filename)
     if not (target.is_file() and target.stat().st_size == len(data)):
         _atomic_write(target, data)
     return target
@@ -84,7 +98,17 @@ def _relative_parts(name: str) -> list[str]:
 def save_folder_upload(files: list[tuple[str, bytes]], limits: Limits | None = None, *,
                        workspace: str = "") -> Path:
     """Rebuild an uploaded folder (relative names such as `cats/1.jpg`) and return its root folder."""
-    limits = limits or Limits.from_env()
+    planned = _plan_folder(files, limits or Limits.from_env())
+    h = hashlib.sha256()
+    for rel in sorted(planned):
+        h.update(rel.encode("utf-8") + b"\0" + hashlib.sha256(planned[rel]).digest())
+    target = uploads_dir(workspace) / h.hexdigest()[:16]
+    if not target.is_dir():
+        _write_tree(target, planned)
+    return target
+
+
+def _plan_folder(files: list[tuple[str, bytes]], limits: Limits) -> dict[str, bytes]:
     if not files:
         raise DataError("The folder upload is empty; choose a folder that holds one sub-folder per class.")
     if len(files) > limits.max_files:
@@ -100,12 +124,11 @@ def save_folder_upload(files: list[tuple[str, bytes]], limits: Limits | None = N
         if rel in planned and planned[rel] != data:
             raise DataError(f"The upload contains two different files named {rel!r}; rename one of them.")
         planned[rel] = data
-    h = hashlib.sha256()
-    for rel in sorted(planned):
-        h.update(rel.encode("utf-8") + b"\0" + hashlib.sha256(planned[rel]).digest())
-    target = _uploads_dir(workspace) / h.hexdigest()[:16]
-    if target.is_dir():
-        return target
+    return planned
+
+
+def _write_tree(target: Path, planned: dict[str, bytes]) -> None:
+    """Write into a temporary folder beside `target`, then rename it into place (all or nothing)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".part-", dir=target.parent))
     try:
@@ -121,8 +144,5 @@ def save_folder_upload(files: list[tuple[str, bytes]], limits: Limits | None = N
         except OSError:  # another session stored the same folder first
             if not target.is_dir():
                 raise
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target

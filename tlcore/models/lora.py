@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from tlcore.errors import ModelError
+from tlcore.core.errors import ModelError
 from tlcore.models.spec import TransferModel
 
 

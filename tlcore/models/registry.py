@@ -10,7 +10,7 @@ from typing import Literal
 
 from torch import nn
 
-from tlcore.errors import ModelError
+from tlcore.core.errors import ModelError
 from tlcore.models import text, vision
 from tlcore.models.spec import Init, ModelSpec, TransferModel
 from tlcore.models.weights import availability

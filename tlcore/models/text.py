@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from tlcore.errors import ModelError
+from tlcore.core.errors import ModelError
 from tlcore.models import weights
 from tlcore.models.spec import ModelSpec
 

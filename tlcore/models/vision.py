@@ -10,10 +10,9 @@ import torch
 import torchvision
 from torch import nn
 
-from tlcore.errors import ModelError
+from tlcore.core.errors import ModelError
 from tlcore.models import weights
 from tlcore.models.spec import ModelSpec
-
 
 # ---------------------------------------------------------------- full ImageNet classifiers
 

@@ -14,15 +14,15 @@ import os
 import socket
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import torch
 
-from tlcore.packages import package_dir
-from tlcore.errors import ModelError
+from tlcore.core.errors import ModelError
+from tlcore.core.packages import package_dir
+from tlcore.core.settings import offline_forced
 from tlcore.models.spec import Availability, ModelSpec
-from tlcore.settings import offline_forced
 
 
 @dataclass(frozen=True)
@@ -221,7 +221,7 @@ def availability(spec: ModelSpec) -> Availability:
                                 tuple(sorted((k, str(v)) for k, v in spec.extra.items())))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _availability_cached(model_id: str, package: str | None, family: str, arch: str, offline: bool,
                          extra: tuple[tuple[str, str], ...]) -> Availability:
     if package is not None:

@@ -1,6 +1,6 @@
-"""Run store (SQLite), job dispatch to worker processes, and per-run artifacts."""
+"""Runs: the SQLite store, the dispatcher of worker processes, the worker itself and per-run artifacts."""
 
-from tlcore.runs.jobs import Dispatcher, is_worker_alive
-from tlcore.runs.store import ACTIVE, FINAL, RunRecord, RunStore
+from tlcore.runs.dispatch import Dispatcher, is_worker_alive
+from tlcore.runs.store import ACTIVE, EVERYONE, FINAL, RunRecord, RunStore
 
-__all__ = ["ACTIVE", "FINAL", "Dispatcher", "RunRecord", "RunStore", "is_worker_alive"]
+__all__ = ["ACTIVE", "EVERYONE", "FINAL", "Dispatcher", "RunRecord", "RunStore", "is_worker_alive"]

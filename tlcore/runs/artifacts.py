@@ -20,10 +20,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 
 from tlcore import __version__
-from tlcore.errors import UserError
-from tlcore.jsonutil import json_safe
-from tlcore.runs.paths import read_json, run_dir
+from tlcore.core.errors import UserError
+from tlcore.core.jsonutil import json_safe
 from tlcore.models import TransferModel, create, get_spec, merge_lora
+from tlcore.runs.paths import read_json, run_dir
 from tlcore.train.run import RunOutput
 
 WEIGHTS = "model.safetensors"

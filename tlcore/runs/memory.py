@@ -4,11 +4,12 @@ ran out of GPU memory once with half the batch."""
 from __future__ import annotations
 
 import gc
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import torch
 
-from tlcore.errors import ConfigError
+from tlcore.core.errors import ConfigError
 
 T = TypeVar("T")
 # torch.cuda.OutOfMemoryError is an alias of torch.OutOfMemoryError in recent torch; older ones have only it

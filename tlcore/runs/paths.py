@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from tlcore import settings
+from tlcore.core import settings
 
 
 def runs_root() -> Path:
@@ -29,3 +29,16 @@ def discard_artifacts(run_id: str) -> None:
     root = runs_root()
     for path in [run_dir(run_id), *root.glob(f".{run_id}.*")] if root.is_dir() else []:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def log_path(run_id: str) -> Path:
+    """The run's log file (the worker's records and anything it printed before logging started)."""
+    return settings.data_dir() / "logs" / f"{run_id}.log"
+
+
+def read_artifact(run_id: str, name: str) -> Any | None:
+    """A run's JSON artifact, or None when the file is missing or unreadable (e.g. the run was deleted)."""
+    try:
+        return read_json(run_id, name)
+    except (OSError, ValueError):
+        return None

@@ -1,6 +1,7 @@
-"""Training: strategies (which parameters train, at which rate), one loop, cached features, metrics."""
+"""Training: plans per strategy, solvers (loop, probe, nearest neighbours), cached features, metrics."""
 
 from tlcore.train.loop import Cancelled
-from tlcore.train.run import Prepared, RunOutput, prepare, train_run
+from tlcore.train.prepare import Prepared, cap_epochs, prepare
+from tlcore.train.run import RunOutput, train_run
 
-__all__ = ["Cancelled", "Prepared", "RunOutput", "prepare", "train_run"]
+__all__ = ["Cancelled", "Prepared", "RunOutput", "cap_epochs", "prepare", "train_run"]

@@ -6,23 +6,22 @@ run, so every chart can be reproduced exactly.
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 
 import torch
 
-from tlcore.config import FEATURE_STRATEGIES, TrainConfig
-from tlcore.errors import ConfigError
+from tlcore.core import strategies
+from tlcore.core.config import TrainConfig
+from tlcore.core.errors import ConfigError
 from tlcore.models import ModelSpec
 
-# Learning rates of the new head; pretrained bodies train at BODY_LR_RATIO of it (discriminative LRs).
-HEAD_LR = {"linear_probe": 1e-2, "finetune": 1e-3, "gradual": 1e-3, "lora": 1e-3, "knn": 0.0}  # knn: no training
-# From scratch every layer shares one rate, chosen per family: a transformer diverges at a CNN's 2e-3.
-SCRATCH_LR = {"torchvision": 2e-3, "timm": 2e-3, "hf": 3e-4, "glove": 5e-3}
-# Averaged 50-d word vectors are small, low-variance features: at 1e-2 the probe's head barely moves in
-# 15 epochs of 10 examples per class (bbc-news test accuracy 0.84 over 3 seeds; 0.89 at 3e-2).
-PROBE_LR = {"glove": 3e-2}
-BODY_LR_RATIO = {"image": 0.1, "text": 0.05}
-LORA_LR_RATIO = 0.5
+# The registry's learning rates (`Strategy.head_lr`) fit CNNs and MiniLM; some model families need their own.
+# From scratch every layer shares one rate: a transformer diverges at a CNN's 2e-3. Averaged 50-d word vectors
+# are small, low-variance features: at 1e-2 the probe's head barely moves in 15 epochs of 10 examples per class
+# (bbc-news test accuracy 0.84 over 3 seeds; 0.89 at 3e-2).
+FAMILY_LR = {("scratch", "hf"): 3e-4, ("scratch", "glove"): 5e-3, ("linear_probe", "glove"): 3e-2}
+BODY_LR_RATIO = {"image": 0.1, "text": 0.05}  # pretrained layers train at this fraction of the head's rate
 
 
 @dataclass(frozen=True)
@@ -79,21 +78,17 @@ def resolve(config: TrainConfig, spec: ModelSpec, native_side: int | None = None
         default_batch = 64 if on_gpu else 32
     else:
         default_batch = 32 if on_gpu else 16
-    default_lr = SCRATCH_LR[spec.family] if config.strategy == "scratch" else HEAD_LR[config.strategy]
-    if config.strategy == "linear_probe":
-        default_lr = PROBE_LR.get(spec.family, default_lr)
-    lr = config.lr if config.lr is not None else default_lr
-    if config.strategy == "lora":
-        body_lr = lr * LORA_LR_RATIO
-    else:
-        body_lr = lr if config.strategy == "scratch" else lr * BODY_LR_RATIO[spec.modality]
+    strategy = strategies.get(config.strategy)
+    lr = config.lr if config.lr is not None else FAMILY_LR.get((strategy.id, spec.family), strategy.head_lr)
+    ratio = strategy.body_lr_ratio if strategy.body_lr_ratio is not None else BODY_LR_RATIO[spec.modality]
+    body_lr = lr * ratio
     return Resolved(
         device=device,
         epochs=config.epochs or (20 if on_gpu else 15),
         batch_size=config.batch_size or default_batch,
         lr=lr,
         body_lr=body_lr,
-        image_size=config.image_size or _default_image_size(spec, on_gpu or config.strategy in FEATURE_STRATEGIES,
+        image_size=config.image_size or _default_image_size(spec, on_gpu or strategy.frozen_features,
                                                              native_side),
         max_length=config.max_length or spec.max_length,
         amp_bf16=on_gpu and torch.cuda.is_bf16_supported(),
@@ -124,5 +119,4 @@ def device_description() -> str:
     """What a person should read as 'where training runs', e.g. 'GPU: NVIDIA H100' or 'CPU (2 cores)'."""
     if torch.cuda.is_available():
         return f"GPU: {torch.cuda.get_device_name(0)}"
-    import os
     return f"CPU ({os.cpu_count()} cores)"

@@ -10,13 +10,13 @@ import hashlib
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from tlcore import settings
+from tlcore.core import settings
 from tlcore.train.inputs import Inputs
 
 log = logging.getLogger(__name__)

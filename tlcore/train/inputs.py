@@ -8,8 +8,9 @@ batched tensor ops, so no DataLoader workers or PIL calls sit on the hot path.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Protocol
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F

@@ -1,34 +1,34 @@
-"""The one training loop: every model and strategy goes through `fit`.
+"""The training loop for every strategy that is stepped through epochs (the `loop` solver of the registry).
 
-It emits events (start, step, epoch, done) to a sink, reads a cancel flag between steps, warms up then
-decays the learning rate on a cosine, stops early on validation, and restores the best epoch's weights.
-Losses are accumulated on the device and synchronised only when an event is sent, so logging does not
-stall a GPU on every step.
+It emits events (start, step, epoch, done) to a sink, reads a cancel flag between steps, warms up then decays
+the learning rate on a cosine, and asks small trackers (`tlcore.train.trackers`) which epoch is best, whether
+to stop early and whether training diverged; the best epoch's weights are restored at the end. Losses are
+accumulated on the device and synchronised only when an event is sent, so logging does not stall a GPU on
+every step. The linear probe and nearest neighbours are solved on cached features instead
+(`tlcore.train.probe`, `tlcore.train.knn`).
 """
 
 from __future__ import annotations
 
 import math
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from tlcore.errors import UserError
 from tlcore.train.inputs import Inputs, steps_per_epoch
-from tlcore.train.strategies import Plan, set_train_mode
+from tlcore.train.plans import Plan, set_train_mode
+from tlcore.train.trackers import BestWeights, Clock, Diverged, EarlyStopping, check_finite
+
+__all__ = ["Cancelled", "Diverged", "EpochProbe", "EventSink", "FitResult", "LoopSettings", "fit", "predict_probs"]
 
 EventSink = Callable[[str, dict[str, Any]], None]
 
 
 class Cancelled(Exception):
     """Raised inside the loop when the cancel flag is set; the run ends as 'cancelled'."""
-
-
-class Diverged(UserError):
-    """The loss became NaN or infinite: nothing trustworthy can be saved from this run."""
 
 
 @dataclass
@@ -66,43 +66,44 @@ def warmup_cosine(total_steps: int, warmup_fraction: float) -> Callable[[int], f
 EpochProbe = Callable[[torch.nn.Module, Inputs], dict[str, float]]
 
 
+@dataclass
+class _Epoch:
+    """What one training epoch needs besides the plan and the data."""
+
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    generator: torch.Generator
+    clock: Clock
+    emit: EventSink
+    should_stop: Callable[[], bool]
+
+
 def fit(plan: Plan, inputs: Inputs, train_idx: torch.Tensor, val_idx: torch.Tensor, s: LoopSettings,
         *, emit: EventSink, should_stop: Callable[[], bool], generator: torch.Generator,
         epoch_probe: EpochProbe | None = None) -> FitResult:
     optimizer = adamw(plan.param_groups, s.weight_decay)
     total = steps_per_epoch(len(train_idx), s.batch_size) * s.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(total, s.warmup_fraction))
-    result, best_key, best_state, waited = FitResult(), None, None, 0
-    clock = _Clock(total, s.event_interval_s)
+    run = _Epoch(optimizer, scheduler, generator, Clock(total, s.event_interval_s), emit, should_stop)
+    result, best, stopping = FitResult(), BestWeights(), EarlyStopping(s.patience, plan.frozen_body_epochs)
     emit("start", {"total_steps": total, "epochs": s.epochs})
-    for epoch in range(s.epochs):
-        if plan.frozen_body_epochs and epoch == plan.frozen_body_epochs:
-            waited = 0  # the body joins now: give it the full patience
-        set_train_mode(plan, epoch)
-        train_loss, train_acc = _train_epoch(plan, inputs, train_idx, s, optimizer, scheduler, generator,
-                                             clock, emit, should_stop, epoch)
-        row = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc,
+    for epoch in range(1, s.epochs + 1):
+        set_train_mode(plan, epoch - 1)
+        train_loss, train_acc = _train_epoch(plan, inputs, train_idx, s, run, epoch)
+        row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
                "lr": optimizer.param_groups[-1]["lr"], **evaluate_loss(plan.module, inputs, val_idx, s)}
         if epoch_probe is not None:
             row.update(epoch_probe(plan.module, inputs))
-        row["elapsed"] = clock.elapsed()
-        if not math.isfinite(train_loss):
-            raise Diverged("Training diverged (the loss became infinite or NaN); lower the learning rate "
-                           "(--lr) and start the run again.")
+        row["elapsed"] = run.clock.elapsed()
+        check_finite(train_loss)
         result.history.append(row)
-        emit("epoch", dict(row, step=clock.step, total_steps=total, eta_s=clock.eta()))
-        key = (row["val_acc"], -row["val_loss"]) if len(val_idx) and math.isfinite(row["val_loss"]) else (epoch,)
-        if best_key is None or key > best_key:
-            best_key, best_state, waited, result.best_epoch = key, _snapshot(plan.module), 0, epoch + 1
-        else:
-            waited += 1
-            # gradual unfreezing: the head's plateau while the body is frozen must not end the run
-            if s.patience and waited >= s.patience and epoch + 1 > plan.frozen_body_epochs:
-                result.stopped_early = True
-                break
-    if best_state is not None:
-        plan.module.load_state_dict(best_state)
-    result.seconds = clock.elapsed()
+        emit("epoch", dict(row, step=run.clock.step, total_steps=total, eta_s=run.clock.eta()))
+        improved = best.update(plan.module, row, has_validation=len(val_idx) > 0)
+        if stopping.should_stop(epoch, improved):
+            result.stopped_early = True
+            break
+    best.restore(plan.module)
+    result.best_epoch, result.seconds = best.epoch, run.clock.elapsed()
     return result
 
 
@@ -114,30 +115,29 @@ def adamw(param_groups: list[dict], weight_decay: float) -> torch.optim.AdamW:
     return torch.optim.AdamW(param_groups, weight_decay=weight_decay, fused=fused or None)
 
 
-def _train_epoch(plan: Plan, inputs: Inputs, train_idx: torch.Tensor, s: LoopSettings, optimizer, scheduler,
-                 generator: torch.Generator, clock: "_Clock", emit: EventSink, should_stop: Callable[[], bool],
+def _train_epoch(plan: Plan, inputs: Inputs, train_idx: torch.Tensor, s: LoopSettings, run: _Epoch,
                  epoch: int) -> tuple[float, float]:
     loss_sum = correct = None
     seen = 0
-    for batch_inputs, labels, _ in inputs.batches(train_idx, s.batch_size, train=True, generator=generator):
-        if should_stop():
+    for batch_inputs, labels, _ in inputs.batches(train_idx, s.batch_size, train=True, generator=run.generator):
+        if run.should_stop():
             raise Cancelled()
         with _autocast(labels.device, s.amp_bf16):
             logits = plan.module(*batch_inputs)
             loss = F.cross_entropy(logits.float(), labels, label_smoothing=s.label_smoothing)
-        optimizer.zero_grad(set_to_none=True)
+        run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        optimizer.step()
-        scheduler.step()
+        run.optimizer.step()
+        run.scheduler.step()
         batch_loss = loss.detach() * len(labels)
         batch_correct = (logits.detach().argmax(1) == labels).sum()
         loss_sum = batch_loss if loss_sum is None else loss_sum + batch_loss
         correct = batch_correct if correct is None else correct + batch_correct
         seen += len(labels)
-        clock.tick()
-        if clock.due():
-            emit("step", {"epoch": epoch + 1, "step": clock.step, "total_steps": clock.total,
-                          "loss": float(loss_sum) / seen, "eta_s": clock.eta()})
+        run.clock.tick()
+        if run.clock.due():
+            run.emit("step", {"epoch": epoch, "step": run.clock.step, "total_steps": run.clock.total,
+                              "loss": float(loss_sum) / seen, "eta_s": run.clock.eta()})
     return float(loss_sum) / max(seen, 1), float(correct) / max(seen, 1)
 
 
@@ -168,33 +168,3 @@ def evaluate_loss(module: torch.nn.Module, inputs: Inputs, indices: torch.Tensor
 
 def _autocast(device: torch.device, enabled: bool):
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
-
-
-def _snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in module.state_dict().items()}
-
-
-class _Clock:
-    """Counts steps, estimates time left, and rate-limits step events."""
-
-    def __init__(self, total: int, interval_s: float) -> None:
-        self.total, self.interval, self.step = total, interval_s, 0
-        self.start = self.last_emit = time.monotonic()
-
-    def tick(self) -> None:
-        self.step += 1
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.start
-
-    def due(self) -> bool:
-        now = time.monotonic()
-        if now - self.last_emit >= self.interval or self.step == self.total:
-            self.last_emit = now
-            return True
-        return False
-
-    def eta(self) -> float:
-        if self.step == 0:
-            return float("nan")
-        return self.elapsed() / self.step * (self.total - self.step)

@@ -1,0 +1,97 @@
+"""The Compare page (Streamlit AppTest) on a real store with a finished comparison, and with no runs at all."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tests.support.comparisons import make_comparison
+from tests.support.paths import APP
+from tlcore.data import load_source
+from tlcore.runs.store import RunStore
+
+WS = "compare-page-workspace"  # the workspace the page is opened in (its runs are the only ones it shows)
+
+
+@pytest.fixture()
+def data_dir(tmp_path, monkeypatch):
+    """A fresh data directory, and fresh engine objects (store, dispatcher) pointing at it."""
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
+    st.cache_resource.clear()
+    yield tmp_path
+    from components import engine
+    engine.dispatcher().stop()
+    st.cache_resource.clear()
+
+
+def _compare_page(comparison: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["ws"] = WS
+    if comparison:
+        at.session_state["comparison"] = comparison
+    at.run()
+    at.switch_page("app_pages/compare.py")
+    return at.run()
+
+
+def _texts(at: AppTest) -> str:
+    return " ".join(e.value for kind in ("markdown", "info", "warning", "caption") for e in at.get(kind))
+
+
+def test_compare_page_shows_a_comparison(data_dir, tiny_image_folder):
+    store = RunStore(data_dir / "runs.sqlite3")
+    source = str(tiny_image_folder)
+    ids = make_comparison(store, data_dir, data=source, fingerprint=load_source(source).fingerprint, running=False,
+                          owner=WS)
+    # a run just claimed by a worker that is starting: active, so the page says the comparison is unfinished
+    starting = store.create_run({"strategy": "finetune", "seed": 1, "model": "m", "data": source}, group_id="cmp-test",
+                                owner=WS)
+    store.claim(starting)
+
+    at = _compare_page("cmp-test")
+    assert not at.exception
+    texts = _texts(at)
+    assert "Transfer (linear probe) reached 92% test accuracy vs 55% from scratch" in texts
+    assert "non-overlapping 95% intervals" in texts
+    assert "1 of 8 runs are still running or waiting" in texts
+    assert not at.warning  # nothing missing, nothing failed
+    # curves by epoch and by time, final accuracy, confusion, per-class gain, cost
+    assert len(at.get("plotly_chart")) == 6
+    assert at.selectbox[0].value == "cmp-test"
+    # the gallery: images of the 5 "transfer wins" examples with plain captions; the reverse in the other tab
+    images = at.get("image")
+    captions = [img.proto.imgs[0].caption for img in images]
+    assert len(captions) == 6 and "true: cat · scratch: dog · transfer: cat" in captions
+    (download,) = at.get("download_button")
+    assert download.proto.label == "Download metrics (CSV)"
+
+    # delete one run's files: a plain warning, no exception
+    import shutil
+    shutil.rmtree(data_dir / "runs" / ids[("scratch", 0)])
+    at.run()
+    assert not at.exception
+    assert [w.value for w in at.warning if "missing" in w.value] == [
+        "The result files of 1 run(s) are missing (deleted runs?); they are left out here."]
+
+
+def test_compare_page_when_data_and_link_are_gone(data_dir):
+    """A link to a deleted comparison and a dataset that was moved: plain warnings, the rest still shows."""
+    store = RunStore(data_dir / "runs.sqlite3")
+    make_comparison(store, data_dir, data=str(data_dir / "moved-away"), running=False, owner=WS)
+    at = _compare_page("cmp-deleted")
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "was not found in this workspace" in warnings and "can no longer be read" in warnings
+    assert at.selectbox[0].value == "cmp-test"
+    assert len(at.get("plotly_chart")) == 6
+    wins = at.dataframe[0].value  # without the data, the examples are listed by name
+    assert list(wins["name"]) == ["item1.png", "item3.png", "item2.png", "item3.png", "item0.png"]
+
+
+def test_compare_page_without_runs_points_to_train(data_dir):
+    at = _compare_page()
+    assert not at.exception
+    assert "no comparison yet" in at.info[0].value
+    assert not at.get("plotly_chart")
+    assert "train" in [link.proto.page for link in at.get("page_link")]

@@ -1,0 +1,128 @@
+"""AppTest for the Home, Models, Train, Predict and Runs pages against a real store and real workers:
+the demo button queues a comparison, a tiny comparison is driven to completion by polling, predictions
+and exports work from its runs, and runs can be renamed and deleted."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.support.paths import APP
+from tlcore.runs import RunStore
+from tlcore.runs.store import EVERYONE
+
+WS = "app-pages-workspace-0001"  # the app reads uploads of its own workspace only
+
+
+def uploaded(data_dir: Path, source: Path) -> str:
+    """Copy a file or folder to where this workspace's uploads live, as the Data page would store it."""
+    target = data_dir / "uploads" / WS / source.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    (shutil.copytree if source.is_dir() else shutil.copy2)(source, target)
+    return str(target)
+
+
+@pytest.fixture()
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def app(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at
+
+
+def test_home_demo_button_queues_a_comparison_and_opens_train(data_dir):
+    at = app().run()
+    assert not at.exception and at.title[0].value == "Transfer Lab"
+    [demo] = [b for b in at.button if b.label == "Run the demo"]
+    demo.click().run()
+    assert not at.exception
+    runs = RunStore().list_runs(owner=EVERYONE)
+    assert sorted(r.config["strategy"] for r in runs) == ["linear_probe"] * 3 + ["scratch"] * 3
+    assert {r.config["data"] for r in runs} == {"tux-photos"}
+    for r in runs:  # keep the shared CPU free for the other tests
+        RunStore().request_cancel(r.id, owner=EVERYONE)
+    assert at.title[0].value == "Train"
+
+
+def test_models_page_shows_cards_and_selects_a_model(data_dir):
+    at = app(data="digits").run()
+    at.switch_page("app_pages/models.py").run()
+    assert not at.exception
+    titles = [m.value for m in at.markdown if m.value.startswith("### ")]
+    assert any("MobileNetV2" in t and "selected" in t for t in titles)
+    assert any("ResNet-50" in w.value or "internet" in w.value for w in at.warning)
+    [use] = [b for b in at.button if b.key == "use-efficientnet_lite0"]
+    use.click().run()
+    assert at.query_params["model"] == ["efficientnet_lite0"] or at.session_state["model"] == "efficientnet_lite0"
+
+
+@pytest.mark.slow
+def test_train_runs_a_tiny_comparison_to_completion(data_dir, tiny_image_folder):
+    at = app(ws=WS, data=uploaded(data_dir, Path(tiny_image_folder))).run()
+    at.switch_page("app_pages/train.py").run()
+    assert not at.exception, at.exception
+    at.multiselect[0].set_value(["scratch", "linear_probe"])
+    [epochs] = [n for n in at.number_input if n.label == "Epochs"]
+    epochs.set_value(2)
+    at.run()
+    assert any("in total" in i.value for i in at.info)  # the time estimate is shown before starting
+    [start] = [b for b in at.button if b.label == "Start comparison"]
+    start.click().run()
+    assert not at.exception, at.exception
+    store = RunStore()
+    deadline = time.monotonic() + 240
+    while not all(r.is_final for r in store.list_runs(owner=EVERYONE)):
+        assert time.monotonic() < deadline, "comparison did not finish"
+        time.sleep(1)
+        at.run()  # the page polls like a browser would
+    at.run()
+    assert all(r.status == "succeeded" for r in store.list_runs(owner=EVERYONE))
+    assert any("Comparison finished" in s.value for s in at.success)
+    assert len(at.get("plotly_chart")) == 2  # live curves of both runs
+
+    # Predict with the runs just trained: upload an image, get top classes from both models side by side
+    at.switch_page("app_pages/predict.py").run()
+    assert not at.exception, at.exception
+    image = next((Path(tiny_image_folder) / "red").glob("*.png")).read_bytes()
+    at.file_uploader[0].set_value(("red.png", image, "image/png")).run()
+    assert not at.exception, at.exception
+    assert len(at.dataframe) == 2 and set(at.dataframe[0].value["class"]) == {"red", "green", "blue"}
+    assert any(b.label == "Weights + labels + config (.zip)" for b in at.get("download_button"))
+
+    # Runs: rename one, delete one with confirmation
+    at.switch_page("app_pages/runs.py").run()
+    assert not at.exception, at.exception
+    run_id = at.selectbox[0].value
+    at.text_input(key=f"name-{run_id}").set_value("my favourite").run()
+    [rename] = [b for b in at.button if b.label == "Rename"]
+    rename.click().run()
+    assert store.get(run_id, owner=EVERYONE).name == "my favourite"
+    at.checkbox(key=f"confirm-{run_id}").check().run()
+    [delete] = [b for b in at.button if b.label == "Delete run"]
+    delete.click().run()
+    assert store.get(run_id, owner=EVERYONE) is None and len(store.list_runs(owner=EVERYONE)) == 1
+
+
+def test_train_page_with_a_broken_dataset_says_what_to_do(data_dir, tmp_path):
+    bad = tmp_path / "broken.csv"
+    bad.write_text("text,label\nonly,a\n")
+    at = app(ws=WS, data=uploaded(data_dir, bad)).run()
+    at.switch_page("app_pages/train.py").run()
+    assert not at.exception
+    assert at.error and "cannot be used" in at.error[0].value
+
+
+def test_predict_and_runs_pages_without_runs(data_dir):
+    at = app().run()
+    for page in ("app_pages/predict.py", "app_pages/runs.py"):
+        at.switch_page(page).run()
+        assert not at.exception and at.info

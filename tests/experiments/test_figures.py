@@ -1,0 +1,111 @@
+"""tlcore.experiments.figures: pure figure builders have the right traces, names, error bars and axis titles."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from tlcore.core.strategies import colour
+from tlcore.experiments import figures as charts
+
+
+def _bands(x="epoch", seeds=(3, 1)):
+    rows = []
+    for strategy, n in zip(("scratch", "linear_probe"), seeds):
+        for e in (1, 2, 3):
+            mean = 0.3 + 0.1 * e + (0.4 if strategy != "scratch" else 0)
+            half = 0.05 if n >= 2 else 0.0
+            rows.append({"strategy": strategy, x: e if x == "epoch" else 1.5 * e, "mean": mean, "low": mean - half,
+                         "high": mean + half, "n": n})
+    return pd.DataFrame(rows)
+
+
+def _final():
+    return pd.DataFrame([
+        {"strategy": "scratch", "label": "from scratch", "accuracy": 0.55, "low": 0.43, "high": 0.67, "n": 3,
+         "macro_f1": 0.45, "wall_seconds": 21.0, "trainable_params": 2_000_000},
+        {"strategy": "linear_probe", "label": "linear probe", "accuracy": 0.92, "low": 0.87, "high": 0.97, "n": 3,
+         "macro_f1": 0.82, "wall_seconds": 4.0, "trainable_params": 3_843},
+        {"strategy": "finetune", "label": "fine-tune", "accuracy": 0.8, "low": math.nan, "high": math.nan, "n": 1,
+         "macro_f1": 0.7, "wall_seconds": 30.0, "trainable_params": 2_000_000},
+    ])
+
+
+def test_curves_figure_lines_and_bands():
+    fig = charts.curves_figure(_bands(), "epoch")
+    assert isinstance(fig, go.Figure)
+    lines = [t for t in fig.data if t.showlegend is not False]
+    bands = [t for t in fig.data if t.fill == "toself"]
+    assert [t.name for t in lines] == ["from scratch", "linear probe"]
+    assert len(bands) == 1 and bands[0].legendgroup == "scratch"  # one seed of linear probe: no band
+    assert len(bands[0].x) == 6 and list(np.round(bands[0].y[:3], 6)) == [0.45, 0.55, 0.65]
+    assert lines[0].line.color == colour("scratch") and lines[1].line.color == colour("linear_probe")
+    assert fig.layout.yaxis.title.text == "Validation accuracy" and fig.layout.yaxis.tickformat == ".0%"
+    assert fig.layout.xaxis.title.text == "Epoch"
+    timed = charts.curves_figure(_bands("elapsed", seeds=(2, 2)), "elapsed")
+    assert timed.layout.xaxis.title.text == "Training time (s)"
+    assert sum(t.fill == "toself" for t in timed.data) == 2 and len(timed.data) == 4
+    assert list(timed.data[1].x) == [1.5, 3.0, 4.5]
+
+
+def test_final_accuracy_figure_has_error_bars_and_labels():
+    fig = charts.final_accuracy_figure(_final())
+    (bar,) = fig.data
+    assert list(bar.x) == ["from scratch", "linear probe", "fine-tune"]
+    assert list(np.round(bar.error_y.array, 6)) == [0.12, 0.05, 0.0]
+    assert list(np.round(bar.error_y.arrayminus, 6)) == [0.12, 0.05, 0.0]
+    assert bar.text[0] == "55% (43%–67%)" and bar.text[2] == "80%"
+    assert list(bar.marker.color) == [colour(s) for s in ("scratch", "linear_probe", "finetune")]
+    assert fig.layout.yaxis.title.text == "Test accuracy"
+
+
+def test_confusion_figure_side_by_side():
+    classes = ["cat", "dog", "fox"]
+    left = pd.DataFrame([[4, 2, 0], [1, 3, 2], [0, 1, 5]], index=classes, columns=classes)
+    right = pd.DataFrame(np.diag([6, 6, 4]) + np.array([[0, 0, 0], [0, 0, 0], [2, 0, 0]]), index=classes,
+                         columns=classes)
+    fig = charts.confusion_figure(left, right, "From scratch", "Linear probe")
+    heatmaps = [t for t in fig.data if isinstance(t, go.Heatmap)]
+    assert len(heatmaps) == 2
+    assert list(heatmaps[0].x) == classes and list(heatmaps[0].y) == classes
+    assert heatmaps[0].z[0][0] == 4 / 6 and heatmaps[1].z[2][0] == 2 / 6
+    assert [a.text for a in fig.layout.annotations] == ["From scratch", "Linear probe"]
+    assert fig.layout.xaxis.title.text == "Predicted class" and fig.layout.yaxis.title.text == "True class"
+    assert len(charts.confusion_figure(left, pd.DataFrame(), "a", "b").data) == 1
+
+
+def test_per_class_gain_figure():
+    gain = pd.DataFrame({"class": ["cat", "dog", "fox"], "scratch": [0.6, 0.5, 0.8], "transfer": [1.0, 1.0, 0.6],
+                         "gain": [0.4, 0.5, -0.2], "support": [2, 2, 2]})
+    fig = charts.per_class_gain_figure(gain, "linear_probe")
+    (bar,) = fig.data
+    assert bar.orientation == "h"
+    assert list(bar.y) == ["fox", "cat", "dog"]  # sorted by gain: biggest at the top
+    assert list(bar.x) == [-0.2, 0.4, 0.5]
+    assert list(bar.marker.color) == [colour("scratch")] + [colour("linear_probe")] * 2
+    assert "linear probe" in fig.layout.xaxis.title.text
+
+
+def test_cost_figure_log_params_and_time():
+    fig = charts.cost_figure(_final())
+    params, seconds = fig.data
+    assert params.name == "Trainable parameters" and list(params.y) == [2_000_000, 3_843, 2_000_000]
+    assert list(params.text) == ["2.0M", "3.8k", "2.0M"]
+    assert seconds.name == "Wall time (s)" and list(seconds.y) == [21.0, 4.0, 30.0]
+    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis2.type != "log"
+
+
+def test_class_balance_figure():
+    fig = charts.class_balance_figure({"cat": 10, "dog": 3})
+    (bar,) = fig.data
+    assert list(bar.x) == ["cat", "dog"] and list(bar.y) == [10, 3]
+    assert fig.layout.xaxis.title.text == "Class" and fig.layout.yaxis.title.text == "Examples"
+
+
+def test_charts_handle_empty_tables():
+    empty_bands = pd.DataFrame(columns=["strategy", "epoch", "mean", "low", "high", "n"])
+    assert len(charts.curves_figure(empty_bands, "epoch").data) == 0
+    assert len(charts.class_balance_figure({}).data) == 1

@@ -1,0 +1,51 @@
+"""Helpers for the data-layer tests: tiny real image files and zips built in tmp_path."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def png_bytes(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (12, 10),
+              mode: str = "RGB") -> bytes:
+    buf = io.BytesIO()
+    Image.new(mode, size, color if mode == "RGB" else color[0]).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def write_image(path: Path, color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (12, 10),
+                fmt: str | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, color).save(path, fmt)
+    return path
+
+
+def make_class_tree(root: Path, classes: dict[str, int], *, prefix: str = "", seed: int = 0) -> Path:
+    """root/<prefix>/<class>/<i>.png with distinct content per file (no accidental duplicates)."""
+    rng = np.random.default_rng(seed)
+    for cls, n in classes.items():
+        for i in range(n):
+            arr = rng.integers(0, 256, size=(8, 8, 3), dtype=np.uint8)
+            p = root / prefix / cls / f"{i}.png"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(arr).save(p)
+    return root
+
+
+def zip_tree(src: Path, zip_path: Path, arc_prefix: str = "") -> Path:
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for p in sorted(src.rglob("*")):
+            if p.is_file():
+                zf.write(p, arc_prefix + p.relative_to(src).as_posix())
+    return zip_path
+
+
+def zip_entries(zip_path: Path, entries: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> Path:
+    with zipfile.ZipFile(zip_path, "w", compression) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return zip_path

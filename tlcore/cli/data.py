@@ -1,0 +1,60 @@
+"""`datasets`, `models` and `check`: what there is to train on, and whether a dataset can be used."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from tlcore.cli.output import EXIT_BAD_INPUT, emit, table
+from tlcore.core.config import TrainConfig
+from tlcore.data import build_report, list_builtins, load_source, make_split
+from tlcore.models import availability, list_specs
+
+MAX_LISTED = 30  # classes listed by `check` before '… and N more'
+
+
+def datasets(args: argparse.Namespace) -> None:
+    rows = [b.to_dict() for b in list_builtins()]
+    for row in rows:
+        row["classes"] = len(row["classes"])
+    emit({"datasets": rows}, args.json, lambda o: table(
+        o["datasets"], ["id", "modality", "n_items", "classes", "available", "how_to_get"]))
+
+
+def models(args: argparse.Namespace) -> None:
+    rows = []
+    for spec in list_specs():
+        avail = availability(spec)
+        rows.append({"id": spec.id, "modality": spec.modality, "params_m": spec.params_m,
+                     "input_size": spec.input_size if spec.modality == "image" else None,
+                     "licence": spec.licence, "available": avail.available, "reason": avail.reason,
+                     "note": spec.note})
+    columns = ["id", "modality", "params_m", "available", "reason"]
+    emit({"models": rows}, args.json, lambda o: table(o["models"], columns))
+
+
+def check(args: argparse.Namespace) -> int:
+    """Load, split and check a dataset without training: what the Data page shows, headless."""
+    defaults = TrainConfig.__dataclass_fields__
+    ds = load_source(args.data, text_column=args.text_column, label_column=args.label_column)
+    split = make_split(ds, seed=0, val_fraction=defaults["val_fraction"].default,
+                       test_fraction=defaults["test_fraction"].default)
+    report = build_report(ds, split)
+    emit({"data": args.data, "name": ds.name, "modality": ds.modality, "n_items": len(ds), "classes": ds.classes,
+          "split": split.sizes(), "report": report.to_dict()}, args.json, _render_check)
+    return 0 if report.ok else EXIT_BAD_INPUT
+
+
+def _render_check(o: dict[str, Any]) -> str:
+    kind = "images" if o["modality"] == "image" else "texts"
+    s = o["split"]
+    lines = [f"{o['name']}: {o['n_items']:,} {kind} in {len(o['classes']):,} classes "
+             f"(train {s['train']:,} · validation {s['val']:,} · test {s['test']:,})"]
+    counts = o["report"]["counts"]
+    shown = list(counts.items())[:MAX_LISTED]
+    lines += [f"  {name}: {n:,}" for name, n in shown]
+    if len(counts) > len(shown):
+        lines.append(f"  … and {len(counts) - len(shown):,} more classes")
+    lines += [f"error: {e}" for e in o["report"]["errors"]]
+    lines += [f"warning: {w}" for w in o["report"]["warnings"]]
+    return "\n".join(lines)

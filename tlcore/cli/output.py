@@ -1,0 +1,107 @@
+"""What every command shares: plain-text tables, one JSON object with --json, data warnings on stderr, and
+progress bars while runs train. Commands import these, never the parser."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from tqdm import tqdm
+
+from tlcore.core.errors import UserError
+from tlcore.core.jsonutil import json_safe
+from tlcore.runs import Dispatcher, RunRecord, RunStore
+from tlcore.runs.store import EVERYONE
+
+EXIT_BAD_INPUT = 2
+
+
+class CliError(UserError):
+    """A bad command line (unknown option, wrong value): exit 2 with one line."""
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def emit(obj: Any, as_json: bool, render: Callable[[Any], str]) -> None:
+    print(json.dumps(json_safe(obj), indent=1) if as_json else render(obj))
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    if not rows:
+        return "(none)"
+    cells = [[_cell(r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "" if value is None else str(value)
+
+
+def warn_data(warnings: list[str]) -> None:
+    """Data warnings (duplicates, tiny classes, skipped files…) qualify the results: show them on stderr."""
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+def get_run(store: RunStore, run_id: str) -> RunRecord:
+    record = store.get(run_id, owner=EVERYONE)
+    if record is None:
+        raise CliError(f"No run with id '{run_id}'; see `python -m tlcore runs list`.")
+    return record
+
+
+class _Bars:
+    """One tqdm bar per run that has started, on stderr."""
+
+    def __init__(self) -> None:
+        self.bars: dict[str, tqdm] = {}
+
+    def update(self, records: list[RunRecord | None]) -> None:
+        for r in records:
+            if r is None or (r.id not in self.bars and r.status == "queued"):
+                continue
+            bar = self.bars.get(r.id) or self.bars.setdefault(r.id, _new_bar(r))
+            if r.total_steps and bar.total != r.total_steps:
+                bar.total = r.total_steps
+            target = bar.total if r.status == "succeeded" else r.step
+            bar.update(max(0, target - bar.n))
+            bar.set_postfix_str(r.status if r.is_final else r.message, refresh=False)
+            if r.is_final:
+                bar.close()
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def _new_bar(r: RunRecord) -> tqdm:
+    per_class = r.config.get("per_class")
+    label = f"{r.config['strategy']} s{r.config['seed']}" + (f" {per_class}/class" if per_class else "")
+    return tqdm(total=max(r.total_steps, 1), desc=label, file=sys.stderr, unit="step", leave=True,
+                mininterval=0.5, dynamic_ncols=True)
+
+
+def wait_with_progress(store: RunStore, run_ids: list[str]) -> list[RunRecord]:
+    """Start and follow the runs until each is final; Ctrl-C (or SIGTERM) cancels them, leaving nothing of
+    ours queued or running."""
+    dispatcher, bars = Dispatcher(store), _Bars()
+    try:
+        return dispatcher.wait(run_ids, on_poll=bars.update)
+    except KeyboardInterrupt:
+        for run_id in run_ids:
+            store.request_cancel(run_id, owner=EVERYONE)
+        dispatcher.terminate_all(run_ids)
+        raise
+    finally:
+        bars.close()

@@ -1,0 +1,60 @@
+"""Explicit, environment-overridable settings: where data lives and the limits on what users upload.
+
+Every limit is a named setting (env var `TLAB_<NAME>`) so a host can tighten it without code changes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    # absolute, so worker processes (started in another directory) find the same place
+    return (Path(value).expanduser() if value else default).absolute()
+
+
+def data_dir() -> Path:
+    """Root for the run store, uploads, decoded-input caches and run artifacts (`TLAB_DATA_DIR`)."""
+    return _env_path("TLAB_DATA_DIR", Path.home() / ".local" / "share" / "transfer-lab")
+
+
+def builtin_dir() -> Path:
+    """Where optional built-in datasets from Debian packages are unpacked (`TLAB_BUILTIN_DIR`)."""
+    return _env_path("TLAB_BUILTIN_DIR", Path.home() / ".cache" / "transfer-lab" / "builtin")
+
+
+def offline_forced() -> bool:
+    """True when the network must not be tried at all (`TLAB_OFFLINE=1` or `HF_HUB_OFFLINE=1`)."""
+    flags = ("TLAB_OFFLINE", "HF_HUB_OFFLINE")
+    return any(os.environ.get(k, "").strip().lower() in {"1", "true", "yes"} for k in flags)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits on user-supplied data, and quotas per workspace. Sizes in bytes unless named otherwise."""
+
+    max_upload_bytes: int = 200 * 1024 * 1024
+    max_files: int = 20_000
+    max_uncompressed_bytes: int = 1024 * 1024 * 1024
+    max_compression_ratio: int = 200
+    ratio_check_min_bytes: int = 1024 * 1024  # tiny files (a blank PNG) legitimately compress far better than 200:1
+    max_image_pixels: int = 40_000_000
+    max_text_rows: int = 200_000
+    max_text_chars: int = 100_000
+    max_classes: int = 1_000
+    max_table_columns: int = 1_000  # a "header" wider than this is not a table of texts and labels
+    max_queued_per_workspace: int = 30  # runs waiting or running at once (the queue is shared by everyone)
+    max_workspace_mb: int = 4_000  # uploads + trained models of one workspace
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        """Defaults, each overridable by `TLAB_<FIELD_NAME_UPPER>` (an integer)."""
+        values = {}
+        for f in fields(cls):
+            raw = os.environ.get(f"TLAB_{f.name.upper()}")
+            if raw:
+                values[f.name] = int(raw)
+        return cls(**values)

@@ -1,0 +1,173 @@
+"""Comparison analysis: turn the runs of one comparison (a `group_id`) into tables for charts and exports.
+
+Pure data (pandas), no Streamlit: the Compare page and the CLI both use it. Per-class and per-example tables,
+which read the runs' saved predictions, are in `tlcore.experiments.per_example`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tlcore.core import strategies
+from tlcore.core.csvsafe import write_csv
+from tlcore.experiments.summary import run_rows, summarize
+from tlcore.runs.store import ACTIVE, RunRecord, RunStore, Scope
+
+CURVE_COLUMNS = ["run_id", "strategy", "seed", "epoch", "elapsed", "val_acc", "val_loss", "train_loss"]
+CSV_COLUMNS = ["run_id", "strategy", "seed", "status", "test_accuracy", "macro_f1", "ece", "n_train", "n_test",
+               "epochs", "wall_seconds", "trainable_params"]
+label = strategies.label
+
+
+def succeeded(records: Iterable[RunRecord], strategy: str | None = None) -> list[RunRecord]:
+    return [r for r in records if r.status == "succeeded" and r.result
+            and (strategy is None or r.config.get("strategy") == strategy)]
+
+
+# -- which runs -------------------------------------------------------------------------------------------
+def comparison_records(store: RunStore, group_id: str, *, owner: Scope) -> list[RunRecord]:
+    """Every run of a comparison (with `owner`: of that workspace only), ordered by seed, then strategy."""
+    records = store.list_runs(group_id=group_id, owner=owner, limit=100_000)
+    return sorted(records, key=lambda r: (r.config.get("seed", 0), strategies.order(r.config.get("strategy", "")),
+                                          r.created))
+
+
+def recent_comparisons(store: RunStore, *, owner: Scope, limit: int = 2000) -> list[dict[str, Any]]:
+    """Distinct comparisons (group ids) among the latest runs, newest first (see `group_summaries`)."""
+    return group_summaries(store.list_runs(owner=owner, limit=limit))
+
+
+def group_summaries(records: Iterable[RunRecord]) -> list[dict[str, Any]]:
+    """Per group id, newest first: group_id, name (readable), created, runs, active, strategies."""
+    groups: dict[str, dict[str, Any]] = {}
+    for r in records:
+        if not r.group_id:
+            continue
+        g = groups.setdefault(r.group_id, {"group_id": r.group_id, "name": _comparison_name(r), "created": r.created,
+                                           "runs": 0, "active": 0, "strategies": set()})
+        g["created"] = max(g["created"], r.created)
+        g["runs"] += 1
+        g["active"] += r.status in ACTIVE
+        g["strategies"].add(r.config.get("strategy", ""))
+    out = sorted(groups.values(), key=lambda g: -g["created"])
+    for g in out:
+        g["strategies"] = sorted(g["strategies"], key=strategies.order)
+    return out
+
+
+def _comparison_name(r: RunRecord) -> str:
+    """Run names look like "model on data: strategy (seed n)"; the comparison is the part before the colon."""
+    name = r.name.rsplit(": ", 1)[0] if r.name else ""
+    return name or f"{r.config.get('model', '?')} on {r.config.get('data', '?')}"
+
+
+def status_counts(records: list[RunRecord]) -> dict[str, int]:
+    """How many runs are finished well, still active (queued/starting/running), or ended without a result."""
+    active = sum(r.status in ACTIVE for r in records)
+    done = len(succeeded(records))
+    return {"total": len(records), "succeeded": done, "active": active, "unsuccessful": len(records) - done - active}
+
+
+
+# -- learning curves ----------------------------------------------------------------------------------------
+def curves_frame(store: RunStore, records: list[RunRecord]) -> pd.DataFrame:
+    """One row per run × epoch (unfinished runs contribute the epochs they have so far)."""
+    rows = []
+    for r in records:
+        for e in store.epochs(r.id):
+            rows.append({"run_id": r.id, "strategy": r.config.get("strategy"), "seed": r.config.get("seed"),
+                         "epoch": int(e["epoch"]), "elapsed": _num(e.get("elapsed")), "val_acc": _num(e.get("val_acc")),
+                         "val_loss": _num(e.get("val_loss")), "train_loss": _num(e.get("train_loss"))})
+    return pd.DataFrame(rows, columns=CURVE_COLUMNS)
+
+
+def _num(value: Any) -> float:
+    return float(value) if value is not None else math.nan
+
+
+def seed_bands(frame: pd.DataFrame, x: str = "epoch", y: str = "val_acc") -> pd.DataFrame:
+    """Per strategy and x: the mean of `y` over seeds, with the range over seeds (min to max) as the band.
+
+    Curves show the range, not a t-interval: with 2-3 seeds a per-epoch t-band is 4-13 standard errors wide
+    and covers the whole axis, hiding a gap that every seed shows. Final accuracies keep their t-intervals.
+
+    x="epoch" groups by epoch number; x="elapsed" aligns the seeds on their own epochs and places each epoch at
+    the mean elapsed time of that epoch over seeds. Accuracy bands are clipped to [0, 1].
+    Columns: strategy, <x>, mean, low, high, n.
+    """
+    if x not in ("epoch", "elapsed"):
+        raise ValueError(f"x must be 'epoch' or 'elapsed', not {x!r}")
+    columns = ["strategy", x, "mean", "low", "high", "n"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for (strategy, epoch), part in frame.groupby(["strategy", "epoch"], sort=False):
+        values = part[y].to_numpy(dtype=float)
+        values = values[~np.isnan(values)]
+        mean, low, high = ((float(values.mean()), float(values.min()), float(values.max())) if len(values)
+                           else (math.nan, math.nan, math.nan))
+        position = int(epoch) if x == "epoch" else float(part["elapsed"].mean())
+        rows.append({"strategy": strategy, x: position, "mean": mean, "low": low, "high": high,
+                     "n": int(part[y].notna().sum()), "_order": strategies.order(strategy)[0], "_epoch": int(epoch)})
+    out = pd.DataFrame(rows).sort_values(["_order", "strategy", "_epoch"])
+    return out[columns].reset_index(drop=True)
+
+
+
+# -- final results --------------------------------------------------------------------------------------------
+def final_frame(records: list[RunRecord]) -> pd.DataFrame:
+    """Per strategy: mean test accuracy with its 95 % interval over seeds, and the cost (see `summary`)."""
+    return summarize(run_rows(records), by=("strategy",))
+
+
+def best_transfer(final: pd.DataFrame) -> str | None:
+    """The non-scratch strategy with the highest mean test accuracy (None when there is none)."""
+    transfer = final[final["strategy"] != "scratch"]
+    return None if transfer.empty else str(transfer.loc[transfer["accuracy"].idxmax(), "strategy"])
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.0f}%"
+
+
+def verdict(final: pd.DataFrame) -> str:
+    """One sentence in plain words: how the best transfer strategy did against training from scratch."""
+    if final.empty:
+        return "No run of this comparison has finished yet."
+    rows = {r["strategy"]: r for r in final.to_dict("records")}
+    best = best_transfer(final)
+    scratch = rows.get("scratch")
+    if best is None:
+        return f"Training from scratch reached {_pct(scratch['accuracy'])} test accuracy; no transfer run has finished."
+    t = rows[best]
+    if scratch is None:
+        return (f"Transfer ({strategies.label(best)}) reached {_pct(t['accuracy'])} test accuracy; no run from "
+                "scratch has finished to compare with.")
+    points = 100 * (t["accuracy"] - scratch["accuracy"])
+    if round(points) == 0:
+        head = (f"Transfer ({strategies.label(best)}) and training from scratch both reached about "
+                f"{_pct(t['accuracy'])} test accuracy")
+    else:
+        head = (f"Transfer ({strategies.label(best)}) reached {_pct(t['accuracy'])} test accuracy vs "
+                f"{_pct(scratch['accuracy'])} "
+                f"from scratch — {abs(points):.0f} points {'better' if points > 0 else 'worse'}")
+    bounds = [t["low"], t["high"], scratch["low"], scratch["high"]]
+    if any(math.isnan(b) for b in bounds):
+        return head + ", from a single seed, so there is no 95% interval yet (add seeds to check it is not chance)."
+    if t["low"] > scratch["high"] or scratch["low"] > t["high"]:
+        return head + ", with non-overlapping 95% intervals."
+    return head + ", but the 95% intervals overlap, so the difference may be chance."
+
+
+
+# -- export ---------------------------------------------------------------------------------------------------
+def metrics_csv(records: list[RunRecord]) -> str:
+    """One CSV row per run (unfinished runs have empty metrics); formula-like cells are neutralised."""
+    return write_csv(({"run_id": r.id, "strategy": r.config.get("strategy"), "seed": r.config.get("seed"),
+                       "status": r.status, **{k: (r.result or {}).get(k) for k in CSV_COLUMNS[4:]}}
+                      for r in records), CSV_COLUMNS)

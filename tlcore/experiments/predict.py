@@ -1,0 +1,130 @@
+"""Use a finished run: top-k predictions for new images or texts, and export of the trained model.
+
+Preprocessing is rebuilt from the run's saved config (size, crop, mean/std, max length), so prediction
+sees inputs exactly as the test set did.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from tlcore.core.errors import UserError
+from tlcore.data import load_image
+from tlcore.data.images import eval_transform, to_rgb
+from tlcore.models import get_spec, text_encoder_for
+from tlcore.runs.artifacts import WEIGHTS, load_run_model
+from tlcore.runs.paths import read_json, run_dir
+
+EXPORT_FORMATS = ("safetensors", "onnx")
+
+
+class Predictor:
+    """Loads a run's model once; `predict` takes image paths (or PIL images) or texts."""
+
+    def __init__(self, run_id: str) -> None:
+        if not (run_dir(run_id) / WEIGHTS).exists():
+            try:
+                strategy = read_json(run_id, "config.json")["config"]["strategy"]
+            except (OSError, ValueError, KeyError):
+                strategy = None
+            if strategy == "knn":
+                raise UserError(f"Run {run_id} is the nearest-neighbour baseline: it trains no model to use or "
+                                "export; pick a run of another strategy.")
+            raise UserError(f"Run {run_id} has no trained model (it did not finish, or was deleted).")
+        self.run_id = run_id
+        self.model, self.meta = load_run_model(run_id)
+        self.classes: list[str] = read_json(run_id, "labels.json")
+        self.spec = get_spec(self.meta["model"]["id"])
+        self.modality = self.spec.modality
+
+    def image_tensor(self, images: list[Any]) -> torch.Tensor:
+        m = self.meta["model"]
+        batch = []
+        for image in images:
+            pil = image if hasattr(image, "convert") else load_image(Path(image))
+            pil = eval_transform(to_rgb(pil), m["input_size"], m["crop_pct"], m["interpolation"])
+            batch.append(torch.from_numpy(np.asarray(pil, dtype=np.uint8).copy()).permute(2, 0, 1))
+        x = torch.stack(batch).float() / 255
+        mean = torch.tensor(m["mean"]).view(1, 3, 1, 1)
+        std = torch.tensor(m["std"]).view(1, 3, 1, 1)
+        return (x - mean) / std
+
+    def encode_texts(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        spec = dataclasses.replace(self.spec, max_length=self.meta["model"]["max_length"])
+        encoded = text_encoder_for(spec)(texts)
+        return encoded["input_ids"], encoded["attention_mask"]
+
+    @torch.inference_mode()
+    def predict(self, inputs: list[Any], top: int = 5) -> list[list[tuple[str, float]]]:
+        if not inputs:
+            return []
+        if self.modality == "image":
+            logits = self.model(self.image_tensor(inputs))
+        else:
+            logits = self.model(*self.encode_texts([str(t) for t in inputs]))
+        probs = logits.float().softmax(dim=1).numpy()
+        k = min(top, len(self.classes))
+        order = np.argsort(-probs, axis=1)[:, :k]
+        return [[(self.classes[c], float(p[c])) for c in row] for p, row in zip(probs, order)]
+
+    def example_inputs(self) -> tuple[torch.Tensor, ...]:
+        if self.modality == "image":
+            size = self.meta["model"]["input_size"]
+            return (torch.zeros(1, 3, size, size),)
+        return self.encode_texts(["an example sentence for export"])
+
+
+def export_run(run_id: str, fmt: str, out: Path) -> Path:
+    """Write the trained model as safetensors (weights + labels + config beside it) or ONNX."""
+    if fmt not in EXPORT_FORMATS:
+        raise UserError(f"Unknown export format '{fmt}'; choose safetensors or onnx.")
+    predictor = Predictor(run_id)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "safetensors":
+        shutil.copyfile(run_dir(run_id) / WEIGHTS, out)
+        for name in ("labels.json", "config.json"):
+            shutil.copyfile(run_dir(run_id) / name, out.with_name(f"{out.stem}.{name}"))
+        return out
+    return _export_onnx(predictor, out)
+
+
+def _export_onnx(predictor: Predictor, out: Path) -> Path:
+    example = predictor.example_inputs()
+    names = ["image"] if predictor.modality == "image" else ["input_ids", "attention_mask"]
+    dynamic = {name: {0: "batch"} for name in names}
+    if predictor.modality == "text":
+        dynamic = {name: {0: "batch", 1: "tokens"} for name in names}
+    try:
+        torch.onnx.export(predictor.model, example, str(out), input_names=names, output_names=["logits"],
+                          dynamic_axes=dynamic, dynamo=False)
+    except Exception as exc:  # exporter limitations are reported, not raised as tracebacks
+        raise UserError(f"ONNX export of {predictor.spec.id} failed ({type(exc).__name__}: {exc}); "
+                        "export as safetensors instead.") from exc
+    return out
+
+
+def export_zip(run_id: str) -> bytes:
+    """The trained model as one download: weights (safetensors), label map and the run's exact config."""
+    if not (run_dir(run_id) / WEIGHTS).exists():
+        raise UserError(f"Run {run_id} has no trained model to export.")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in (WEIGHTS, "labels.json", "config.json"):
+            zf.write(run_dir(run_id) / name, f"{run_id}/{name}")
+    return buffer.getvalue()
+
+
+def export_onnx_bytes(run_id: str) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = export_run(run_id, "onnx", Path(tmp) / "model.onnx")
+        return path.read_bytes()

@@ -1,0 +1,184 @@
+"""The numbers of a study: per-cell results, mean and 95 % interval per (strategy, size), the paired test
+between scratch and the best transfer strategy at each size, and the "data multiplier"."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tlcore.core.stats import paired_sign_test
+from tlcore.core.strategies import label
+from tlcore.experiments.summary import has_interval, run_rows, summarize
+from tlcore.runs.paths import read_artifact
+from tlcore.runs.store import RunRecord
+
+SIGNIFICANCE = 0.05
+
+
+def cells_frame(records: list[RunRecord]) -> pd.DataFrame:
+    """One row per run of the study (see `summary.run_rows`)."""
+    return run_rows(records)
+
+
+def summary_frame(cells: pd.DataFrame) -> pd.DataFrame:
+    """Per strategy and size: mean test accuracy with a 95 % t-interval over seeds, and the cost."""
+    return summarize(cells, by=("strategy", "k_label"))
+
+
+def _order_k(k: Any) -> float:
+    return math.inf if k is None or (isinstance(k, float) and math.isnan(k)) else float(k)
+
+
+def best_transfer_at(summary: pd.DataFrame, k_label: str) -> str | None:
+    rows = summary[(summary["k_label"] == k_label) & (summary["strategy"] != "scratch")]
+    return None if rows.empty else str(rows.loc[rows["accuracy"].idxmax(), "strategy"])
+
+
+def _correctness(run_ids: list[str]) -> np.ndarray | None:
+    """[runs, test items] 0/1, items in index order; None if an artifact is missing or the test sets differ."""
+    rows, index = [], None
+    for run_id in run_ids:
+        preds = read_artifact(run_id, "predictions.json")
+        if not preds:
+            return None
+        preds = sorted(preds, key=lambda p: p["index"])
+        idx = [p["index"] for p in preds]
+        if index is not None and idx != index:
+            return None
+        index = idx
+        rows.append([p["true"] == p["pred"] for p in preds])
+    return np.asarray(rows, dtype=float) if rows else None
+
+
+def paired_tests(cells: pd.DataFrame, summary: pd.DataFrame) -> list[dict[str, Any]]:
+    """At each size: scratch vs the best transfer strategy, on the seeds both finished, same test items."""
+    out = []
+    done = cells[cells["status"] == "succeeded"]
+    for k_label in _k_labels(summary):
+        transfer = best_transfer_at(summary, k_label)
+        here = done[done["k_label"] == k_label]
+        seeds = sorted(set(here[here["strategy"] == "scratch"]["seed"])
+                       & set(here[here["strategy"] == transfer]["seed"]))
+        if transfer is None or not seeds:
+            continue
+        ids = {s: [here[(here["strategy"] == s) & (here["seed"] == seed)]["run_id"].iloc[0] for seed in seeds]
+               for s in (transfer, "scratch")}
+        a, b = _correctness(ids[transfer]), _correctness(ids["scratch"])
+        if a is None or b is None or a.shape != b.shape:
+            continue
+        test = paired_sign_test(a, b)
+        out.append({"k_label": k_label, "transfer": transfer, "seeds": seeds, **test.to_dict(),
+                    "verdict": paired_verdict(label(transfer), test.a_better, test.b_better, test.p_value)})
+    return out
+
+
+def paired_verdict(transfer: str, a_better: int, b_better: int, p: float) -> str:
+    leader, count, other = ((transfer, a_better, b_better) if a_better >= b_better
+                            else ("From scratch", b_better, a_better))
+    if p < SIGNIFICANCE:
+        return (f"Real difference: {leader} is right more often on {count} test items and behind on {other} "
+                f"(p = {p:.2g}; a gap this lopsided would be very unlikely by chance).")
+    return (f"Could be chance: {leader} leads on {count} items vs {other} (p = {p:.2g}); more test data or "
+            "seeds would tell.")
+
+
+def _k_labels(summary: pd.DataFrame) -> list[str]:
+    pairs = summary[["k_label", "per_class"]].drop_duplicates("k_label").itertuples(index=False)
+    return [p.k_label for p in sorted(pairs, key=lambda p: _order_k(p.per_class))]
+
+
+def data_multiplier(summary: pd.DataFrame, at_k: str | None = None) -> dict[str, Any] | None:
+    """How many examples per class scratch needs to match the best transfer strategy at `at_k` per class
+    (default: 10 if studied, else the middle size), interpolated on the log scale of the scratch curve."""
+    labels = [k for k in _k_labels(summary) if k != "all"]
+    if not labels or "scratch" not in set(summary["strategy"]):
+        return None
+    at_k = at_k if at_k in labels else ("10" if "10" in labels else labels[len(labels) // 2])
+    transfer = best_transfer_at(summary, at_k)
+    if transfer is None:
+        return None
+    row = summary[(summary["strategy"] == transfer) & (summary["k_label"] == at_k)].iloc[0]
+    target, x_at = float(row["accuracy"]), float(row["x"])
+    curve = summary[summary["strategy"] == "scratch"].sort_values("x")
+    xs, ys = curve["x"].to_numpy(float), np.maximum.accumulate(curve["accuracy"].to_numpy(float))
+    out = {"transfer": transfer, "at_k": at_k, "target": target, "scratch_per_class": None, "multiplier": None}
+    name = label(transfer)
+    if not len(ys) or ys[-1] < target:
+        best = f"{ys[-1]:.0%}" if len(ys) else "nothing"
+        return dict(out, text=f"{name} with {at_k} per class reaches {target:.0%}; from scratch never gets there "
+                    f"within this data (its best is {best} with {xs[-1]:.0f} per class)." if len(ys) else "")
+    i = int(np.argmax(ys >= target))
+    if i == 0:
+        needed = xs[0]
+    else:
+        t = (target - ys[i - 1]) / (ys[i] - ys[i - 1])
+        needed = float(np.exp(np.log(xs[i - 1]) + t * (np.log(xs[i]) - np.log(xs[i - 1]))))
+    multiplier = needed / x_at
+    return dict(out, scratch_per_class=needed, multiplier=multiplier,
+                text=f"{name} with {at_k} per class ({target:.0%}) matches from scratch with about {needed:.0f} "
+                     f"per class: about {multiplier:.1f}× the data.")
+
+
+def per_class_frame(cells: pd.DataFrame) -> pd.DataFrame:
+    """Recall of each class, mean over seeds, per strategy and size (for per-class curves on demand)."""
+    rows = []
+    for r in cells[cells["status"] == "succeeded"].itertuples(index=False):
+        evaluation = read_artifact(r.run_id, "evaluation.json") or {}
+        for name, m in (evaluation.get("per_class") or {}).items():
+            rows.append({"strategy": r.strategy, "k_label": r.k_label, "x": r.x, "class": name,
+                         "recall": m["recall"]})
+    frame = pd.DataFrame(rows, columns=["strategy", "k_label", "x", "class", "recall"])
+    return frame.groupby(["strategy", "k_label", "class"], as_index=False).agg(x=("x", "mean"),
+                                                                             recall=("recall", "mean"))
+
+
+def headline(summary: pd.DataFrame) -> str:
+    """One sentence: is the best transfer strategy ahead at every size, and from where is it clearly ahead
+    (95 % intervals not overlapping)?"""
+    labels = _k_labels(summary)
+    if "scratch" not in set(summary["strategy"]) or len(set(summary["strategy"])) < 2 or not labels:
+        return "Add from-scratch and a transfer strategy to compare them."
+    ahead, clear = [], []
+    for k in labels:
+        transfer = best_transfer_at(summary, k)
+        s = summary[(summary["strategy"] == "scratch") & (summary["k_label"] == k)]
+        t = summary[(summary["strategy"] == transfer) & (summary["k_label"] == k)]
+        if s.empty or t.empty:
+            continue
+        s, t = s.iloc[0], t.iloc[0]
+        ahead.append((k, t["accuracy"] > s["accuracy"]))
+        clear.append((k, has_interval(t) and has_interval(s) and t["low"] > s["high"]))
+    if not ahead:
+        return "No size has both from-scratch and transfer results yet."
+    behind = [k for k, a in ahead if not a]
+    first_clear = next((k for i, (k, _) in enumerate(clear) if all(c for _, c in clear[i:])), None)
+    text = ("Transfer is ahead at every size studied." if not behind else
+            f"Transfer is not ahead at {', '.join(behind)} per class.")
+    if first_clear:
+        text += f" Its 95 % interval is clear of from-scratch's from {first_clear} per class on."
+    else:
+        text += " The 95 % intervals overlap at the largest size, so the gap there may be noise."
+    return text
+
+
+def study_json(cells: pd.DataFrame) -> dict[str, Any]:
+    """Per strategy and size: mean, interval, per-seed accuracies; the paired tests; the multiplier."""
+    summary = summary_frame(cells)
+    tests = {t["k_label"]: t for t in paired_tests(cells, summary)}
+    results: dict[str, dict[str, Any]] = {}
+    for row in summary.itertuples(index=False):
+        results.setdefault(row.strategy, {})[row.k_label] = {
+            "examples_per_class": row.x, "mean": row.accuracy, "low": _none(row.low), "high": _none(row.high),
+            "n": row.n,
+            "per_seed": dict(zip(map(str, row.seeds), row.values)), "wall_seconds_mean": row.wall_seconds,
+            "trainable_params": row.trainable_params, "epochs_capped": row.capped}
+    return {"headline": headline(summary), "results": results, "paired_tests": list(tests.values()),
+            "data_multiplier": data_multiplier(summary),
+            "status": cells["status"].value_counts().to_dict()}
+
+
+def _none(value: float) -> float | None:
+    return None if pd.isna(value) else float(value)

@@ -1,0 +1,79 @@
+"""What the CLI and the app both do to start work: check a config, then queue one run or a comparison.
+
+Checks happen here, before anything is queued, so a bad dataset, an unavailable model or an unsupported
+strategy is reported to the person at once (and nothing is half-queued).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from tlcore.core import strategies
+from tlcore.core.config import TrainConfig
+from tlcore.core.errors import ConfigError, ModelError
+from tlcore.experiments.workspaces import check_room
+from tlcore.models import availability, get_spec
+from tlcore.runs.store import RunRecord, RunStore
+from tlcore.train import Prepared, prepare
+
+
+def absolute_data(config: TrainConfig) -> TrainConfig:
+    """A relative path means the caller's directory; workers run elsewhere, so store it absolute."""
+    path = Path(config.data).expanduser()
+    return config.with_(data=str(path.resolve())) if path.exists() else config
+
+
+def check(config: TrainConfig, strategy_ids: Iterable[str] | None = None) -> Prepared:
+    """Load the data, split it and resolve settings for `config`; check every strategy can run."""
+    chosen = [strategies.get(s) for s in (strategy_ids or [config.strategy])]
+    spec = get_spec(config.model)
+    unsupported = [s for s in chosen if not s.supports(spec)]
+    if unsupported:
+        raise ModelError(f"{unsupported[0].title} needs a transformer model; {spec.id} is not one. Use "
+                         "finetune or gradual instead.")
+    if any(s.pretrained for s in chosen):
+        avail = availability(spec)
+        if not avail.available:
+            raise ModelError(f"Pretrained weights for {spec.id} are not available: {avail.reason}")
+    return prepare(config)
+
+
+def submit(store: RunStore, config: TrainConfig, *, group_id: str | None = None, name: str = "",
+           owner: str = "") -> str:
+    """Queue one run for the workspace `owner` (UserError when its queue or storage limit is reached).
+    To queue several runs all-or-nothing, call `tlcore.experiments.workspaces.check_room(store, owner, n)` first."""
+    check_room(store, owner, new_runs=1)
+    return _queue(store, config, group_id=group_id, name=name, owner=owner)
+
+
+def _queue(store: RunStore, config: TrainConfig, *, group_id: str | None, name: str, owner: str) -> str:
+    return store.create_run(absolute_data(config).to_dict(), group_id=group_id, name=name, owner=owner)
+
+
+def submit_comparison(store: RunStore, base: TrainConfig, strategy_ids: list[str], seeds: int, *,
+                      name: str = "", owner: str = "") -> tuple[str, list[str], Prepared]:
+    """Queue every (seed, strategy) run. Runs of one seed share one split because they share the seed."""
+    if not strategy_ids:
+        raise ConfigError("Choose at least one strategy to compare.")
+    strategies.check_ids(strategy_ids)
+    if not 1 <= seeds <= 20:
+        raise ConfigError(f"Seeds must be from 1 to 20 (got {seeds}).")
+    check_room(store, owner, new_runs=len(strategy_ids) * seeds)
+    prep = check(base, strategy_ids)
+    group_id = "cmp-" + uuid.uuid4().hex[:10]
+    run_ids = [_queue(store, base.with_(strategy=s, seed=base.seed + k), group_id=group_id, owner=owner,
+                      name=name or f"{base.model} on {base.data}: {s} (seed {base.seed + k})")
+               for k in range(seeds) for s in strategy_ids]
+    return group_id, run_ids, prep
+
+
+def run_result(store: RunStore, record: RunRecord) -> dict[str, Any]:
+    """The JSON shape of one run for the CLI and exports."""
+    result = record.result or {}
+    keys = ("test_accuracy", "macro_f1", "n_train", "n_test", "epochs", "wall_seconds", "trainable_params", "split_id")
+    return {"run_id": record.id, "status": record.status, "strategy": record.config.get("strategy"),
+            "seed": record.config.get("seed"), "error": record.error, **{k: result.get(k) for k in keys},
+            "history": store.epochs(record.id)}

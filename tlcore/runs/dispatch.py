@@ -1,0 +1,261 @@
+"""Job dispatch: queued runs in the store are started as worker processes, FIFO, a few at a time.
+
+The caller (the CLI, or the app's one dispatcher per server) never trains itself. Workers are started
+with `subprocess` rather than `multiprocessing`, which would re-import the Streamlit page script.
+Concurrency is counted in the store, so several dispatchers sharing a data directory respect one limit.
+
+A worker is warm: after its run it claims the next queued one itself (see `tlcore.runs.worker`), so the
+dispatcher tracks *processes* and asks the store which run each is on (`runs.pid`) to enforce a cancel,
+or to record why a run ended when its process dies.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import psutil
+
+from tlcore.runs.capacity import default_max_workers
+from tlcore.runs.paths import discard_artifacts, log_path
+from tlcore.runs.store import EVERYONE, RunRecord, RunStore
+
+log = logging.getLogger("tlcore.jobs")
+PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+# A run's `started` is set after its worker process exists; allow for clock steps between the two clocks
+# (psutil derives a process's start from boot time) before calling a younger process with its pid a stranger.
+PID_CLOCK_SLACK_S = 60.0
+EXEC_GRACE_S = 5.0  # a process forked this recently may not have exec'd `python -m tlcore.runs.worker` yet
+
+
+def is_worker_alive(pid: int, since: float | None = None) -> bool:
+    """True if `pid` is a live `tlcore.runs.worker` process that already existed at time `since` (when the run
+    was handed to it). A warm worker runs several runs in turn, so the run id is not in its command line;
+    a reused pid belongs to another program, or to a process started after the run's worker died."""
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        if since is not None and proc.create_time() > since + PID_CLOCK_SLACK_S:
+            return False
+        return "tlcore.runs.worker" in proc.cmdline() or time.time() - proc.create_time() < EXEC_GRACE_S
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:  # a hardened /proc hides other users' processes: assume it is ours
+        return True
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
+def runs_by_pid(runs: Iterable[RunRecord]) -> dict[int, list[RunRecord]]:
+    grouped: dict[int, list[RunRecord]] = {}
+    for run in runs:
+        if run.pid:
+            grouped.setdefault(run.pid, []).append(run)
+    return grouped
+
+
+class Dispatcher:
+    """Starts workers for queued runs, reaps dead workers, and enforces cancellation after a grace period."""
+
+    def __init__(self, store: RunStore, *, max_workers: int | None = None, cancel_grace_s: float = 10.0,
+                 recover_every_s: float = 5.0, idle_grace_s: float = 10.0, python: str = sys.executable) -> None:
+        self.store = store
+        self.max_workers = max_workers or default_max_workers()
+        self.cancel_grace_s = cancel_grace_s
+        self.idle_grace_s = idle_grace_s
+        self.python = python
+        self._procs: dict[int, subprocess.Popen] = {}  # our live workers, by pid
+        self._gpus: dict[int, str | None] = {}
+        self._cancel_seen: dict[tuple[int, str], float] = {}
+        self._idle_since: dict[int, float] = {}
+        self.recover_every_s = recover_every_s
+        self._last_recover = float("-inf")
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @property
+    def worker_pids(self) -> list[int]:
+        return list(self._procs)
+
+    def recover(self) -> list[str]:
+        """Mark runs whose worker is gone (crash, kill, server restart) as interrupted.
+
+        Concurrency is counted in the store, so one dead worker left 'running' would block every queue
+        sharing the data directory; `pump` therefore also calls this every `recover_every_s`.
+        """
+        self._last_recover = time.monotonic()
+        orphans = self.store.recover_orphans(
+            lambda run: run.pid in self._procs or is_worker_alive(run.pid, since=run.started))
+        for run_id in orphans:
+            discard_artifacts(run_id)
+        return orphans
+
+    def pump(self) -> None:
+        with self._lock:
+            self._reap()
+            if time.monotonic() - self._last_recover >= self.recover_every_s:
+                self.recover()
+            active = self.store.active_runs()
+            self._enforce_cancels(runs_by_pid(active))
+            self._start_queued(active)
+
+    def _start_queued(self, active: list[RunRecord]) -> None:
+        """Fill free slots in FIFO order. One snapshot of the active runs counts both the busy slots and our
+        workers between two runs (they are about to claim the next run themselves: starting another
+        process for it would waste the warm one)."""
+        free = self.max_workers - len(active) - self._idle_workers(runs_by_pid(active))
+        for run in self.store.queued()[:max(0, free)]:
+            if not self.store.claim(run.id, max_active=self.max_workers):
+                return  # a worker or another dispatcher took it, or filled the last slot: look again next pump
+            self._spawn(run.id)
+
+    def _idle_workers(self, by_pid: dict[int, list[RunRecord]]) -> int:
+        """Our live workers on no run, counted for `idle_grace_s` (a worker that hangs there stops counting)."""
+        now, idle = time.monotonic(), 0
+        for pid in self._procs:
+            if by_pid.get(pid):
+                self._idle_since.pop(pid, None)
+            elif now - self._idle_since.setdefault(pid, now) < self.idle_grace_s:
+                idle += 1
+        return idle
+
+    def _spawn(self, run_id: str) -> None:
+        env = dict(os.environ, TLAB_MAX_WORKERS=str(self.max_workers))  # the limit its next claims respect
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
+        gpu = self._free_gpu()
+        if gpu is not None:
+            env["CUDA_VISIBLE_DEVICES"] = gpu
+        try:
+            path = log_path(run_id)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "ab") as stderr:  # import errors and crashes before logging starts land here
+                proc = subprocess.Popen([self.python, "-m", "tlcore.runs.worker", run_id], env=env, cwd=PACKAGE_ROOT,
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                                        start_new_session=True)
+        except OSError as exc:
+            self.store.finish(run_id, "failed", error=f"Could not start a worker process ({exc}).")
+            return
+        self.store.set_pid(run_id, proc.pid)
+        self._procs[proc.pid] = proc
+        self._gpus[proc.pid] = gpu
+        log.info("started run %s as pid %s on %s", run_id, proc.pid, f"GPU {gpu}" if gpu else "the CPU")
+
+    def _free_gpu(self) -> str | None:
+        """One worker per GPU: give each new worker a GPU none of ours is using (None without CUDA)."""
+        if os.environ.get("CUDA_VISIBLE_DEVICES") is not None or self.max_workers < 2:
+            return None  # the host pinned devices itself, or there is one worker and it sees every GPU
+        import torch
+        used = set(self._gpus.values())
+        free = [str(i) for i in range(torch.cuda.device_count()) if str(i) not in used]
+        return free[0] if free else None
+
+    def _reap(self) -> None:
+        """Forget exited workers; the run a dead worker was on ends failed, with why (cancelled if asked)."""
+        dead = {pid: code for pid, proc in self._procs.items() if (code := proc.poll()) is not None}
+        if not dead:
+            return
+        for pid in dead:
+            del self._procs[pid]
+            self._gpus.pop(pid, None)
+            self._idle_since.pop(pid, None)
+        self._cancel_seen = {key: t for key, t in self._cancel_seen.items() if key[0] not in dead}
+        for run in self.store.active_runs():
+            if run.pid not in dead:
+                continue
+            discard_artifacts(run.id)
+            if run.cancel_requested:
+                self.store.finish(run.id, "cancelled", error="Cancelled by the user.")
+            else:
+                self.store.finish(run.id, "failed", error=f"The worker process stopped unexpectedly "
+                                  f"({describe_exit(dead[run.pid])}); the run was not finished. Start it again.")
+
+    def _enforce_cancels(self, by_pid: dict[int, list[RunRecord]]) -> None:
+        """A run whose cancel flag its loop has not honoured within the grace period: terminate, then kill,
+        the process it is on (the clock is per run, so a worker that moved on is left alone)."""
+        now, seen = time.monotonic(), {}
+        for pid, proc in self._procs.items():
+            for run in by_pid.get(pid, ()):
+                if not run.cancel_requested:
+                    continue
+                first = seen[(pid, run.id)] = self._cancel_seen.get((pid, run.id), now)
+                if now - first > 2 * self.cancel_grace_s:
+                    proc.kill()
+                elif now - first > self.cancel_grace_s:
+                    proc.terminate()
+        self._cancel_seen = seen
+
+    # -- driving ---------------------------------------------------------------------------------------
+    def start(self, interval_s: float = 0.5) -> Dispatcher:
+        """Pump in a daemon thread (for a long-lived server)."""
+        if self._thread and self._thread.is_alive():
+            return self
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, args=(interval_s,), name="tlcore-dispatcher",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self, interval_s: float) -> None:
+        while not self._stop.is_set():
+            try:
+                self.pump()
+            except Exception:  # a transient store error must not kill the dispatcher thread
+                log.exception("dispatcher pump failed")
+            self._stop.wait(interval_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def wait(self, run_ids: Iterable[str], *, poll_s: float = 0.5, timeout_s: float | None = None,
+             on_poll: Callable[[list[RunRecord]], None] | None = None) -> list[RunRecord]:
+        """Pump until every run in `run_ids` is final (for the CLI and tests); TimeoutError after `timeout_s`."""
+        run_ids = list(run_ids)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"runs not finished after {timeout_s} s: {run_ids}")
+            self.pump()
+            records = [self.store.get(r, owner=EVERYONE) for r in run_ids]
+            if on_poll:
+                on_poll(records)
+            if all(r is None or r.is_final for r in records):
+                return records
+            time.sleep(poll_s)
+
+    def terminate_all(self, run_ids: Iterable[str] | None = None) -> None:
+        """Cancel runs and stop our workers on them (Ctrl-C in the CLI): `run_ids` are the caller's runs (a
+        warm worker that moved on to someone else's run is left to finish it); None means all of ours."""
+        mine = None if run_ids is None else set(run_ids)
+        with self._lock:
+            by_pid = runs_by_pid(self.store.active_runs())
+            stopping = [proc for pid, proc in self._procs.items()
+                        if mine is None or all(run.id in mine for run in by_pid.get(pid, ()))]
+            for proc in stopping:
+                for run in by_pid.get(proc.pid, ()):
+                    self.store.request_cancel(run.id, owner=EVERYONE)
+                proc.terminate()
+            for proc in stopping:
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            self._reap()

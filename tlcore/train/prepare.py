@@ -1,0 +1,68 @@
+"""Everything decided about a run before any weights are touched: data, split, training subset, settings.
+
+`prepare` runs in the worker that trains, and also in the CLI and the app before anything is queued, so bad
+data or settings are reported at once instead of inside a worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from tlcore.core import strategies
+from tlcore.core.config import TrainConfig
+from tlcore.core.errors import ConfigError, DataError
+from tlcore.data import DataReport, Dataset, Split, build_report, load_source, make_split, subset_per_class
+from tlcore.data.images import median_side
+from tlcore.models import ModelSpec, get_spec
+from tlcore.train.defaults import Resolved, resolve
+from tlcore.train.inputs import steps_per_epoch
+
+
+@dataclass
+class Prepared:
+    """Identical for all strategies of a comparison, except for the resolved settings."""
+
+    config: TrainConfig
+    dataset: Dataset
+    split: Split
+    train_idx: np.ndarray
+    val_idx: np.ndarray
+    spec: ModelSpec
+    resolved: Resolved
+    report: DataReport
+
+
+def prepare(config: TrainConfig, dataset: Dataset | None = None) -> Prepared:
+    """Load and check data, split it, and resolve settings. Raises UserError subclasses on bad input."""
+    spec = get_spec(config.model)
+    ds = dataset or load_source(config.data, text_column=config.text_column, label_column=config.label_column)
+    if spec.modality != ds.modality:
+        kind = "an image" if spec.modality == "image" else "a text"
+        raise ConfigError(f"{spec.id} is {kind} model but '{ds.name}' holds {ds.modality} data; "
+                          f"pick a {ds.modality} model (see `python -m tlcore models`).")
+    split_seed = config.seed if config.split_seed is None else config.split_seed
+    split = make_split(ds, seed=split_seed, val_fraction=config.val_fraction, test_fraction=config.test_fraction)
+    train_idx = subset_per_class(ds.labels, split.train, config.per_class, config.seed)
+    # Model selection needs a few examples per class, not hundreds: validating every epoch on a large
+    # held-out part would dominate the cost of small-data runs (e.g. 340 articles vs 50 training texts).
+    val_idx = subset_per_class(ds.labels, split.val, config.val_per_class, config.seed)
+    missing = sorted(set(range(ds.num_classes)) - set(ds.labels[train_idx].tolist()))
+    if missing:
+        names = ", ".join(repr(ds.classes[c]) for c in missing)
+        raise DataError(f"No training examples are left for {names} (they are all held out, or duplicates of "
+                        "held-out items); add more distinct examples of it.")
+    resolved = resolve(config, spec, median_side(ds) if ds.modality == "image" and not config.image_size else None)
+    if not strategies.get(config.strategy).frozen_features:  # those are solved on cached features, not epochs
+        resolved = cap_epochs(resolved, config.max_steps, len(train_idx))
+    return Prepared(config, ds, split, train_idx, val_idx, spec, resolved, build_report(ds, split))
+
+
+def cap_epochs(resolved: Resolved, max_steps: int | None, n_train: int) -> Resolved:
+    """Whole epochs only (at least one), so every example is seen equally often."""
+    if not max_steps:
+        return resolved
+    epochs = min(resolved.epochs, max(1, max_steps // steps_per_epoch(n_train, resolved.batch_size)))
+    return dataclasses.replace(resolved, epochs=epochs, capped=epochs < resolved.epochs)

@@ -1,0 +1,52 @@
+"""The tensors one run trains on: decoded images or token ids for the whole dataset, and the cached frozen
+features that the probe, nearest neighbours and the feature-based strategies read instead."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import torch
+
+from tlcore.data import decode_images
+from tlcore.models import TransferModel, text_encoder_for
+from tlcore.train.features import cached_features, compute_features, feature_cache_path
+from tlcore.train.inputs import FeatureInputs, ImageInputs, Inputs, TextInputs
+from tlcore.train.loop import EventSink
+from tlcore.train.prepare import Prepared
+
+
+def phase(message: str, done: int, total: int) -> dict[str, Any]:
+    return {"message": message, "done": done, "total": total}
+
+
+def build_inputs(prep: Prepared, device: torch.device, emit: EventSink) -> Inputs:
+    ds, spec, r = prep.dataset, prep.spec, prep.resolved
+    labels = torch.as_tensor(ds.labels)
+    if ds.modality == "image":
+        images = decode_images(ds, r.image_size, crop_pct=spec.crop_pct, interpolation=spec.interpolation,
+                               progress=lambda done, total: emit("phase", phase("Preparing images", done, total)))
+        return ImageInputs(images, labels, spec.mean, spec.std, device, augment=prep.config.augment,
+                           channels_last=r.channels_last)
+    encoder = text_encoder_for(dataclasses.replace(spec, max_length=r.max_length))
+    emit("phase", phase("Tokenising texts", 0, len(ds)))
+    encoded = encoder(list(ds.items))
+    return TextInputs(encoded["input_ids"], encoded["attention_mask"], labels, device)
+
+
+def feature_inputs(prep: Prepared, model: TransferModel, inputs: Inputs, device: torch.device,
+                   emit: EventSink) -> FeatureInputs:
+    r, ds = prep.resolved, prep.dataset
+    preprocessing = (f"size={r.image_size}|len={r.max_length}|crop={prep.spec.crop_pct}|"
+                     f"{prep.spec.interpolation}|bf16={r.amp_bf16}")
+    path = feature_cache_path(ds.fingerprint, prep.spec.id, preprocessing)
+
+    def progress(done: int, total: int) -> None:
+        emit("phase", phase("Computing pretrained features", done, total))
+
+    def compute() -> torch.Tensor:
+        progress(0, len(ds))  # the pass starts now (only on a cache miss)
+        return compute_features(model.body, inputs, len(ds), r.batch_size * 2, amp_bf16=r.amp_bf16,
+                                progress=progress)
+    features = cached_features(path, len(ds), compute)
+    return FeatureInputs(features, torch.as_tensor(ds.labels), device)
