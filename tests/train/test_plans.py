@@ -92,6 +92,20 @@ def test_linear_probe_overfits_on_cached_features_and_leaves_body_untouched():
     assert count_trainable(plan) == model.feature_dim * N_CLASSES + N_CLASSES
 
 
+def test_fine_tuning_the_last_layers_leaves_the_first_two_thirds_and_their_statistics_alone():
+    torch.manual_seed(0)
+    model = create(get_spec("mobilenet_v2"), N_CLASSES, "pretrained")
+    plan = build_plan("finetune_top", model, resolved(4, 1e-2, 1e-3))
+    names = [n for n, _ in model.body.named_parameters()]
+    frozen = set(names[: int(len(names) * 2 / 3)])
+    before, stats = params_of(model.body), model.body.features[1].conv[0][1].running_mean.clone()
+    run_fit(plan, image_inputs(), 4)
+    moved = changed(before, model.body)
+    assert moved and not moved & frozen and moved <= set(names) - frozen
+    assert torch.equal(model.body.features[1].conv[0][1].running_mean, stats)  # a frozen layer's batch norm
+    assert count_trainable(plan) < sum(p.numel() for p in model.parameters())
+
+
 def test_gradual_trains_head_first_then_unfreezes_body():
     torch.manual_seed(0)
     model = create(get_spec("mobilenet_v2"), N_CLASSES, "pretrained")

@@ -66,6 +66,10 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy("finetune", "Fine-tune", "fine-tune",
              "Start from pretrained weights and train every layer, the pretrained ones more gently.",
              "#ff7f0e", pretrained=True),
+    Strategy("finetune_top", "Fine-tune the last layers", "fine-tuning of the last layers",
+             "Start from pretrained weights, keep the first two thirds of the network frozen and train the rest: "
+             "general features stay as they are, the specific ones adapt.",
+             "#8c564b", pretrained=True, cost=0.6),
     Strategy("gradual", "Gradual unfreezing", "gradual unfreezing",
              "Train the new last layer first, then unfreeze and gently train the whole network.",
              "#2ca02c", pretrained=True, cost=0.75),

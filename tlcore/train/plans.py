@@ -36,6 +36,7 @@ class Plan:
 
 
 PlanFunction = Callable[[TransferModel, Resolved], Plan]
+TOP_FRACTION = 1 / 3  # "the last layers": this share of the body's parameter tensors trains
 _PLANS: dict[str, PlanFunction] = {}
 
 
@@ -88,6 +89,15 @@ def finetune(model: TransferModel, resolved: Resolved) -> Plan:
     return Plan("finetune", model, _body_and_head(model, resolved), body=model.body)
 
 
+@plan_for("finetune_top")
+def finetune_top(model: TransferModel, resolved: Resolved) -> Plan:
+    """The body's first parameter tensors (in forward order) stay frozen, and their layers in eval mode so
+    batch norm keeps its pretrained statistics; the last third and the head train."""
+    params = list(model.body.parameters())
+    set_trainable_tensors(params[: int(len(params) * (1 - TOP_FRACTION))], False)
+    return Plan("finetune_top", model, _body_and_head(model, resolved), body=model.body)
+
+
 @plan_for("lora")
 def lora(model: TransferModel, resolved: Resolved) -> Plan:
     model = apply_lora(model)  # peft freezes the body except the adapters
@@ -103,7 +113,11 @@ def gradual(model: TransferModel, resolved: Resolved) -> Plan:
 
 
 def set_trainable(module: nn.Module, trainable: bool) -> None:
-    for p in module.parameters():
+    set_trainable_tensors(module.parameters(), trainable)
+
+
+def set_trainable_tensors(params, trainable: bool) -> None:
+    for p in params:
         p.requires_grad_(trainable)
 
 
@@ -120,6 +134,10 @@ def set_train_mode(plan: Plan, epoch: int) -> None:
             set_trainable(plan.body, True)
         if plan.frozen_body_epochs > epoch:
             plan.body.eval()
+        for layer in plan.body.modules():  # a layer none of whose weights learn keeps its pretrained behaviour
+            params = list(layer.parameters(recurse=False))
+            if params and not any(p.requires_grad for p in params):
+                layer.eval()
     average_batchnorm_over_epoch(plan.module)
 
 
