@@ -29,7 +29,8 @@ def execute(store: RunStore, run_id: str) -> str:
         return record.status if record else "missing"
     started = time.monotonic()
     try:
-        out, note = train_with_oom_retry(store, run_id, prepare(TrainConfig.from_dict(record.config)))
+        prep = prepare(TrainConfig.from_dict(record.config), full_check=True)
+        out, note = train_with_oom_retry(store, run_id, prep)
         return record_success(store, run_id, out, dict(out.summary, **note,
                                                        wall_seconds=round(time.monotonic() - started, 3)))
     except Cancelled:
