@@ -32,6 +32,13 @@ def offline_forced() -> bool:
     return any(os.environ.get(k, "").strip().lower() in {"1", "true", "yes"} for k in flags)
 
 
+def weights_mirror() -> str | None:
+    """Base URL that serves torch hub checkpoints by file name instead of download.pytorch.org
+    (`TLAB_WEIGHTS_MIRROR`, for hosts behind a firewall); None to use the library's own URL."""
+    value = os.environ.get("TLAB_WEIGHTS_MIRROR", "").strip()
+    return value.rstrip("/") or None
+
+
 @dataclass(frozen=True)
 class Limits:
     """Limits on user-supplied data, on each workspace and on the whole server. Sizes in bytes unless named
