@@ -4,7 +4,7 @@ import streamlit as st
 
 from components import state
 from tlcore.core.errors import UserError
-from tlcore.models import availability, list_specs
+from tlcore.models import availability, get_spec, list_specs, named
 
 st.title("Models")
 try:
@@ -30,4 +30,30 @@ for i, spec in enumerate(list_specs(modality)):
             st.warning(f"Not available here: {avail.reason}")
         if st.button("Use this model", key=f"use-{spec.id}", disabled=not avail.available or spec.id == chosen):
             state.set_model(spec.id)
+            st.rerun()
+
+st.subheader("Any other model")
+library = "timm" if modality == "image" else "the Hugging Face hub"
+example = "convnext_nano.in12k" if modality == "image" else "distilbert-base-uncased"
+query = st.text_input(f"Search {library} by name", placeholder=f"e.g. {example}", key="model-search")
+if query:
+    try:
+        found = named.search(query, modality)
+    except UserError as exc:
+        found = []
+        st.warning(str(exc))
+    if not found:
+        st.info(f"No {library} model matches {query!r}.")
+    for model_id in found:
+        try:
+            spec = get_spec(model_id)
+        except UserError as exc:
+            st.warning(str(exc))
+            continue
+        avail = availability(spec)
+        left, right = st.columns([4, 1])
+        left.markdown(f"**{model_id}**  \n" + (f"Available: {avail.reason}" if avail.available
+                                                 else f"Not available here: {avail.reason}"))
+        if right.button("Use", key=f"use-{model_id}", disabled=not avail.available or model_id == chosen):
+            state.set_model(model_id)
             st.rerun()

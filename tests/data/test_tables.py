@@ -41,6 +41,30 @@ def test_utf8_bom_and_latin1(tmp_path):
     assert load_source(lat).items == ["café", "smörgåsbord", "fiancé", "Ångström"]
 
 
+LEGACY_TABLES = {
+    "shift_jis": [("今日はとても良い天気です", "晴れ"), ("雨が降っています", "雨"), ("明日も晴れるでしょう", "晴れ"),
+                  ("傘を忘れないでください", "雨")],
+    "gbk": [("今天天气很好，阳光明媚", "晴"), ("外面正在下雨，记得带伞", "雨"), ("明天也会是晴天", "晴"),
+            ("雨一直下个不停", "雨")],
+    "iso8859_2": [("Zażółć gęślą jaźń", "pl"), ("Příliš žluťoučký kůň úpěl ďábelské ódy", "cz"),
+                  ("Łódź jest dużym miastem", "pl"), ("České Budějovice leží na jihu", "cz")],
+    "cp1250": [("Świetna książka polecam każdemu", "dobra"), ("Źle się czyta i nudna historia", "zła"),
+               ("Przepiękna opowieść o przyjaźni", "dobra"), ("Kiepskie tłumaczenie i dużo błędów", "zła")],
+    "cp1252": [("“quoted” café – dash", "a"), ("naïve €5", "b"), ("crème brûlée", "a"), ("Ångström", "b")],
+}
+
+
+@pytest.mark.parametrize("encoding", LEGACY_TABLES)
+def test_legacy_encodings_are_detected(tmp_path, encoding):
+    """Shift-JIS, GBK, Latin-2 (ISO-8859-2 and Windows-1250) and Windows-1252 files read as the same text."""
+    rows = LEGACY_TABLES[encoding]
+    p = tmp_path / f"{encoding}.csv"
+    p.write_bytes(("text,label\n" + "".join(f"{t},{label}\n" for t, label in rows)).encode(encoding))
+    ds = load_source(p)
+    assert ds.items == [t for t, _ in rows]
+    assert sorted(ds.classes) == sorted({label for _, label in rows})
+
+
 def test_semicolon_delimiter_and_auto_detected_columns(tmp_path):
     p = tmp_path / "x.csv"
     lines = ["id;opinion;grade"] + [f"{i};{'a fairly long piece of writing ' * (1 + i % 2)}{i};{'AB'[i % 2]}"

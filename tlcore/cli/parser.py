@@ -20,7 +20,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _train_options(p: argparse.ArgumentParser, *, per_class: bool = True) -> None:
     p.add_argument("--data", required=True, help="built-in id, .zip, folder, .csv, .tsv or .jsonl")
-    p.add_argument("--model", required=True, help="model id (see `models`)")
+    p.add_argument("--model", required=True, help="model id (see `models`), or timm:<name> / hf:<id>")
     p.add_argument("--epochs", type=int)
     if per_class:
         p.add_argument("--per-class", type=int, help="training examples per class (default: all)")
@@ -95,7 +95,7 @@ def _study_command(sub: argparse._SubParsersAction) -> None:
 
 
 def _runs_commands(sub: argparse._SubParsersAction) -> None:
-    runs = _command(sub, "runs", "tlcore.cli.runs:runs", "list, show or export runs")
+    runs = _command(sub, "runs", "tlcore.cli.runs:runs", "list, show, export or push runs")
     runs_sub = runs.add_subparsers(dest="runs_command", required=True, parser_class=_Parser)
     p = runs_sub.add_parser("list")
     _json_option(p)
@@ -105,8 +105,15 @@ def _runs_commands(sub: argparse._SubParsersAction) -> None:
     _json_option(p)
     p = runs_sub.add_parser("export")
     p.add_argument("run_id")
-    p.add_argument("--format", default="safetensors", choices=["safetensors", "onnx"])
+    p.add_argument("--format", default="safetensors", choices=["safetensors", "onnx", "huggingface", "timm"],
+                   help="huggingface / timm write a folder that transformers / timm load")
     p.add_argument("--out", required=True)
+    _json_option(p)
+    p = runs_sub.add_parser("push", help="push a run to the Hugging Face Hub (needs a token)")
+    p.add_argument("run_id")
+    p.add_argument("--repo", required=True, help="Hub repo id, e.g. your-name/model-name (created private)")
+    p.add_argument("--out", required=True, help="folder to build what is pushed in")
+    p.add_argument("--dry-run", action="store_true", help="only build the folder that would be pushed")
     _json_option(p)
     p = _command(sub, "predict", "tlcore.cli.runs:predict", "predict with a finished run")
     p.add_argument("--run", required=True, dest="run_id")

@@ -1,4 +1,4 @@
-"""`runs` (list, show, export) and `predict`: what has been trained, and using it."""
+"""`runs` (list, show, export, push) and `predict`: what has been trained, and using it."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ def runs(args: argparse.Namespace) -> int:
         record = get_run(store, args.run_id)
         emit(dict(record.to_dict(), history=store.epochs(record.id)), args.json,
              lambda o: "\n".join(f"{k}: {v}" for k, v in o.items()))
+    elif args.runs_command == "push":
+        _push(store, args)
     else:
         record = get_run(store, args.run_id)
         if record.status != "succeeded":
@@ -32,6 +34,18 @@ def runs(args: argparse.Namespace) -> int:
         emit({"run_id": record.id, "format": args.format, "path": str(path)}, args.json,
              lambda o: f"exported {o['run_id']} as {o['format']} to {o['path']}")
     return 0
+
+
+def _push(store: RunStore, args: argparse.Namespace) -> None:
+    from tlcore.experiments.hub import push_run
+
+    record = get_run(store, args.run_id)
+    if record.status != "succeeded":
+        raise CliError(f"Run {record.id} is {record.status}; only finished runs can be pushed.")
+    out = push_run(record.id, args.repo, Path(args.out), dry_run=args.dry_run)
+    emit(out, args.json, lambda o: (f"pushed {o['run_id']} to {o['url']}" if o["pushed"] else
+                                    f"would push {len(o['files'])} files from {o['folder']} to {o['repo']}: "
+                                    + ", ".join(o["files"])))
 
 
 def predict(args: argparse.Namespace) -> int:

@@ -28,7 +28,7 @@ class TrainConfig:
     data: str = _help("Built-in dataset id, an upload's handle (upload:<id>), or a path to a .zip, folder, .csv, "
                       ".tsv or .jsonl file.", "")
     data_name: str = _help("What people call the data (an upload's file name); shown, never used to find it.", "")
-    model: str = _help("Registry model id (see `python -m tlcore models`).", "")
+    model: str = _help("Registry model id (see `python -m tlcore models`), or timm:<name> / hf:<id>.", "")
     strategy: str = _help("How to train: " + ", ".join(strategies.IDS), "linear_probe")
     seed: int = _help("Seed for the split, the subset, initialisation and batch order.", 0)
     split_seed: int | None = _help("Seed of the train/validation/test split only (None: use `seed`). A study "

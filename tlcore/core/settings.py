@@ -39,6 +39,12 @@ def weights_mirror() -> str | None:
     return value.rstrip("/") or None
 
 
+def mlflow_uri() -> str | None:
+    """MLflow tracking URI every run is also logged to (`TLAB_MLFLOW_URI`, e.g. `sqlite:///mlflow.db`, a
+    `file:` folder or an MLflow server); None (the default) logs nowhere but the run store."""
+    return os.environ.get("TLAB_MLFLOW_URI", "").strip() or None
+
+
 @dataclass(frozen=True)
 class Limits:
     """Limits on user-supplied data, on each workspace and on the whole server. Sizes in bytes unless named

@@ -39,14 +39,36 @@ def _utf16_without_bom(data: bytes) -> str | None:
 
 
 def read_text_bytes(data: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 (Excel's "Unicode Text"), else Windows-1252/Latin-1 (never fails)."""
+    """UTF-8 (with or without BOM), UTF-16 (Excel's "Unicode Text"), else the legacy encoding charset-normalizer
+    finds (Shift-JIS, GBK, Latin-2, …), else Windows-1252/Latin-1 (never fails)."""
     codec = "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else _utf16_without_bom(data)
-    for candidate in ([codec] if codec else []) + ["utf-8-sig", "cp1252"]:
+    for candidate in ([codec] if codec else []) + ["utf-8-sig", legacy_encoding(data), "cp1252"]:
         try:
             return data.decode(candidate)
-        except UnicodeDecodeError:
+        except (UnicodeDecodeError, LookupError, TypeError):  # TypeError: no legacy encoding found
             continue
     return data.decode("latin-1")
+
+
+# Widely used legacy encodings, most common first. On short texts charset-normalizer cannot tell sibling
+# single-byte encodings apart (cp1250, ISO-8859-2/4/10 decode the same Polish bytes with similar "chaos"), so
+# among its near-best matches the most common encoding wins; Western European files stay Windows-1252.
+COMMON_ENCODINGS = ("cp1252", "iso8859_2", "cp1250", "cp1251", "koi8_r", "iso8859_15", "cp932", "shift_jis",
+                    "gb18030", "gbk", "big5", "euc_kr", "euc_jp", "cp1253", "cp1254", "cp1257")
+NEAR_BEST_CHAOS = 0.05
+
+
+def legacy_encoding(data: bytes) -> str | None:
+    """The encoding of a non-UTF text according to charset-normalizer, ties broken by COMMON_ENCODINGS."""
+    from charset_normalizer import from_bytes
+
+    sample = data if len(data) <= 1_000_000 else data[:data.rfind(b"\n", 0, 1_000_000) + 1 or 1_000_000]
+    matches = list(from_bytes(sample))
+    if not matches:
+        return None
+    best = min(m.chaos for m in matches)
+    near = {m.encoding for m in matches if m.chaos <= best + NEAR_BEST_CHAOS}
+    return next((enc for enc in COMMON_ENCODINGS if enc in near), matches[0].encoding)
 
 
 def decode_table(data: bytes, name: str) -> str:

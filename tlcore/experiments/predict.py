@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import shutil
 import tempfile
 import zipfile
@@ -20,11 +21,12 @@ import torch
 from tlcore.core.errors import UserError
 from tlcore.data import load_image
 from tlcore.data.images import eval_transform, to_rgb
-from tlcore.models import get_spec, text_encoder_for
+from tlcore.experiments.exports import export_huggingface, export_timm
+from tlcore.models import TextEncoder, get_spec, text_encoder_for
 from tlcore.runs.artifacts import WEIGHTS, load_run_model
 from tlcore.runs.paths import read_json, run_dir
 
-EXPORT_FORMATS = ("safetensors", "onnx")
+EXPORT_FORMATS = ("safetensors", "onnx", "huggingface", "timm")  # the last two write a folder
 
 
 class Predictor:
@@ -58,9 +60,11 @@ class Predictor:
         std = torch.tensor(m["std"]).view(1, 3, 1, 1)
         return (x - mean) / std
 
+    def text_encoder(self) -> TextEncoder:
+        return text_encoder_for(dataclasses.replace(self.spec, max_length=self.meta["model"]["max_length"]))
+
     def encode_texts(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        spec = dataclasses.replace(self.spec, max_length=self.meta["model"]["max_length"])
-        encoded = text_encoder_for(spec)(texts)
+        encoded = self.text_encoder()(texts)
         return encoded["input_ids"], encoded["attention_mask"]
 
     @torch.inference_mode()
@@ -84,9 +88,10 @@ class Predictor:
 
 
 def export_run(run_id: str, fmt: str, out: Path) -> Path:
-    """Write the trained model as safetensors (weights + labels + config beside it) or ONNX."""
+    """Write the trained model as safetensors (weights + labels + config beside it), ONNX (labels and
+    preprocessing in its metadata), or a folder that transformers or timm load (`tlcore.experiments.exports`)."""
     if fmt not in EXPORT_FORMATS:
-        raise UserError(f"Unknown export format '{fmt}'; choose safetensors or onnx.")
+        raise UserError(f"Unknown export format '{fmt}'; choose one of {', '.join(EXPORT_FORMATS)}.")
     predictor = Predictor(run_id)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -95,6 +100,10 @@ def export_run(run_id: str, fmt: str, out: Path) -> Path:
         for name in ("labels.json", "config.json"):
             shutil.copyfile(run_dir(run_id) / name, out.with_name(f"{out.stem}.{name}"))
         return out
+    if fmt == "huggingface":
+        return export_huggingface(predictor, out)
+    if fmt == "timm":
+        return export_timm(predictor, out)
     return _export_onnx(predictor, out)
 
 
@@ -110,7 +119,29 @@ def _export_onnx(predictor: Predictor, out: Path) -> Path:
     except Exception as exc:  # exporter limitations are reported, not raised as tracebacks
         raise UserError(f"ONNX export of {predictor.spec.id} failed ({type(exc).__name__}: {exc}); "
                         "export as safetensors instead.") from exc
+    _add_onnx_metadata(predictor, out)
     return out
+
+
+def onnx_metadata(predictor: Predictor) -> dict[str, str]:
+    """What an ONNX consumer needs besides the graph: class names (by output index) and preprocessing."""
+    m = predictor.meta["model"]
+    if predictor.modality == "image":
+        prep = {k: m[k] for k in ("input_size", "mean", "std", "interpolation", "crop_pct")}
+        prep.update(layout="NCHW float32 RGB in [0, 1], then (x - mean) / std", resize="shorter side to "
+                    "floor(input_size / crop_pct), centre crop input_size")
+    else:
+        prep = {"max_length": m["max_length"], "tokenizer": predictor.spec.arch, "padding": "longest"}
+    return {"labels": json.dumps(predictor.classes), "preprocessing": json.dumps(prep),
+            "model": predictor.spec.id, "run_id": predictor.run_id}
+
+
+def _add_onnx_metadata(predictor: Predictor, path: Path) -> None:
+    import onnx
+
+    proto = onnx.load(str(path))
+    onnx.helper.set_model_props(proto, onnx_metadata(predictor))
+    onnx.save(proto, str(path))
 
 
 def export_zip(run_id: str) -> bytes:

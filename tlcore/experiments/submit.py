@@ -20,6 +20,7 @@ from tlcore.experiments.quotas import check_room
 from tlcore.experiments.workspaces import data_label
 from tlcore.models import availability, get_spec
 from tlcore.runs.store import RunRecord, RunStore
+from tlcore.runs.tracking import open_group
 from tlcore.train import Prepared, prepare
 
 
@@ -83,6 +84,7 @@ def submit_comparison(store: RunStore, base: TrainConfig, strategy_ids: list[str
     prep = check(base, strategy_ids)
     group_id = "cmp-" + uuid.uuid4().hex[:10]
     title = name or display_name(store, queueable(store, base, owner), owner)
+    open_group(group_id, title, "comparison", len(strategy_ids) * seeds)  # before its runs can start
     run_ids = [_queue(store, base.with_(strategy=s, seed=base.seed + k), group_id=group_id, owner=owner,
                       name=f"{title}: {s} (seed {base.seed + k})")
                for k in range(seeds) for s in strategy_ids]

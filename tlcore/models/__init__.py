@@ -5,13 +5,13 @@ Heavy libraries (timm, transformers, peft) are imported only when a model that n
 
 from tlcore.models.downloads import network_available
 from tlcore.models.lora import apply_lora, lora_applied, merge_lora
-from tlcore.models.registry import create, get_spec, imagenet_model, list_specs, text_encoder_for
+from tlcore.models.named import is_named, search_timm
+from tlcore.models.registry import availability, create, get_spec, imagenet_model, list_specs, text_encoder_for
 from tlcore.models.spec import Availability, ModelSpec, TransferModel
 from tlcore.models.text import GloveTextEncoder, HFTextEncoder, TextEncoder
-from tlcore.models.weights import availability
 
 __all__ = [
     "Availability", "ModelSpec", "TransferModel", "TextEncoder", "GloveTextEncoder", "HFTextEncoder",
     "get_spec", "list_specs", "availability", "create", "imagenet_model", "text_encoder_for",
-    "apply_lora", "merge_lora", "lora_applied", "network_available",
+    "is_named", "search_timm", "apply_lora", "merge_lora", "lora_applied", "network_available",
 ]

@@ -11,9 +11,9 @@ from typing import Literal
 from torch import nn
 
 from tlcore.core.errors import ModelError
-from tlcore.models import text, vision
-from tlcore.models.spec import Init, ModelSpec, TransferModel
-from tlcore.models.weights import availability
+from tlcore.models import text, vision, weights
+from tlcore.models.named import is_named, named_availability, named_spec
+from tlcore.models.spec import Availability, Init, ModelSpec, TransferModel
 
 _TV = dict(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), interpolation="bilinear", crop_pct=0.875)
 _TF_LITE = dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), interpolation="bicubic")
@@ -92,11 +92,19 @@ _BY_ID = {spec.id: spec for spec in SPECS}
 
 
 def get_spec(model_id: str) -> ModelSpec:
-    """The spec of `model_id`; ModelError listing the known ids if there is none."""
+    """The spec of a registry id or of a library model named `timm:…`/`hf:…`; ModelError in one line if unknown."""
+    if is_named(model_id):
+        return named_spec(model_id)
     try:
         return _BY_ID[model_id]
     except KeyError:
-        raise ModelError(f"Unknown model {model_id!r}. Known models: {', '.join(_BY_ID)}.") from None
+        raise ModelError(f"Unknown model {model_id!r}. Known models: {', '.join(_BY_ID)}, or any "
+                         "timm:<name> / hf:<id>.") from None
+
+
+def availability(spec: ModelSpec) -> Availability:
+    """Whether `create(spec, …, "pretrained")` can work now; fast, never downloads."""
+    return named_availability(spec) if is_named(spec.id) else weights.availability(spec)
 
 
 def list_specs(modality: str | None = None) -> list[ModelSpec]:
@@ -129,7 +137,7 @@ def _body(spec: ModelSpec, pretrained: bool) -> tuple[nn.Module, int]:
     if spec.family in ("torchvision", "timm"):
         return vision.vision_body(spec, pretrained)
     if spec.family == "hf":
-        return text.hf_body(spec, pretrained)
+        return text.hf_classifier_body(spec, pretrained) if is_named(spec.id) else text.hf_body(spec, pretrained)
     if spec.family == "glove":
         return text.glove_body(spec, pretrained)
     raise ModelError(f"Unknown model family {spec.family!r}.")
@@ -152,4 +160,4 @@ def text_encoder_for(spec: ModelSpec) -> text.TextEncoder:
     return text.text_encoder(spec)
 
 
-__all__ = ["SPECS", "Init", "get_spec", "list_specs", "create", "imagenet_model", "text_encoder_for"]
+__all__ = ["SPECS", "Init", "availability", "get_spec", "list_specs", "create", "imagenet_model", "text_encoder_for"]

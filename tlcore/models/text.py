@@ -45,6 +45,11 @@ def hf_source(spec: ModelSpec) -> str:
     if spec.offline_package:
         path = weights.weight_file(spec.offline_package, spec.extra["weights_file"])
         return str(path.parent)
+    if spec.extra.get("named"):  # the cached snapshot folder: loading it never needs the network
+        from tlcore.models.named import hub_snapshot
+
+        folder = hub_snapshot(spec.arch)
+        return str(folder) if folder else spec.arch
     return spec.arch
 
 
@@ -73,14 +78,52 @@ def hf_body(spec: ModelSpec, pretrained: bool) -> tuple[nn.Module, int]:
     local = bool(spec.offline_package) or downloads.prefer_local_files()
     try:
         if pretrained:
-            model = AutoModel.from_pretrained(source, local_files_only=local)
+            model = AutoModel.from_pretrained(source, local_files_only=local, trust_remote_code=False)
         else:
-            model = AutoModel.from_config(AutoConfig.from_pretrained(source, local_files_only=local))
+            model = AutoModel.from_config(AutoConfig.from_pretrained(source, local_files_only=local,
+                                                                     trust_remote_code=False))
     except Exception as exc:
         raise ModelError(f"Could not load {spec.id} ({'weights' if pretrained else 'its configuration'}): "
                          f"{_first_line(exc)}. Scratch text models still need the model's configuration and "
                          "vocabulary, which come with the download.") from exc
     return MeanPooledEncoder(model), model.config.hidden_size
+
+
+class ClassifierFeatures(nn.Module):
+    """A transformers `…ForSequenceClassification` whose last linear layer is removed: what it feeds that layer
+    (BERT's pooler output, DistilBERT's pre-classifier, RoBERTa's dense head) is the feature vector.
+
+    Models named `hf:…` use this, so a trained run is exactly that library model again (`classifier_path`
+    names where the head goes back) and exports as a folder `AutoModelForSequenceClassification` loads.
+    """
+
+    def __init__(self, model: nn.Module, classifier_path: str) -> None:
+        super().__init__()
+        self.model = model
+        self.classifier_path = classifier_path
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+
+
+def hf_classifier_body(spec: ModelSpec, pretrained: bool) -> tuple[nn.Module, int]:
+    """(ClassifierFeatures, feature size) of a named Hugging Face model; never runs remote code."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    source = hf_source(spec)
+    local = downloads.prefer_local_files()
+    try:
+        config = AutoConfig.from_pretrained(source, local_files_only=local, trust_remote_code=False, num_labels=1)
+        model = (AutoModelForSequenceClassification.from_pretrained(source, config=config, local_files_only=local,
+                                                                    trust_remote_code=False)
+                 if pretrained else AutoModelForSequenceClassification.from_config(config))
+    except Exception as exc:
+        raise ModelError(f"Could not load {spec.id} as a text classifier: {_first_line(exc)}") from exc
+    path, last = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear)][-1]
+    if last.out_features != 1:
+        raise ModelError(f"{spec.id} has no sequence-classification layer at its end; pick a text encoder.")
+    model.set_submodule(path, nn.Identity())
+    return ClassifierFeatures(model, path), last.in_features
 
 
 class HFTextEncoder:
@@ -89,7 +132,8 @@ class HFTextEncoder:
     def __init__(self, source: str, max_length: int, local_only: bool) -> None:
         from transformers import AutoTokenizer
 
-        self.tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
+        self.tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only,
+                                                       trust_remote_code=False)
         self.max_length = max_length
         self.pad_id: int = int(self.tokenizer.pad_token_id)
 

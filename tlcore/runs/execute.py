@@ -14,9 +14,10 @@ from tlcore.core.config import TrainConfig
 from tlcore.core.errors import UserError
 from tlcore.runs.artifacts import write_artifacts
 from tlcore.runs.memory import with_smaller_batch_on_oom
-from tlcore.runs.paths import discard_artifacts
+from tlcore.runs.paths import discard_artifacts, run_dir
 from tlcore.runs.sink import CancelFlag, StoreSink
-from tlcore.runs.store import EVERYONE, RunStore
+from tlcore.runs.store import EVERYONE, RunRecord, RunStore
+from tlcore.runs.tracking import MlflowSink
 from tlcore.train import Cancelled, Prepared, RunOutput, prepare, train_run
 
 log = logging.getLogger("tlcore.runs")
@@ -27,10 +28,19 @@ def execute(store: RunStore, run_id: str) -> str:
     record = store.get(run_id, owner=EVERYONE)
     if record is None or not store.mark_running(run_id, os.getpid()):
         return record.status if record else "missing"
-    started = time.monotonic()
+    tracker = MlflowSink.start(run_id, record.name, record.config, record.group_id)
+    status = _execute(store, record, tracker)
+    if tracker is not None:
+        final = store.get(run_id, owner=EVERYONE)
+        tracker.finish(status, final.result if final else None, run_dir(run_id) if status == "succeeded" else None)
+    return status
+
+
+def _execute(store: RunStore, record: RunRecord, tracker: MlflowSink | None) -> str:
+    run_id, started = record.id, time.monotonic()
     try:
         prep = prepare(TrainConfig.from_dict(record.config), full_check=True)
-        out, note = train_with_oom_retry(store, run_id, prep)
+        out, note = train_with_oom_retry(store, run_id, prep, tracker)
         return record_success(store, run_id, out, dict(out.summary, **note,
                                                        wall_seconds=round(time.monotonic() - started, 3)))
     except Cancelled:
@@ -43,9 +53,16 @@ def execute(store: RunStore, run_id: str) -> str:
                     f"The details are in the server's log of run {run_id}.")
 
 
-def train_with_oom_retry(store: RunStore, run_id: str, prep: Prepared) -> tuple[RunOutput, dict[str, Any]]:
-    """Train; if the GPU runs out of memory, once more with half the batch (said in the result's `note`)."""
-    sink, stop, asked = StoreSink(store, run_id), CancelFlag(store, run_id), prep.resolved.batch_size
+def train_with_oom_retry(store: RunStore, run_id: str, prep: Prepared,
+                         tracker: MlflowSink | None = None) -> tuple[RunOutput, dict[str, Any]]:
+    """Train; if the GPU runs out of memory, once more with half the batch (said in the result's `note`).
+    Loop events go to the store and, when MLflow tracking is on, to `tracker` too."""
+    store_sink, stop, asked = StoreSink(store, run_id), CancelFlag(store, run_id), prep.resolved.batch_size
+
+    def sink(kind: str, data: dict[str, Any]) -> None:
+        store_sink(kind, data)
+        if tracker is not None:
+            tracker(kind, data)
 
     def attempt(batch_size: int) -> RunOutput:
         resolved = dataclasses.replace(prep.resolved, batch_size=batch_size)

@@ -106,8 +106,9 @@ def _default_image_size(spec: ModelSpec, native_size: bool, native_side: int | N
     cached forward pass per image, so the size costs little), the model's own input size: pretrained features
     are best at the size they were trained at (tux-photos, 5 per class, 3 seeds: probe 0.765 at 160 px, 0.784
     at 224 px; 2 per class 0.618 → 0.696). Small images (digits) need no more than about twice their own side
-    (at least 64 px, rounded to 32). A ViT's position embeddings are tied to its native size, so it keeps it."""
-    if _is_vit(spec):
+    (at least 64 px, rounded to 32). A ViT's position embeddings are tied to its native size, so it keeps it,
+    as does any timm model whose pretrained cfg says its input size is fixed."""
+    if _is_vit(spec) or spec.extra.get("fixed_input_size"):
         return spec.input_size
     size = spec.input_size if native_size else min(spec.input_size, 160)
     if native_side:
