@@ -116,3 +116,21 @@ def test_predict_and_runs_pages_without_runs(data_dir):
     for page in ("app_pages/predict.py", "app_pages/runs.py"):
         at.switch_page(page).run()
         assert not at.exception and at.info
+
+
+def test_models_page_search_finds_cached_library_models_and_says_why_others_are_not(data_dir, tmp_path, monkeypatch):
+    from tests.support.hubcache import fill_hub_cache, use_hub_cache
+
+    use_hub_cache(monkeypatch, fill_hub_cache(tmp_path / "hub"))
+    at = app(data="digits").run()
+    at.switch_page("app_pages/models.py").run()
+    at.text_input(key="model-search").set_value("test_convnext").run()
+    assert not at.exception, at.exception
+    rows = [m.value for m in at.markdown if m.value.startswith("**timm:test_convnext")]
+    assert any("test_convnext.r160_in1k**" in r and "Available: found in the local" in r for r in rows)
+    assert any("test_convnext2.r160_in1k**" in r and "not in the local cache" in r for r in rows)
+    [use] = [b for b in at.button if b.key == "use-timm:test_convnext.r160_in1k"]
+    use.click().run()
+    assert at.session_state["model"] == "timm:test_convnext.r160_in1k"
+    at.text_input(key="model-search").set_value("convnxt_nano").run()
+    assert not at.exception and any("convnxt_nano" in i.value for i in at.info)

@@ -39,7 +39,7 @@ def trained(tmp_path_factory, tiny_image_folder):
             result = json.loads(proc.stdout)
             assert result["status"] == "succeeded", result
             runs[model] = (result["run_id"], data)
-        yield runs, root, mp
+        yield runs
 
 
 @pytest.mark.parametrize("model, message", [
@@ -64,6 +64,14 @@ def _test_items(run_id: str, data) -> list:
     return [ds.items[i] for i in meta["split"]["test"]], meta
 
 
+def _exported(trained, model: str, fmt: str, out) -> tuple[str, list, dict]:
+    """(run id, its test items, its config.json) of the trained run of `model`, exported as `fmt` to `out`."""
+    run_id, data = trained[model]
+    items, meta = _test_items(run_id, data)
+    assert main(["runs", "export", run_id, "--format", fmt, "--out", str(out)]) == 0
+    return run_id, items, meta
+
+
 def _predicted(run_id: str, inputs: list) -> list[str]:
     from tlcore.experiments.predict import Predictor
 
@@ -74,10 +82,7 @@ def _predicted(run_id: str, inputs: list) -> list[str]:
 def test_a_text_run_exports_a_folder_transformers_loads_with_the_same_top1(trained, tmp_path):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    runs, _, _ = trained
-    run_id, data = runs[HF_ID]
-    texts, meta = _test_items(run_id, data)
-    assert main(["runs", "export", run_id, "--format", "huggingface", "--out", str(tmp_path / "hf")]) == 0
+    run_id, texts, meta = _exported(trained, HF_ID, "huggingface", tmp_path / "hf")
     model = AutoModelForSequenceClassification.from_pretrained(tmp_path / "hf").eval()
     tokenizer = AutoTokenizer.from_pretrained(tmp_path / "hf")
     with torch.inference_mode():
@@ -92,10 +97,7 @@ def test_an_image_run_exports_a_checkpoint_timm_loads_with_the_same_top1(trained
     import timm
     from PIL import Image
 
-    runs, _, _ = trained
-    run_id, data = runs[TIMM_ID]
-    images, _ = _test_items(run_id, data)
-    assert main(["runs", "export", run_id, "--format", "timm", "--out", str(tmp_path / "timm")]) == 0
+    run_id, images, _ = _exported(trained, TIMM_ID, "timm", tmp_path / "timm")
     config = json.loads((tmp_path / "timm" / "config.json").read_text())
     n = len(config["label_names"])
     model = timm.create_model(TIMM_TINY, pretrained=True, num_classes=n, pretrained_cfg_overlay=dict(
@@ -115,10 +117,7 @@ def test_onnx_runtime_matches_pytorch_and_reads_the_labels_from_the_file(trained
 
     from tlcore.experiments.predict import Predictor
 
-    runs, _, _ = trained
-    run_id, data = runs[model]
-    items, _ = _test_items(run_id, data)
-    assert main(["runs", "export", run_id, "--format", "onnx", "--out", str(tmp_path / "m.onnx")]) == 0
+    run_id, items, _ = _exported(trained, model, "onnx", tmp_path / "m.onnx")
     session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
     predictor = Predictor(run_id)
     inputs = ((predictor.image_tensor(items),) if predictor.modality == "image"
@@ -136,7 +135,7 @@ def test_onnx_runtime_matches_pytorch_and_reads_the_labels_from_the_file(trained
 @pytest.mark.slow
 def test_push_dry_run_builds_the_folder_and_a_real_push_needs_a_token(trained, tmp_path, capsys, monkeypatch):
     """Only the folder is tested: the upload itself needs the Hub and a token, which this machine lacks."""
-    runs, _, _ = trained
+    runs = trained
     run_id, _ = runs[HF_ID]
     args = ["runs", "push", run_id, "--repo", "someone/tiny-reviews", "--out", str(tmp_path / "push")]
     assert main([*args, "--dry-run", "--json"]) == 0

@@ -17,16 +17,27 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from scipy.stats import binomtest
 from torch import nn
 
 from tlcore.core.errors import UserError
+from tlcore.models import ModelSpec, TextEncoder, TransferModel
 from tlcore.runs.paths import read_json
 
-if TYPE_CHECKING:
-    from tlcore.experiments.predict import Predictor
+
+class Predictor(Protocol):
+    """What an export reads from a loaded run (`tlcore.experiments.predict.Predictor`)."""
+
+    run_id: str
+    model: TransferModel
+    meta: dict[str, Any]
+    classes: list[str]
+    spec: ModelSpec
+    modality: str
+
+    def text_encoder(self) -> TextEncoder: ...
 
 
 def export_huggingface(predictor: Predictor, out: Path) -> Path:
