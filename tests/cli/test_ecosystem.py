@@ -56,6 +56,17 @@ def test_unknown_or_uncached_names_give_one_line(model, message, capsys, tmp_pat
     assert err.startswith("error: ") and "\n" not in err and message in err
 
 
+def test_models_search_lists_cached_library_models_first(capsys, tmp_path, monkeypatch):
+    use_hub_cache(monkeypatch, fill_hub_cache(tmp_path / "hub"))
+    assert main(["models", "--search", "test_convnext", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)["models"]
+    assert found[0]["id"] == TIMM_ID and found[0]["available"] and found[0]["params_m"] > 0
+    assert all("not in the local cache" in m["reason"] for m in found[1:]) and len(found) > 1
+    assert main(["models", "--search", "minilm", "--modality", "text", "--json"]) == 0
+    (text,) = json.loads(capsys.readouterr().out)["models"]
+    assert text["id"] == HF_ID and text["available"] and text["params_m"] == pytest.approx(22.7, abs=0.1)
+
+
 def _test_items(run_id: str, data) -> list:
     from tlcore.runs.paths import read_json
 

@@ -62,7 +62,11 @@ def _json_option(p: argparse.ArgumentParser) -> None:
 
 def _data_commands(sub: argparse._SubParsersAction) -> None:
     _json_option(_command(sub, "datasets", "tlcore.cli.data:datasets", "list built-in datasets"))
-    _json_option(_command(sub, "models", "tlcore.cli.models:models", "list models"))
+    p = _command(sub, "models", "tlcore.cli.models:models", "list models")
+    p.add_argument("--search", help="also list timm / Hugging Face models whose name contains this")
+    p.add_argument("--modality", choices=["image", "text"], default="image",
+                   help="with --search: timm image models (default) or Hugging Face text encoders")
+    _json_option(p)
     p = _command(sub, "check", "tlcore.cli.data:check",
                  "load a dataset and print its checks (classes, split, warnings, skipped files)")
     p.add_argument("--data", required=True, help="built-in id, .zip, folder, .csv, .tsv or .jsonl")
