@@ -1,4 +1,4 @@
-"""Image decoding: any input (file or array) to RGB, the timm eval transform, and a cached uint8 tensor.
+"""Image decoding: any input (file or array) to RGB, timm's own eval transform, and a cached uint8 tensor.
 
 Every image goes through `load_image`, so EXIF rotation, transparency and grey-scale are handled the same
 way for training, evaluation and prediction.
@@ -7,9 +7,9 @@ way for training, evaluation and prediction.
 from __future__ import annotations
 
 import io
-import math
 import re
 import warnings
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -168,21 +168,22 @@ def load_image(ref: ImageRef, limits: Limits | None = None) -> Image.Image:
 
 
 def eval_transform(im: Image.Image, size: int, crop_pct: float = 0.875, interpolation: str = "bilinear") -> Image.Image:
-    """timm's eval transform: shorter side to floor(size / crop_pct), then a centred size×size crop."""
-    resample = INTERPOLATIONS.get(interpolation)
-    if resample is None:
+    """timm's own eval transform (`timm.data.create_transform`, centre crop): shorter side to
+    floor(size / crop_pct), then a centred size×size crop; on the PIL image, before any tensor conversion."""
+    if interpolation not in INTERPOLATIONS:
         raise DataError(f"unknown interpolation {interpolation!r}; use one of {', '.join(INTERPOLATIONS)}")
-    scale = max(size, math.floor(size / crop_pct))
-    w, h = im.size
-    if w <= h:
-        new_w, new_h = scale, max(1, int(scale * h / w))
-    else:
-        new_w, new_h = max(1, int(scale * w / h)), scale
-    if (new_w, new_h) != (w, h):
-        im = im.resize((new_w, new_h), resample)
-    left = int(round((new_w - size) / 2.0))
-    top = int(round((new_h - size) / 2.0))
-    return im.crop((left, top, left + size, top + size))
+    return _timm_eval_transform(size, crop_pct, interpolation)(im)
+
+
+@lru_cache(maxsize=64)
+def _timm_eval_transform(size: int, crop_pct: float, interpolation: str):
+    from timm.data import create_transform
+    from timm.data.transforms import MaybePILToTensor
+    from torchvision.transforms import Compose
+
+    full = create_transform(input_size=size, is_training=False, interpolation=interpolation, crop_pct=crop_pct,
+                            crop_mode="center", use_prefetcher=True)  # no normalisation: we cache uint8 pixels
+    return Compose([t for t in full.transforms if not isinstance(t, MaybePILToTensor)])
 
 
 def median_side(ds: Dataset, sample: int = 64) -> int | None:
