@@ -43,3 +43,27 @@ def test_a_three_seed_comparison_is_a_parent_run_with_its_runs_in_mlflow(tmp_pat
     assert [m.step for m in history] == list(range(1, len(history) + 1)) and history
     files = {f.path for f in client.list_artifacts(child, "model")}
     assert {"model/model.safetensors", "model/labels.json", "model/config.json"} <= files
+
+
+def test_a_study_is_a_parent_run_of_its_cells(tmp_path, monkeypatch, tiny_image_folder):
+    import mlflow
+
+    from tlcore.experiments.study import StudySpec, submit_study
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TLAB_MLFLOW_URI", uri)
+    store = RunStore()
+    spec = StudySpec(tiny_config(tiny_image_folder), ("linear_probe",), (2, None), 1)
+    submitted = submit_study(store, spec)
+    run_ids = [c.run_id for c in submitted.cells]
+    records = Dispatcher(store, max_workers=1).wait(run_ids, poll_s=0.2, timeout_s=300)
+    assert [r.status for r in records] == ["succeeded"] * 2, [r.error for r in records]
+
+    mlflow.set_tracking_uri(uri)
+    runs = mlflow.search_runs(experiment_names=["Transfer Lab"])
+    parent = runs[runs["tags.tlab.group_id"] == submitted.study_id]
+    assert len(parent) == 1 and parent.iloc[0]["tags.tlab.kind"] == "study"
+    children = runs[runs["tags.mlflow.parentRunId"] == parent.iloc[0]["run_id"]]
+    assert sorted(children["tags.tlab.run_id"]) == sorted(run_ids)
+    assert parent.iloc[0]["status"] == "FINISHED" and set(children["status"]) == {"FINISHED"}

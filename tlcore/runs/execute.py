@@ -28,12 +28,7 @@ def execute(store: RunStore, run_id: str) -> str:
     record = store.get(run_id, owner=EVERYONE)
     if record is None or not store.mark_running(run_id, os.getpid()):
         return record.status if record else "missing"
-    tracker = MlflowSink.start(run_id, record.name, record.config, record.group_id)
-    status = _execute(store, record, tracker)
-    if tracker is not None:
-        final = store.get(run_id, owner=EVERYONE)
-        tracker.finish(status, final.result if final else None, run_dir(run_id) if status == "succeeded" else None)
-    return status
+    return _execute(store, record, MlflowSink.start(run_id, record.name, record.config, record.group_id))
 
 
 def _execute(store: RunStore, record: RunRecord, tracker: MlflowSink | None) -> str:
@@ -42,15 +37,15 @@ def _execute(store: RunStore, record: RunRecord, tracker: MlflowSink | None) -> 
         prep = prepare(TrainConfig.from_dict(record.config), full_check=True)
         out, note = train_with_oom_retry(store, run_id, prep, tracker)
         return record_success(store, run_id, out, dict(out.summary, **note,
-                                                       wall_seconds=round(time.monotonic() - started, 3)))
+                                                       wall_seconds=round(time.monotonic() - started, 3)), tracker)
     except Cancelled:
-        return _end(store, run_id, "cancelled", "Cancelled by the user.")
+        return _end(store, run_id, "cancelled", "Cancelled by the user.", tracker)
     except UserError as exc:
-        return _end(store, run_id, "failed", str(exc))
+        return _end(store, run_id, "failed", str(exc), tracker)
     except Exception as exc:  # the run fails, with the reason; the traceback goes to the worker log
         log.error("run %s failed:\n%s", run_id, traceback.format_exc())
         return _end(store, run_id, "failed", f"Unexpected error ({type(exc).__name__}: {exc}). "
-                    f"The details are in the server's log of run {run_id}.")
+                    f"The details are in the server's log of run {run_id}.", tracker)
 
 
 def train_with_oom_retry(store: RunStore, run_id: str, prep: Prepared,
@@ -80,17 +75,23 @@ def train_with_oom_retry(store: RunStore, run_id: str, prep: Prepared,
                  "note": f"The GPU ran out of memory at batch size {asked}, so this run used batch size {used}."}
 
 
-def record_success(store: RunStore, run_id: str, out: RunOutput, result: dict[str, Any]) -> str:
+def record_success(store: RunStore, run_id: str, out: RunOutput, result: dict[str, Any],
+                   tracker: MlflowSink | None = None) -> str:
     """Artifacts first (they appear whole or not at all), then the row that says succeeded. If the row can
     no longer say so (cancelled or marked interrupted meanwhile), the artifacts go again: a run folder
-    exists only for a succeeded row, and a succeeded row always has its folder."""
+    exists only for a succeeded row, and a succeeded row always has its folder. MLflow (if tracking) is
+    told before the row, so whoever waits for the row finds the run complete in MLflow too."""
     write_artifacts(run_id, out)
+    if tracker is not None:
+        tracker.finish("succeeded", result, run_dir(run_id))
     if store.finish(run_id, "succeeded", result=result):
         return "succeeded"
     discard_artifacts(run_id)
     return store.status_of(run_id) or "missing"
 
 
-def _end(store: RunStore, run_id: str, status: str, error: str) -> str:
+def _end(store: RunStore, run_id: str, status: str, error: str, tracker: MlflowSink | None = None) -> str:
+    if tracker is not None:
+        tracker.finish(status, None, None)
     discard_artifacts(run_id)
     return status if store.finish(run_id, status, error=error) else (store.status_of(run_id) or "missing")

@@ -1,5 +1,5 @@
 """Optional experiment tracking in MLflow (`TLAB_MLFLOW_URI`): every run's parameters, per-epoch metrics, final
-metrics and trained model, and a parent run for each comparison whose runs are nested under it.
+metrics and trained model, and a parent run for each comparison and study whose runs are nested under it.
 
 MLflow is a second audience for the run store, never a dependency of training: when the setting is absent
 nothing here is imported, and any tracking failure (server down, disk full) is logged and dropped rather than
@@ -55,7 +55,8 @@ def _numbers(values: dict[str, Any]) -> dict[str, float]:
 
 
 def open_group(group_id: str, name: str, kind: str, runs: int) -> str | None:
-    """A parent run for a comparison (or study) of `runs` runs; its runs nest under it as they start."""
+    """A parent run for a comparison of `runs` runs (created before they are queued); they nest under it as
+    they start, finding it by its group tag."""
     if not mlflow_uri():
         return None
     try:
@@ -65,6 +66,35 @@ def open_group(group_id: str, name: str, kind: str, runs: int) -> str | None:
         return parent.info.run_id
     except Exception as exc:  # tracking is optional: say so in the log, never fail the submission
         log.warning("MLflow: could not create the parent run of %s: %s", group_id, exc)
+        return None
+
+
+def open_study(study_id: str, name: str, run_ids: list[str]) -> str | None:
+    """A parent run for a study, made once its runs are known: runs that started (or finished, when reused)
+    before it exists are adopted; later ones find it by its member list. A reused run that already belongs
+    to another comparison keeps that parent (MLflow has one parent per run) and is not waited for."""
+    if not mlflow_uri():
+        return None
+    try:
+        client, experiment = _client()
+        parent = client.create_run(experiment, run_name=name, tags={
+            GROUP_TAG: study_id, "tlab.kind": "study", "tlab.members": ",".join(run_ids)[:8000],
+            "tlab.runs": str(len(run_ids))}).info.run_id
+        expected = len(run_ids)
+        for run_id in run_ids:
+            found = client.search_runs([experiment], filter_string=f"tags.`{RUN_TAG}` = '{run_id}'", max_results=1)
+            if not found:  # not started yet: it finds this parent itself
+                continue
+            current = found[0].data.tags.get("mlflow.parentRunId")
+            if current is None:
+                client.set_tag(found[0].info.run_id, "mlflow.parentRunId", parent)
+            elif current != parent:  # a reused run of another comparison
+                expected -= 1
+        client.set_tag(parent, "tlab.runs", str(expected))
+        _close_parent_when_complete(client, parent)
+        return parent
+    except Exception as exc:
+        log.warning("MLflow: could not create the parent run of study %s: %s", study_id, exc)
         return None
 
 
@@ -83,7 +113,7 @@ class MlflowSink:
             from mlflow.entities import Param
 
             client, experiment = _client()
-            parent = _parent(client, experiment, group_id) if group_id else None
+            parent = _parent(client, experiment, group_id, run_id)
             tags = {RUN_TAG: run_id, "tlab.model": str(config.get("model")), **(
                 {"mlflow.parentRunId": parent, "tlab.group": group_id} if parent else {})}
             created = client.create_run(experiment, run_name=name or run_id, tags=tags)
@@ -123,8 +153,11 @@ class MlflowSink:
             log.warning("MLflow: could not log metrics of %s: %s", self.run_id, exc)
 
 
-def _parent(client: Any, experiment: str, group_id: str) -> str | None:
-    found = client.search_runs([experiment], filter_string=f"tags.`{GROUP_TAG}` = '{group_id}'", max_results=1)
+def _parent(client: Any, experiment: str, group_id: str | None, run_id: str) -> str | None:
+    """The comparison's parent run (by its group tag), else a study's whose members include `run_id`."""
+    query = (f"tags.`{GROUP_TAG}` = '{group_id}'" if group_id
+             else f"tags.`tlab.kind` = 'study' and tags.`tlab.members` LIKE '%{run_id}%'")
+    found = client.search_runs([experiment], filter_string=query, max_results=1)
     return found[0].info.run_id if found else None
 
 

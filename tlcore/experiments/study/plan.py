@@ -21,6 +21,7 @@ from tlcore.experiments import submit
 from tlcore.experiments.quotas import check_room
 from tlcore.experiments.summary import per_class_label
 from tlcore.runs.store import RunStore
+from tlcore.runs.tracking import open_study
 from tlcore.train import Prepared
 from tlcore.train.defaults import pick_device
 
@@ -148,8 +149,9 @@ def submit_study(store: RunStore, spec: StudySpec, *, owner: str = "", name: str
     for cell in cells:
         if not cell.reused:
             cell.run_id = submit.submit(store, cell.config, owner=owner, name=_cell_name(spec, cell, name))
-    study_id = store.create_study(spec.to_dict(), [c.run_id for c in cells], owner=owner,
-                            name=name or f"{spec.base.model} on {prep.dataset.name}: data efficiency")
+    title = name or f"{spec.base.model} on {prep.dataset.name}: data efficiency"
+    study_id = store.create_study(spec.to_dict(), [c.run_id for c in cells], owner=owner, name=title)
+    open_study(study_id, title, [c.run_id for c in cells])
     return SubmittedStudy(study_id, spec, cells, prep, notes)
 
 
