@@ -103,7 +103,7 @@ def model_card(predictor: Predictor, library: str) -> str:
     accuracy = (f"{acc:.3f} (95% interval {low:.3f}–{high:.3f}, {n_test} test items)" if low is not None
                 else "not measured")
     front = {"library_name": library, "tags": ["transfer-lab", config["strategy"]],
-             "base_model": predictor.spec.arch if predictor.spec.family in ("timm", "hf") else None}
+             "base_model": _hub_id(predictor.spec)}
     lines = ["---", *(f"{k}: {json.dumps(v)}" for k, v in front.items() if v), "---", "",
              f"# {predictor.spec.title}, fine-tuned with Transfer Lab", "",
              f"- base model: `{predictor.spec.id}`", f"- strategy: `{config['strategy']}`",
@@ -117,3 +117,10 @@ def model_card(predictor: Predictor, library: str) -> str:
 
 def _split_seed(config: dict[str, Any]) -> int:
     return config["seed"] if config.get("split_seed") is None else config["split_seed"]
+
+
+def _hub_id(spec: ModelSpec) -> str | None:
+    """The Hugging Face hub repo the base weights come from, for the card's `base_model`, when there is one."""
+    if spec.family == "timm":
+        return spec.extra.get("hf_hub_id")
+    return spec.arch if spec.family == "hf" else None
