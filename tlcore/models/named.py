@@ -48,7 +48,7 @@ def _timm_spec(name: str) -> ModelSpec:
     from timm.models import get_pretrained_cfg
 
     if not name or not timm.is_model(name):
-        raise ModelError(f"Unknown timm model {name!r}{_close_names(name)}")
+        raise ModelError(f"Unknown timm model {name[:80]!r}{_close_names(name)}")
     cfg = get_pretrained_cfg(name)
     if cfg is None or not cfg.hf_hub_id:
         raise ModelError(f"timm model {name!r} has no pretrained weights on the Hugging Face hub; pick a name "
@@ -108,13 +108,9 @@ def hub_snapshot(repo_id: str) -> Path | None:
 
 
 def _hf_spec(repo_id: str) -> ModelSpec:
-    from huggingface_hub.utils import HFValidationError, validate_repo_id
-
-    try:
-        validate_repo_id(repo_id)
-    except HFValidationError:
-        raise ModelError(f"{repo_id!r} is not a Hugging Face model id (like 'distilbert-base-uncased' or "
-                         "'org/name').") from None
+    if not _valid_repo_id(repo_id):
+        raise ModelError(f"{repo_id[:80]!r} is not a Hugging Face model id (like 'distilbert-base-uncased' or "
+                         "'org/name').")
     folder = hub_snapshot(repo_id)
     config = json.loads((folder / "config.json").read_text()) if folder else {}
     hidden = config.get("hidden_size") or config.get("dim") or config.get("d_model")
@@ -189,4 +185,15 @@ def search(pattern: str, modality: str, limit: int = 12) -> list[str]:
         return [f"{TIMM_PREFIX}{n}" for n in search_timm(text, limit)]
     found = [f"{HF_PREFIX}{i}" for i in search_hf_cache(text, limit)]
     typed = f"{HF_PREFIX}{text}"
-    return found if typed in found or "/" not in text and found else [*found, typed][:limit]
+    looks_like_an_id = "/" in text or not found  # "mini" with cached matches is a search, not an id
+    return [*found, typed][:limit] if looks_like_an_id and typed not in found and _valid_repo_id(text) else found
+
+
+def _valid_repo_id(text: str) -> bool:
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(text)
+    except HFValidationError:
+        return False
+    return True

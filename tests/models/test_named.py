@@ -1,0 +1,49 @@
+"""Library models by name (`timm:…`, `hf:…`): names are checked before anything is looked up, preprocessing comes
+from timm's pretrained cfg, and availability from the local hub cache only."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.hubcache import MINILM_REPO, TIMM_TINY, fill_hub_cache, use_hub_cache
+from tlcore.core.errors import ModelError
+from tlcore.models import availability, get_spec, named
+
+
+@pytest.mark.parametrize("model_id", ["timm:", "hf:", "timm:../../x", "timm:*", "hf:org/name@main", "hf:a\nb",
+                                      "hf:/etc/passwd", "hf:~/.ssh", "hf:..", "hf:" + "a" * 500])
+def test_hostile_names_are_refused_in_one_short_line(model_id):
+    with pytest.raises(ModelError) as caught:
+        get_spec(model_id)
+    assert "\n" not in str(caught.value) and len(str(caught.value)) < 250
+
+
+def test_a_timm_spec_takes_its_preprocessing_from_the_pretrained_cfg():
+    import timm
+
+    spec = get_spec("timm:test_convnext")  # no tag: timm's default pretrained tag
+    cfg = timm.models.get_pretrained_cfg(TIMM_TINY)
+    assert spec.id == f"timm:{TIMM_TINY}" and spec.modality == "image" and spec.family == "timm"
+    assert (spec.input_size, spec.mean, spec.std) == (cfg.input_size[-1], cfg.mean, cfg.std)
+    assert (spec.interpolation, spec.crop_pct, spec.extra["hf_hub_id"]) == (cfg.interpolation, cfg.crop_pct,
+                                                                          cfg.hf_hub_id)
+    assert 0.1 < spec.params_m < 1
+
+
+def test_availability_comes_from_the_local_cache_only(tmp_path, monkeypatch):
+    use_hub_cache(monkeypatch, tmp_path / "empty")
+    for model_id in (f"timm:{TIMM_TINY}", f"hf:{MINILM_REPO}"):
+        avail = availability(get_spec(model_id))
+        assert not avail.available and "not in the local cache" in avail.reason
+    use_hub_cache(monkeypatch, fill_hub_cache(tmp_path / "hub"))
+    for model_id in (f"timm:{TIMM_TINY}", f"hf:{MINILM_REPO}"):
+        assert availability(get_spec(model_id)).available
+    assert get_spec(f"hf:{MINILM_REPO}").params_m == pytest.approx(22.7, abs=0.1)
+
+
+def test_search_lists_library_names_and_only_valid_typed_ids(tmp_path, monkeypatch):
+    use_hub_cache(monkeypatch, fill_hub_cache(tmp_path / "hub"))
+    assert named.search("test_convnext", "image")[0] == f"timm:{TIMM_TINY}"
+    assert named.search("minilm", "text") == [f"hf:{MINILM_REPO}"]
+    assert named.search("distilbert-base-uncased", "text") == ["hf:distilbert-base-uncased"]
+    assert named.search("[", "text") == [] and named.search("  ", "image") == []
