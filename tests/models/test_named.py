@@ -47,3 +47,24 @@ def test_search_lists_library_names_and_only_valid_typed_ids(tmp_path, monkeypat
     assert named.search("minilm", "text") == [f"hf:{MINILM_REPO}"]
     assert named.search("distilbert-base-uncased", "text") == ["hf:distilbert-base-uncased"]
     assert named.search("[", "text") == [] and named.search("  ", "image") == []
+
+
+def test_a_hub_encoder_takes_lora_on_the_projections_peft_names_and_merges_back(tmp_path, monkeypatch):
+    import torch
+
+    from tlcore.models import apply_lora, create, merge_lora, text_encoder_for
+    from tlcore.models.text import ClassifierFeatures
+
+    use_hub_cache(monkeypatch, fill_hub_cache(tmp_path / "hub"))
+    spec = get_spec(f"hf:{MINILM_REPO}")
+    assert spec.supports_lora and spec.extra["lora_targets"] == ("query", "value")  # peft's table for BERT
+    torch.manual_seed(0)
+    model = apply_lora(create(spec, 2))
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in n or n.startswith("head.") for n in trainable)
+    batch = text_encoder_for(spec)(["a good film", "a bad one"])
+    with torch.no_grad():
+        before = model.eval()(batch["input_ids"], batch["attention_mask"])
+        merged = merge_lora(model)
+        assert isinstance(merged.body, ClassifierFeatures)
+        torch.testing.assert_close(merged(batch["input_ids"], batch["attention_mask"]), before)

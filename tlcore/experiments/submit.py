@@ -49,8 +49,8 @@ def check(config: TrainConfig, strategy_ids: Iterable[str] | None = None) -> Pre
     spec = get_spec(config.model)
     unsupported = [s for s in chosen if not s.supports(spec)]
     if unsupported:
-        raise ModelError(f"{unsupported[0].title} needs a transformer model; {spec.id} is not one. Use "
-                         "finetune or gradual instead.")
+        raise ModelError(f"{unsupported[0].title} needs a transformer model whose attention layers it knows; "
+                         f"{spec.id} is not one. Use finetune or gradual instead.")
     if any(s.pretrained for s in chosen):
         avail = availability(spec)
         if not avail.available:

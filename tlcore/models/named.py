@@ -116,11 +116,21 @@ def _hf_spec(repo_id: str) -> ModelSpec:
     hidden = config.get("hidden_size") or config.get("dim") or config.get("d_model")
     if folder and not hidden:
         raise ModelError(f"hf:{repo_id} is not a text encoder (its config.json has no hidden size).")
+    lora_targets = _lora_targets(config.get("model_type", ""))
     return ModelSpec(
         f"{HF_PREFIX}{repo_id}", repo_id, "text", "hf", repo_id, _hf_params_m(folder), "see model card",
         f"Hugging Face hub ({repo_id})", NAMED_NOTE.format(library="the Hugging Face hub"),
-        max_length=min(128, int(config.get("max_position_embeddings") or 128)),
-        extra={"named": True, "model_type": config.get("model_type", "")})
+        max_length=min(128, int(config.get("max_position_embeddings") or 128)), supports_lora=bool(lora_targets),
+        extra={"named": True, "model_type": config.get("model_type", ""), "lora_targets": lora_targets})
+
+
+def _lora_targets(model_type: str) -> tuple[str, ...]:
+    """The attention projections peft puts LoRA adapters on for this architecture (peft's own table)."""
+    if not model_type:
+        return ()
+    from peft.utils import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as TARGETS
+
+    return tuple(TARGETS.get(model_type, ()))
 
 
 def _hf_params_m(folder: Path | None) -> float:
