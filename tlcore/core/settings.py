@@ -39,6 +39,13 @@ def weights_mirror() -> str | None:
     return value.rstrip("/") or None
 
 
+def proxy_hops() -> int | None:
+    """How many reverse proxies stand in front of the app (`TLAB_PROXY_HOPS`), each appending the address it saw
+    to X-Forwarded-For; None (unset) means one when the connection comes from this machine, else none."""
+    raw = os.environ.get("TLAB_PROXY_HOPS", "").strip()
+    return int(raw) if raw else None
+
+
 @dataclass(frozen=True)
 class Limits:
     """Limits on user-supplied data, on each workspace and on the whole server. Sizes in bytes unless named
@@ -67,6 +74,7 @@ class Limits:
     max_disk_mb: int = 50_000  # uploads + trained models + caches in the data directory
     max_cache_mb: int = 10_000  # decoded images and frozen features; least recently used files go first
     max_new_workspaces_per_hour: int = 30  # per client address
+    max_queued_per_client: int = 60  # runs waiting or running from all the workspaces one client address opened
 
     @classmethod
     def from_env(cls) -> Limits:

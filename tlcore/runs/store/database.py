@@ -64,6 +64,13 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], Callable[[], None] | None]
     """,
     # 5: uploads stored the old way (under uploads/<workspace>/, referred to by their path) move into the library
     import_legacy_uploads,
+    # 6: when each workspace last had a run start, kept apart from its runs: deleting finished runs must not
+    # win a workspace the next turn of the queue (see runs.round_robin)
+    """
+    CREATE TABLE turns (owner TEXT PRIMARY KEY, last REAL NOT NULL);
+    INSERT INTO turns (owner, last)
+        SELECT owner, MAX(started) FROM runs WHERE started IS NOT NULL GROUP BY owner
+    """,
 ]
 
 

@@ -35,11 +35,14 @@ class Lifecycle(Database):
         are already starting or running."""
         limit = "" if max_active is None else f" AND {_BUSY} < ?"
         params = (time.time(), pid) + (() if max_active is None else (max_active,))
-        rows = self._execute(
-            "UPDATE runs SET status='starting', started=?, pid=? WHERE status='queued' AND id=(SELECT q.id FROM "
-            f"runs q LEFT JOIN {LAST_START} s ON s.owner = q.owner WHERE q.status='queued' "
-            f"ORDER BY COALESCE(s.last, 0), q.created, q.id LIMIT 1){limit} RETURNING id", params).fetchall()
-        return rows[0][0] if rows else None
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "UPDATE runs SET status='starting', started=?, pid=? WHERE status='queued' AND id=(SELECT q.id FROM "
+                f"runs q LEFT JOIN {LAST_START} s ON s.owner = q.owner WHERE q.status='queued' "
+                f"ORDER BY COALESCE(s.last, 0), q.created, q.id LIMIT 1){limit} RETURNING id, owner", params).fetchall()
+            if rows:
+                _took_turn(conn, rows[0]["owner"], params[0])
+        return rows[0]["id"] if rows else None
 
     def set_pid(self, run_id: str, pid: int) -> None:
         """Record the worker process; `started` moves to now so it is never earlier than that process."""
@@ -52,9 +55,13 @@ class Lifecycle(Database):
         return [run_record(r) for r in rows]
 
     def mark_running(self, run_id: str, pid: int) -> bool:
-        cur = self._execute("UPDATE runs SET status='running', pid=?, started=? "
-                            "WHERE id=? AND status IN ('queued','starting')", (pid, time.time(), run_id))
-        return cur.rowcount == 1
+        now = time.time()
+        with self._transaction() as conn:
+            rows = conn.execute("UPDATE runs SET status='running', pid=?, started=? WHERE id=? AND status IN "
+                                "('queued','starting') RETURNING owner", (pid, now, run_id)).fetchall()
+            if rows:
+                _took_turn(conn, rows[0]["owner"], now)
+        return bool(rows)
 
     def update_progress(self, run_id: str, **fields: Any) -> None:
         bad = set(fields) - _PROGRESS_FIELDS
@@ -120,3 +127,9 @@ class Lifecycle(Database):
         return [run_id for run_id in orphans if self.finish(
             run_id, "interrupted", error="The worker stopped (server restart or crash) before the run finished; "
             "start it again.", from_states=("starting", "running"))]
+
+
+def _took_turn(conn, owner: str, when: float) -> None:
+    """A run of `owner` started: its workspace goes to the back of the queue's turns."""
+    conn.execute("INSERT INTO turns (owner, last) VALUES (?, ?) ON CONFLICT(owner) DO UPDATE SET last=excluded.last",
+                 (owner, when))
