@@ -16,12 +16,12 @@ WS = "compare-page-workspace"  # the workspace the page is opened in (its runs a
 
 @pytest.fixture()
 def data_dir(tmp_path, monkeypatch):
-    """A fresh data directory, and fresh engine objects (store, dispatcher) pointing at it."""
+    """A fresh data directory, and fresh engine objects (store, executor) pointing at it."""
     monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
     st.cache_resource.clear()
     yield tmp_path
     from components import engine
-    engine.dispatcher().stop()
+    engine.executor().stop()
     st.cache_resource.clear()
 
 

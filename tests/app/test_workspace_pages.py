@@ -29,7 +29,7 @@ def data_dir(tmp_path, monkeypatch):
     st.cache_resource.clear()
     yield tmp_path
     from components import engine
-    engine.dispatcher().stop()
+    engine.executor().stop()
     st.cache_resource.clear()
 
 

@@ -32,6 +32,14 @@ def offline_forced() -> bool:
     return any(os.environ.get(k, "").strip().lower() in {"1", "true", "yes"} for k in flags)
 
 
+def torch_threads(default: int) -> int:
+    """Threads a run trains with (`TLAB_TORCH_THREADS`; else `default`: the CPUs a worker may use). The same
+    config trains to the same numbers with the same thread count; another count changes the last bits of
+    float sums, and with them, on tiny data, a prediction or two."""
+    value = os.environ.get("TLAB_TORCH_THREADS", "").strip()
+    return max(1, int(value) if value.isdigit() else default)
+
+
 @dataclass(frozen=True)
 class Limits:
     """Limits on user-supplied data, and quotas per workspace. Sizes in bytes unless named otherwise."""

@@ -6,15 +6,16 @@ EVERYONE for the command line), see `records`.
 
 from tlcore.runs.store.database import MIGRATIONS
 from tlcore.runs.store.lifecycle import Lifecycle
+from tlcore.runs.store.placements import Placement, PlacementQueries
 from tlcore.runs.store.records import ACTIVE, EVERYONE, FINAL, Everyone, RunRecord, Scope, StudyRecord
 from tlcore.runs.store.runs import RunQueries
 from tlcore.runs.store.shares import SHARE_KINDS, ShareQueries
 from tlcore.runs.store.studies import StudyQueries
 
 
-class RunStore(RunQueries, Lifecycle, StudyQueries, ShareQueries):
+class RunStore(RunQueries, Lifecycle, PlacementQueries, StudyQueries, ShareQueries):
     """One object per process (or per Streamlit server); safe to share between threads."""
 
 
-__all__ = ["ACTIVE", "EVERYONE", "FINAL", "MIGRATIONS", "SHARE_KINDS", "Everyone", "RunRecord", "RunStore",
-           "Scope", "StudyRecord"]
+__all__ = ["ACTIVE", "EVERYONE", "FINAL", "MIGRATIONS", "SHARE_KINDS", "Everyone", "Placement", "RunRecord",
+           "RunStore", "Scope", "StudyRecord"]

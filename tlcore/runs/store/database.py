@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,19 @@ MIGRATIONS: list[str] = [
         created REAL NOT NULL);
     CREATE UNIQUE INDEX shares_target ON shares(owner, kind, target);
     """,
+    # 4: runs on other machines (the Ray executor): which executor started a run and the node it ran on; the
+    # server that watches it (its lease) and the worker it is on; one row per attempt (a node died → retried)
+    """
+    ALTER TABLE runs ADD COLUMN executor TEXT NOT NULL DEFAULT 'local';
+    ALTER TABLE runs ADD COLUMN node TEXT;
+    CREATE TABLE placements (
+        run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE, server TEXT NOT NULL, lease REAL NOT NULL,
+        worker TEXT NOT NULL, attempt INTEGER NOT NULL, node_id TEXT);
+    CREATE INDEX placements_server ON placements(server);
+    CREATE TABLE run_attempts (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, attempt INTEGER NOT NULL, node TEXT,
+        ended TEXT, PRIMARY KEY (run_id, attempt));
+    """,
 ]
 
 
@@ -81,6 +94,10 @@ class Database:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+    def batch(self) -> AbstractContextManager[sqlite3.Connection]:
+        """Several store calls of this thread as one transaction (e.g. a batch of relayed progress writes)."""
+        return self._transaction()
 
     def _migrate(self) -> None:
         with self._transaction() as conn:

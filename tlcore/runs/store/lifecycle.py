@@ -43,14 +43,18 @@ class Lifecycle(Database):
         self._execute("UPDATE runs SET pid=?, started=? WHERE id=? AND status IN ('starting','running')",
                       (pid, time.time(), run_id))
 
-    def active_runs(self) -> list[RunRecord]:
-        """Runs starting or running, oldest first (each names the worker process it is on in `pid`)."""
-        rows = self._execute("SELECT * FROM runs WHERE status IN ('starting','running') ORDER BY started").fetchall()
+    def active_runs(self, executor: str | None = None) -> list[RunRecord]:
+        """Runs starting or running, oldest first (each names the worker process it is on in `pid`); only
+        those `executor` started when given (a local worker's pid means nothing for a run on another node)."""
+        which, params = ("", ()) if executor is None else (" AND executor=?", (executor,))
+        rows = self._execute(f"SELECT * FROM runs WHERE status IN ('starting','running'){which} ORDER BY started",
+                             params).fetchall()
         return [run_record(r) for r in rows]
 
-    def mark_running(self, run_id: str, pid: int) -> bool:
-        cur = self._execute("UPDATE runs SET status='running', pid=?, started=? "
-                            "WHERE id=? AND status IN ('queued','starting')", (pid, time.time(), run_id))
+    def mark_running(self, run_id: str, pid: int, *, node: str | None = None) -> bool:
+        """starting → running on the process `pid` of the machine `node`."""
+        cur = self._execute("UPDATE runs SET status='running', pid=?, node=?, started=? "
+                            "WHERE id=? AND status IN ('queued','starting')", (pid, node, time.time(), run_id))
         return cur.rowcount == 1
 
     def update_progress(self, run_id: str, **fields: Any) -> None:
@@ -106,13 +110,14 @@ class Lifecycle(Database):
         return row[0] if row else None
 
     def recover_orphans(self, is_alive: Callable[[RunRecord], bool], grace_s: float = 30.0) -> list[str]:
-        """Mark runs whose worker process is gone as interrupted (e.g. after a server restart).
+        """Mark runs whose local worker process is gone as interrupted (e.g. after a server restart). Runs on
+        a Ray cluster are left to the Ray executor: their pid is a process on another machine.
 
         `is_alive(run)` judges the process in `run.pid`. A run claimed moments ago may not have its pid
         yet; it gets `grace_s` before it counts as orphaned.
         """
         now = time.time()
-        orphans = [r.id for r in self.active_runs()
+        orphans = [r.id for r in self.active_runs(executor="local")
                    if (not r.pid and now - (r.started or 0) > grace_s) or (r.pid and not is_alive(r))]
         return [run_id for run_id in orphans if self.finish(
             run_id, "interrupted", error="The worker stopped (server restart or crash) before the run finished; "
