@@ -149,6 +149,13 @@ def test_cancel_reaches_a_run_on_the_other_node(env, tiny_image_folder):
         assert not run_dir(r.id).exists()
 
 
+def test_a_run_no_node_can_take_fails_at_once_with_the_reason(env, tiny_image_folder):
+    run_id = submit(env.store, tiny_config(tiny_image_folder, device="cuda"))
+    (done,) = env.server.wait([run_id], poll_s=0.1, timeout_s=30)
+    assert (done.status, done.error) == ("failed", "No node of the Ray cluster has 1 GPU and 1 CPU; add such a node, "
+                                         "or train on the CPU.")
+
+
 def test_a_node_killed_mid_run_leaves_that_run_retried_and_the_rest_finished(env, tiny_image_folder):
     base = tiny_config(tiny_image_folder, strategy="scratch", epochs=25, patience=0)
     group, run_ids, _ = submit_comparison(env.store, base, ["scratch", "linear_probe"], seeds=2, owner=WS)

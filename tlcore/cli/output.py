@@ -96,7 +96,13 @@ def _new_bar(r: RunRecord) -> tqdm:
 def wait_with_progress(store: RunStore, run_ids: list[str]) -> list[RunRecord]:
     """Start and follow the runs until each is final, with the executor TLAB_EXECUTOR names; Ctrl-C (or SIGTERM)
     cancels them, leaving nothing of ours queued or running."""
-    executor, bars = make_executor(store), _Bars()
+    try:
+        executor = make_executor(store)
+    except UserError:  # e.g. TLAB_EXECUTOR=ray and no cluster: leave nothing of ours waiting for nobody
+        for run_id in run_ids:
+            store.request_cancel(run_id, owner=EVERYONE)
+        raise
+    bars = _Bars()
     try:
         return executor.wait(run_ids, on_poll=bars.update)
     except KeyboardInterrupt:

@@ -53,12 +53,16 @@ class RayCore:
         try:
             shipment = self.shipper.ship(record.config["data"])
             handle = actor if actor is not None else self.pool.create(worker, ask)
-        except (OSError, ValueError, RayError) as exc:
-            self.store.finish(record.id, "failed", error=f"Could not start the run on the Ray cluster ({exc}).")
+        except (OSError, ValueError, RayError) as exc:  # e.g. its data became unreadable
+            if actor is not None:
+                kill_actor(actor)
+            record_end(self.store, record.id, "failed", f"Could not start the run on the Ray cluster ({exc}).")
+            self.store.attempt_ended(record.id, "failed")
             self._note(record.id, f"launch failed: {exc}")
             return
         payload = RunPayload(record.id, record.config, shipment, attempt)
-        t = Tracked(record.id, handle, worker, attempt, shape(ask), payload, reused=actor is not None)
+        t = Tracked(record.id, handle, worker, attempt, shape(ask), payload, reused=actor is not None,
+                    new_worker=actor is None)
         t.calls = {"start": handle.start.remote(payload), "outcome": handle.outcome.remote(record.id)}
         self._tracked[record.id] = t
         self._note(record.id, f"attempt {attempt} on {'warm' if t.reused else 'new'} worker {worker}")
@@ -100,8 +104,9 @@ class RayCore:
             self.pool.keep_or_kill(t, self._stopping)
 
     def _waiting_for_a_node(self, wanted: tuple[tuple[str, float], ...] | None = None) -> Tracked | None:
-        """A run of ours on a new worker that no node has taken yet (of the shape `wanted`, when given)."""
-        return next((t for t in self._tracked.values() if t.node is None and not t.reused and not t.killed
+        """A run of ours on a worker created for it that no node has taken yet (of the shape `wanted`, when
+        given). Not a run taken over from another server: its worker is on a node, and may be training it."""
+        return next((t for t in self._tracked.values() if t.node is None and t.new_worker and not t.killed
                      and wanted in (None, t.shape)), None)
 
     def _move(self, t: Tracked, worker: str, actor: Any | None, *, attempt: int | None = None) -> None:

@@ -36,7 +36,8 @@ class RayExecutor(Calls, Recovery, PumpLoop):
         with self._lock:
             self._collect()
             self._reissue()
-            self.store.renew_lease(self.server)
+            if self._tracked:
+                self.store.renew_lease(self.server)
             if time.monotonic() - self._last_recover >= self.settings.recover_every_s:
                 self.recover()
             self._enforce_cancels()

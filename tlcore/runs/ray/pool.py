@@ -71,6 +71,7 @@ class Tracked:
     cancel_sent: float | None = None
     killed: bool = False
     reused: bool = False  # on a warm worker that served runs before
+    new_worker: bool = False  # on a worker created for it (it may wait for a node to have room)
     unreachable_since: float | None = None
 
     @property
