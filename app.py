@@ -37,17 +37,16 @@ except UserError as exc:  # e.g. TLAB_EXECUTOR=ray and the cluster is down: runs
 
 @st.fragment(run_every=2.0)
 def sidebar_status() -> None:
+    if shared:  # a stakeholder's view: nothing about this server or its other users
+        st.caption("**Read-only view** shared with you: you can look at everything here and change nothing.")
+        return
     store = engine.store()
     running = store.count_active()
     waiting = store.queued()
     st.caption(f"**Device:** {engine.device()}")
-    if shared:
-        st.caption(f"**Queue:** {running} running · {len(waiting)} waiting")
-        st.caption("**Read-only view** shared with you.")
-        return
     mine = sum(r.owner == state.workspace() for r in waiting)
     st.caption(f"**Queue:** {running} running · {len(waiting)} waiting" + (f" ({mine} yours)" if mine else ""))
-    st.caption(f"**Dataset:** {state.data_source()}")
+    st.caption(f"**Dataset:** {state.data_label()}")
 
 
 with st.sidebar:

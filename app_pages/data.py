@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import data_choice, engine, previews, split_panel, state
+from components import data_choice, previews, split_panel, state
 from tlcore.core.errors import UserError
 from tlcore.data import build_report
 
@@ -22,7 +22,7 @@ current = state.data_source()
 text_column, label_column = state.columns()
 data_choice.column_pickers(current, text_column, label_column)
 try:
-    ds = engine.dataset(current, text_column, label_column)
+    ds = state.dataset(current, text_column, label_column)
 except UserError as e:
     st.error(f"The dataset {data_choice.label(current)} cannot be used: {e} Choose another dataset above.",
              icon=":material/block:")

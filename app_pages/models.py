@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from components import engine, state
+from components import state
 from tlcore.core.errors import UserError
 from tlcore.models import availability, list_specs
 
 st.title("Models")
 try:
-    modality = engine.dataset(state.data_source(), *state.columns()).modality
+    modality = state.dataset(state.data_source(), *state.columns()).modality
 except UserError:
     modality = "image"
 chosen = state.model_id(modality)

@@ -1,11 +1,11 @@
 """Predict: try finished models on a new image or text, side by side, and download them."""
 
 import streamlit as st
-from PIL import Image
 
 from components import engine, state
 from components.run_card import run_title
 from tlcore.core.errors import UserError
+from tlcore.data.images import load_image_bytes
 from tlcore.experiments.predict import Predictor, export_onnx_bytes, export_zip
 
 
@@ -24,7 +24,7 @@ if not runs:
     st.info("No finished runs yet. Train a comparison first.")
     st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
-labels = {r.id: f"{run_title(r)} — {r.config['model']} on {r.config['data'].split('/')[-1]} "
+labels = {r.id: f"{run_title(r)} — {r.config['model']} on {state.run_data_label(r)} "
                 f"({r.result['test_accuracy']:.0%} test accuracy)" for r in runs}
 default = [r.id for r in runs if r.config["seed"] == min(x.config["seed"] for x in runs)][:2]
 chosen = st.multiselect("Models to try (side by side)", list(labels), default=default, format_func=labels.get)
@@ -37,11 +37,11 @@ if any(predictor(run_id).modality != modality for run_id in chosen):
 
 if modality == "image":
     upload = st.file_uploader("An image to classify", type=["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"])
-    try:
-        example = Image.open(upload) if upload else None
-    except Exception:  # any unreadable upload: say so plainly
+    try:  # within the server's image limits (TLAB_MAX_IMAGE_PIXELS), like every other image
+        example = load_image_bytes(upload.getvalue()) if upload else None
+    except UserError as exc:
         example = None
-        st.error("That file is not an image we can read; try a JPEG or PNG.")
+        st.error(str(exc))
     if example is not None:
         st.image(example, width=224)
 else:

@@ -5,7 +5,7 @@ import streamlit as st
 
 from components import engine, state
 from components.run_card import describe_node, run_title
-from tlcore.experiments.workspaces import describe_usage
+from tlcore.experiments.quotas import describe_usage
 from tlcore.runs.artifacts import delete_artifacts
 
 st.title("Runs")
@@ -26,7 +26,7 @@ shown = [r for r in records if (not statuses or r.status in statuses) and (not m
          and text.lower() in r.name.lower()]
 st.dataframe(pd.DataFrame([{
     "run": r.id, "name": r.name, "status": r.status, "model": r.config["model"],
-    "data": r.config["data"].split("/")[-1], "strategy": r.config["strategy"], "seed": r.config["seed"],
+    "data": state.run_data_label(r), "strategy": r.config["strategy"], "seed": r.config["seed"],
     "test accuracy": (r.result or {}).get("test_accuracy"), "comparison": r.group_id, "node": r.node or "",
 } for r in shown]), hide_index=True, column_config={"test accuracy": st.column_config.NumberColumn(format="%.3f")})
 

@@ -122,7 +122,7 @@ def comparison_dataset(records: list[RunRecord]) -> Dataset | None:
     first = next((r for r in records if r.status == "succeeded" and r.result), None)
     cfg = first.config
     try:
-        ds = engine.dataset(cfg["data"], cfg.get("text_column"), cfg.get("label_column"))
+        ds = engine.dataset(cfg["data"], cfg.get("text_column"), cfg.get("label_column"), cfg.get("data_name") or None)
     except (UserError, OSError):
         ds = None
     if ds is None or ds.fingerprint != (first.result.get("data_fingerprint") or ds.fingerprint):

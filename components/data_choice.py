@@ -5,21 +5,30 @@ active (nothing already chosen is lost)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from components import engine, state
+from tlcore.core.config import TrainConfig
 from tlcore.core.errors import UserError
-from tlcore.data import list_builtins, save_folder_upload, save_upload
+from tlcore.data import is_upload_ref, library, list_builtins, make_split
+from tlcore.data.report import refuse_unusable
 from tlcore.data.tables import TABLE_SUFFIXES, table_columns
-from tlcore.experiments.workspaces import check_room
+from tlcore.experiments import uploads
 
 BUILTINS = {b.id: b for b in list_builtins()}
+DEFAULTS = TrainConfig.__dataclass_fields__
 
 
 def label(source: str) -> str:
-    return source if source in BUILTINS else f"{Path(source).name} (uploaded)"
+    return f"{state.data_label(source)} (uploaded)" if is_upload_ref(source) else state.data_label(source)
+
+
+def is_table(source: str) -> bool:
+    """An uploaded .csv/.tsv/.jsonl (the person then chooses its text and label columns)."""
+    try:
+        return is_upload_ref(source) and library.source_path(source).suffix.lower() in TABLE_SUFFIXES
+    except UserError:  # the upload is gone: nothing to choose
+        return False
 
 
 def keep_previous(error: UserError) -> None:
@@ -30,7 +39,9 @@ def keep_previous(error: UserError) -> None:
 def activate(source: str, text: str | None = None, lab: str | None = None) -> None:
     """Make `source` the active dataset if it loads; otherwise explain why and keep the previous one."""
     try:
-        engine.dataset(source, text, lab)
+        ds = state.dataset(source, text, lab)
+        refuse_unusable(ds, make_split(ds, seed=0, val_fraction=DEFAULTS["val_fraction"].default,
+                                       test_fraction=DEFAULTS["test_fraction"].default))
     except UserError as e:
         keep_previous(e)
     else:
@@ -39,19 +50,19 @@ def activate(source: str, text: str | None = None, lab: str | None = None) -> No
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def columns_of(path: str) -> tuple[list[str], str | None, str | None]:
-    return table_columns(Path(path))
+def columns_of(source: str, name: str) -> tuple[list[str], str | None, str | None]:
+    return table_columns(library.source_path(source), name=name)
 
 
-def activate_table(path: str, text: str | None = None, lab: str | None = None) -> None:
+def activate_table(source: str, text: str | None = None, lab: str | None = None) -> None:
     try:
-        cols, detected_text, detected_label = columns_of(path)
+        cols, detected_text, detected_label = columns_of(source, state.data_label(source))
     except UserError as e:
         keep_previous(e)
         return
     text = text or detected_text or cols[0]  # undetectable: start from the first columns, the person adjusts
     lab = lab or detected_label or next((c for c in cols if c != text), text)
-    activate(path, text, lab)
+    activate(source, text, lab)
 
 
 def choose_builtin() -> None:
@@ -103,13 +114,12 @@ def upload_widgets() -> None:
 def _save_file(up) -> None:
     try:
         with st.spinner(f"Saving {up.name}…"):
-            check_room(engine.store(), state.workspace(), new_bytes=up.size)
-            path = str(save_upload(up.name, up.getvalue(), workspace=state.workspace()))
+            ref = uploads.upload_file(engine.store(), state.workspace(), up.name, up.getvalue())
     except UserError as e:
         keep_previous(e)
         return
     with st.spinner(f"Reading {up.name}…"):
-        (activate_table if Path(path).suffix.lower() in TABLE_SUFFIXES else activate)(path)
+        (activate_table if is_table(ref) else activate)(ref)
 
 
 def _save_folder(folder: list) -> None:
@@ -120,8 +130,7 @@ def _save_folder(folder: list) -> None:
         bar.progress((i + 1) / len(folder), text=f"Reading {i + 1} of {len(folder)} files…")
     try:
         with st.spinner("Saving and checking the folder…"):
-            check_room(engine.store(), state.workspace(), new_bytes=sum(len(data) for _, data in files))
-            activate(str(save_folder_upload(files, workspace=state.workspace())))
+            activate(uploads.upload_folder(engine.store(), state.workspace(), files))
     except UserError as e:
         keep_previous(e)
     bar.empty()
@@ -129,9 +138,9 @@ def _save_folder(folder: list) -> None:
 
 def column_pickers(current: str, text_column: str | None, label_column: str | None) -> None:
     """For an uploaded table: which column holds the texts and which the labels."""
-    if Path(current).suffix.lower() not in TABLE_SUFFIXES or current in BUILTINS:
+    if not is_table(current):
         return
-    cols, _, _ = columns_of(current)
+    cols, _, _ = columns_of(current, state.data_label(current))
     st.session_state["text_column_choice"], st.session_state["label_column_choice"] = text_column, label_column
     c1, c2 = st.columns(2)
     c1.selectbox("Text column", cols, key="text_column_choice", on_change=choose_columns, args=(current,))

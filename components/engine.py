@@ -42,9 +42,12 @@ def _executor(data_dir: str) -> Executor:
 
 
 @st.cache_resource(show_spinner="Reading the dataset…", max_entries=16)
-def dataset(source: str, text_column: str | None = None, label_column: str | None = None) -> Dataset:
-    """Datasets are read-only once loaded, so sessions can share them."""
-    return load_source(source, text_column=text_column, label_column=label_column)
+def dataset(source: str, text_column: str | None = None, label_column: str | None = None,
+            name: str | None = None) -> Dataset:
+    """Datasets are read-only once loaded, so sessions can share them. `name` is the uploader's file name (part
+    of the key: the same bytes uploaded by two workspaces under two names are two entries). The server only
+    reads image headers; the worker that trains decodes every image."""
+    return load_source(source, text_column=text_column, label_column=label_column, name=name)
 
 
 @st.cache_data(show_spinner=False)

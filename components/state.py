@@ -14,7 +14,7 @@ import streamlit as st
 
 from components import engine
 from tlcore.core.errors import ModelError, UserError
-from tlcore.data import Dataset
+from tlcore.data import Dataset, is_upload_ref
 from tlcore.experiments import workspaces
 from tlcore.models import get_spec
 
@@ -53,13 +53,31 @@ def workspace() -> str:
         return signed_in
     ws = st.session_state.get("anonymous_workspace")
     if not ws:
-        linked = st.query_params.get("ws")
-        ws = linked if workspaces.is_workspace_id(linked) else workspaces.new_workspace()
-        if linked and linked != ws:
-            st.session_state["notice"] = "The workspace in the link is not valid, so a new, empty one was started."
-        st.session_state["anonymous_workspace"] = ws
+        ws = st.session_state["anonymous_workspace"] = _linked_or_new_workspace()
     if st.query_params.get("ws") != ws:
         st.query_params["ws"] = ws
+    return ws
+
+
+def client_address() -> str:
+    """Where this session comes from (the address Streamlit saw; behind a proxy, the proxy's), or "" unknown."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) else ""
+
+
+def _linked_or_new_workspace() -> str:
+    """The link's workspace if this server created it as an anonymous one; otherwise a new one (rate-limited
+    per client: past the limit the page says so and stops)."""
+    linked = st.query_params.get("ws")
+    if workspaces.is_anonymous_workspace(engine.store(), linked):
+        return linked
+    try:
+        ws = workspaces.new_workspace(engine.store(), client=client_address())
+    except UserError as exc:
+        st.error(str(exc))
+        st.stop()
+    if linked:
+        st.session_state["notice"] = "The workspace in the link is not valid, so a new, empty one was started."
     return ws
 
 
@@ -78,7 +96,7 @@ def _signed_in_workspace() -> str | None:
     key = (str(st.user.get("iss") or ""), str(subject))
     cached = st.session_state.get("account_workspace")
     if not cached or cached[0] != key:
-        cached = (key, workspaces.workspace_for_identity(*key))
+        cached = (key, workspaces.workspace_for_identity(engine.store(), *key))
         st.session_state["account_workspace"] = cached
     return cached[1]
 
@@ -109,13 +127,24 @@ def data_source() -> str:
     """The active dataset: a built-in id, or an upload of this workspace. A path from a link that is not
     this workspace's upload (another workspace's, or any file on the server) is refused."""
     source = _get("data", DEFAULT_IMAGE_DATA)
-    if source != DEFAULT_IMAGE_DATA and not workspaces.may_read_source(workspace(), source):
+    if source != DEFAULT_IMAGE_DATA and not workspaces.may_use_data(engine.store(), workspace(), source):
         for name in ("data", "text_column", "label_column"):
             _set(name, None)
         st.session_state["notice"] = ("The dataset in the link was not opened: uploads are private to the "
                                       "workspace that uploaded them. Upload the data again on the Data page.")
         return DEFAULT_IMAGE_DATA
     return source
+
+
+def data_label(source: str | None = None) -> str:
+    """The active (or given) dataset as people see it: a built-in's id or the upload's file name."""
+    return workspaces.data_label(engine.store(), workspace(), source or data_source())
+
+
+def run_data_label(record) -> str:
+    """The dataset of a run as people see it (its owner's name for an upload; never a server path)."""
+    return workspaces.data_label(engine.store(), record.owner, record.config.get("data", ""),
+                                 record.config.get("data_name", ""))
 
 
 def set_data_source(source: str, text_column: str | None = None, label_column: str | None = None) -> None:
@@ -168,12 +197,18 @@ def keep_in_url() -> None:
             st.query_params[param] = value
 
 
+def dataset(source: str, text_column: str | None = None, label_column: str | None = None) -> Dataset:
+    """A dataset this workspace may use, loaded under the name it gave it (UserError when it cannot be read)."""
+    name = data_label(source) if is_upload_ref(source) else None
+    return engine.dataset(source, text_column, label_column, name)
+
+
 def active_dataset() -> Dataset:
     """The session's chosen dataset; when it cannot be read, say why, point to the Data page and stop."""
     source = data_source()
     try:
-        return engine.dataset(source, *columns())
+        return dataset(source, *columns())
     except UserError as exc:
-        st.error(f"The dataset '{source}' cannot be used: {exc}")
+        st.error(f"The dataset '{data_label(source)}' cannot be used: {exc}")
         st.page_link("app_pages/data.py", label="Choose another dataset", icon=":material/dataset:")
         st.stop()

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.support.comparisons import make_comparison
+from tests.support.pages import WS_A, open_app, upload
 from tests.support.paths import APP
 from tlcore.data import load_source
 from tlcore.runs.store import RunStore
 
-WS = "compare-page-workspace"  # the workspace the page is opened in (its runs are the only ones it shows)
-
-
-@pytest.fixture()
-def data_dir(tmp_path, monkeypatch):
-    """A fresh data directory, and fresh engine objects (store, executor) pointing at it."""
-    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
-    st.cache_resource.clear()
-    yield tmp_path
-    from components import engine
-    engine.executor().stop()
-    st.cache_resource.clear()
+WS = WS_A  # the workspace the page is opened in (its runs are the only ones it shows)
 
 
 def _compare_page(comparison: str | None = None) -> AppTest:
@@ -41,9 +29,10 @@ def _texts(at: AppTest) -> str:
 
 def test_compare_page_shows_a_comparison(data_dir, tiny_image_folder):
     store = RunStore(data_dir / "runs.sqlite3")
-    source = str(tiny_image_folder)
+    source = upload(store, WS, tiny_image_folder)
     ids = make_comparison(store, data_dir, data=source, fingerprint=load_source(source).fingerprint, running=False,
                           owner=WS)
+    open_app(ws=WS)  # the server is up (its dispatcher recovered what it found) before the next run is claimed
     # a run just claimed by a worker that is starting: active, so the page says the comparison is unfinished
     starting = store.create_run({"strategy": "finetune", "seed": 1, "model": "m", "data": source}, group_id="cmp-test",
                                 owner=WS)
@@ -78,7 +67,7 @@ def test_compare_page_shows_a_comparison(data_dir, tiny_image_folder):
 def test_compare_page_when_data_and_link_are_gone(data_dir):
     """A link to a deleted comparison and a dataset that was moved: plain warnings, the rest still shows."""
     store = RunStore(data_dir / "runs.sqlite3")
-    make_comparison(store, data_dir, data=str(data_dir / "moved-away"), running=False, owner=WS)
+    make_comparison(store, data_dir, data="upload:" + "0" * 32, running=False, owner=WS)  # its data is gone
     at = _compare_page("cmp-deleted")
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)

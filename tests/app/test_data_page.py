@@ -10,6 +10,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tests.support.paths import APP
+from tlcore.data import is_upload_ref
 
 
 def _png(colour: tuple[int, int, int], i: int) -> bytes:
@@ -78,7 +79,7 @@ def test_choosing_digits_and_split_settings(at):
 def test_zip_upload_becomes_the_active_dataset(at):
     _upload_mode(at).file_uploader(key="upload_file").set_value(("tiny.zip", _zip(CLASSES), "application/zip")).run()
     assert not at.exception and not at.error
-    assert at.session_state["data"].endswith("tiny.zip")
+    assert is_upload_ref(at.session_state["data"])  # the URL carries a content id, never a server path
     assert at.subheader[0].value == "Active dataset: tiny.zip (uploaded)"
     assert any("9 images in 3 classes" in c.value for c in at.caption)
     assert any(m.value.startswith("**blue**") for m in at.markdown)  # image grid per class
@@ -89,7 +90,8 @@ def test_folder_upload_becomes_the_active_dataset(at):
              for i in range(3)]
     _upload_mode(at).file_uploader(key="upload_folder").set_value(files).run()
     assert not at.exception and not at.error
-    assert "/uploads/" in at.session_state["data"]
+    assert is_upload_ref(at.session_state["data"])
+    assert at.subheader[0].value == "Active dataset: myset (uploaded)"
     assert any("9 images in 3 classes" in c.value for c in at.caption)
 
 
@@ -99,7 +101,7 @@ def test_csv_upload_with_column_choice(at):
     _upload_mode(at).file_uploader(key="upload_file").set_value(("reviews.csv", "\n".join(rows).encode(), "text/csv"))
     at.run()
     assert not at.exception and not at.error
-    assert at.session_state["data"].endswith("reviews.csv")
+    assert is_upload_ref(at.session_state["data"]) and "reviews.csv (uploaded)" in at.subheader[0].value
     assert at.selectbox(key="text_column_choice").value == "review"
     assert at.selectbox(key="label_column_choice").value == "sentiment"
     assert at.dataframe[-1].value.shape[0] == 20  # text preview

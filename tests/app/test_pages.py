@@ -4,32 +4,19 @@ and exports work from its runs, and runs can be renamed and deleted."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.support.hostile.build import png_header_bomb
+from tests.support.pages import WS_A, upload
 from tests.support.paths import APP
 from tlcore.runs import RunStore
 from tlcore.runs.store import EVERYONE
 
-WS = "app-pages-workspace-0001"  # the app reads uploads of its own workspace only
-
-
-def uploaded(data_dir: Path, source: Path) -> str:
-    """Copy a file or folder to where this workspace's uploads live, as the Data page would store it."""
-    target = data_dir / "uploads" / WS / source.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    (shutil.copytree if source.is_dir() else shutil.copy2)(source, target)
-    return str(target)
-
-
-@pytest.fixture()
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
-    return tmp_path
+WS = WS_A  # the app reads uploads of its own workspace only
 
 
 def app(**query) -> AppTest:
@@ -67,7 +54,7 @@ def test_models_page_shows_cards_and_selects_a_model(data_dir):
 
 @pytest.mark.slow
 def test_train_runs_a_tiny_comparison_to_completion(data_dir, tiny_image_folder):
-    at = app(ws=WS, data=uploaded(data_dir, Path(tiny_image_folder))).run()
+    at = app(ws=WS, data=upload(RunStore(), WS, Path(tiny_image_folder))).run()
     at.switch_page("app_pages/train.py").run()
     assert not at.exception, at.exception
     at.multiselect[0].set_value(["scratch", "linear_probe"])
@@ -97,6 +84,9 @@ def test_train_runs_a_tiny_comparison_to_completion(data_dir, tiny_image_folder)
     assert not at.exception, at.exception
     assert len(at.dataframe) == 2 and set(at.dataframe[0].value["class"]) == {"red", "green", "blue"}
     assert any(b.label == "Weights + labels + config (.zip)" for b in at.get("download_button"))
+    # an image that claims 3.6 gigapixels in a few bytes is refused from its header, not decoded
+    at.file_uploader[0].set_value(("huge.png", png_header_bomb(60000, 60000), "image/png")).run()
+    assert not at.exception and "too large" in at.error[0].value and not at.dataframe
 
     # Runs: rename one, delete one with confirmation
     at.switch_page("app_pages/runs.py").run()
@@ -115,7 +105,7 @@ def test_train_runs_a_tiny_comparison_to_completion(data_dir, tiny_image_folder)
 def test_train_page_with_a_broken_dataset_says_what_to_do(data_dir, tmp_path):
     bad = tmp_path / "broken.csv"
     bad.write_text("text,label\nonly,a\n")
-    at = app(ws=WS, data=uploaded(data_dir, bad)).run()
+    at = app(ws=WS, data=upload(RunStore(), WS, bad)).run()
     at.switch_page("app_pages/train.py").run()
     assert not at.exception
     assert at.error and "cannot be used" in at.error[0].value

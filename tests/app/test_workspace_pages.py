@@ -8,29 +8,17 @@ import io
 import re
 import zipfile
 
-import pytest
-import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tests.support.comparisons import make_comparison
+from tests.support.pages import WS_A, WS_B
 from tests.support.paths import APP
+from tlcore.data import library
 from tlcore.experiments import workspaces
 from tlcore.runs.store import EVERYONE, RunStore
 
-A, B = "workspace-a-0123456789", "workspace-b-0123456789"
-
-
-@pytest.fixture()
-def data_dir(tmp_path, monkeypatch):
-    """A fresh data directory with fresh engine objects; one worker at most, so a claimed run holds the queue."""
-    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("TLAB_MAX_WORKERS", "1")
-    st.cache_resource.clear()
-    yield tmp_path
-    from components import engine
-    engine.executor().stop()
-    st.cache_resource.clear()
+A, B = WS_A, WS_B
 
 
 def session(page: str | None = None, user: dict | None = None, **query: str) -> AppTest:
@@ -149,13 +137,14 @@ def test_an_upload_is_private_to_its_workspace(data_dir):
     mine.radio(key="data_mode").set_value("Upload").run()
     mine.file_uploader(key="upload_file").set_value(("tiny.zip", _zip(), "application/zip")).run()
     assert not mine.exception
-    path = mine.session_state["data"]
-    assert path.startswith(str(data_dir / "uploads" / A)) and path.endswith("tiny.zip")
+    handle = mine.session_state["data"]
+    assert library.is_upload_ref(handle) and A not in handle  # a content id, nothing of the workspace
 
-    again = session("data", ws=A, data=path)  # the owner's link works after a reload
+    again = session("data", ws=A, data=handle)  # the owner's link works after a reload
     assert "Active dataset: tiny.zip (uploaded)" in [s.value for s in again.subheader]
 
-    for stolen in (path, "/etc/passwd", str(data_dir / "runs.sqlite3")):
+    stored = str(library.source_path(handle))
+    for stolen in (handle, stored, "/etc/passwd", str(data_dir / "runs.sqlite3")):
         theirs = session(ws=B, data=stolen)
         assert "The dataset in the link was not opened" in theirs.warning[0].value
         theirs.switch_page("app_pages/data.py").run()
@@ -166,7 +155,7 @@ def test_an_upload_is_private_to_its_workspace(data_dir):
 def test_invalid_workspace_in_the_link_starts_a_new_one(data_dir):
     at = session(ws="../../etc")
     new = at.query_params["ws"][0] if isinstance(at.query_params["ws"], list) else at.query_params["ws"]
-    assert workspaces.is_workspace_id(new) and "not valid" in at.warning[0].value
+    assert workspaces.is_anonymous_workspace(RunStore(), new) and "not valid" in at.warning[0].value
     assert "bookmark it" in texts(at) and "Sign in" not in labels(at)  # sign-in is not configured here
 
 
@@ -180,7 +169,7 @@ def test_signed_in_accounts_get_their_own_workspace_without_it_in_the_url(data_d
     [demo] = [b for b in at.button if b.label == "Run the demo"]
     demo.click().run()
     owners = {r.owner for r in RunStore().list_runs(owner=EVERYONE) if r.id != holder}
-    assert owners == {workspaces.workspace_for_identity("https://id.example", "42")}
+    assert owners == {workspaces.workspace_for_identity(RunStore(), "https://id.example", "42")}
     assert len(session("runs", user=ada).dataframe[0].value) == 6  # the same account, another session
     assert "No runs yet" in texts(session("runs", user={**ada, "sub": "43"}))  # another account
 

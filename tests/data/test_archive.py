@@ -19,7 +19,8 @@ def _data_dir(tmp_path, monkeypatch):
 
 
 def _uploads(tmp_path: Path) -> list[Path]:
-    up = tmp_path / "data" / "uploads"
+    """What the dataset library holds (a refused zip leaves nothing there)."""
+    up = tmp_path / "data" / "datasets"
     return list(up.iterdir()) if up.exists() else []
 
 

@@ -93,7 +93,7 @@ def test_unreadable_files_are_skipped_with_reasons(tmp_path):
     write_image(root / "dogs" / "trunc.jpg", (1, 2, 3), (64, 64), "JPEG")
     jpg = (root / "dogs" / "trunc.jpg").read_bytes()
     (root / "dogs" / "trunc.jpg").write_bytes(jpg[: len(jpg) - 200])
-    ds = load_source(root)
+    ds = load_source(root, full_check=True)  # what the worker that trains does: every image decoded
     assert len(ds) == 4
     reasons = {s.name: s.reason for s in ds.skipped}
     assert reasons["dogs/zero.jpg"] == "empty file (0 bytes)"
@@ -101,6 +101,19 @@ def test_unreadable_files_are_skipped_with_reasons(tmp_path):
     assert reasons["cats/truncated.png"].startswith("not a readable image")
     assert reasons["dogs/trunc.jpg"].startswith("not a readable image")
     assert reasons["dogs/notes.txt"].startswith("not an image type we read (.txt)")
+    # the web server reads headers only: files whose header is fine pass, and the worker's check skips them later
+    served = load_source(root)
+    assert "cats/truncated.png" in served.item_names  # its header is whole; its pixels are not
+    assert {"dogs/zero.jpg", "dogs/text.jpg", "dogs/notes.txt"} <= {s.name for s in served.skipped}
+
+
+def test_the_server_check_reads_headers_only_and_caps_the_pixels_of_a_dataset(tmp_path):
+    root = make_class_tree(tmp_path / "ds", {"cats": 3, "dogs": 3})
+    for name in ("cats/big.png", "dogs/big.png"):  # 4000 × 4000 = 16 megapixels each, a few KB on disk
+        write_image(root / name, (9, 9, 9), (4000, 4000))
+    with pytest.raises(DataError, match="more than 20 megapixels of images in total"):
+        load_source(root, limits=Limits(max_dataset_pixels=20_000_000))
+    assert len(load_source(root, limits=Limits(max_dataset_pixels=40_000_000))) == 8
 
 
 def test_decompression_bomb_is_skipped(tmp_path):

@@ -109,3 +109,17 @@ def test_charts_handle_empty_tables():
     empty_bands = pd.DataFrame(columns=["strategy", "epoch", "mean", "low", "high", "n"])
     assert len(charts.curves_figure(empty_bands, "epoch").data) == 0
     assert len(charts.class_balance_figure({}).data) == 1
+
+
+def test_class_names_are_plain_text_in_every_chart_never_links():
+    """Plotly renders a subset of HTML in labels: a class called `<a href=…>` must show as text, not a link."""
+    evil = '<a href="https://evil.example/x">cats</a>'
+    matrix = pd.DataFrame([[3, 1], [0, 4]], index=[evil, "dogs"], columns=[evil, "dogs"])
+    gain = pd.DataFrame({"class": [evil, "dogs"], "scratch": [0.5, 0.5], "transfer": [0.9, 0.7], "gain": [0.4, 0.2],
+                         "support": [4, 4]})
+    per_class = pd.DataFrame({"strategy": ["scratch"], "k_label": ["2"], "x": [2.0], "class": [evil], "recall": [0.5]})
+    figures = [charts.confusion_figure(matrix, matrix, "a", "b"), charts.per_class_gain_figure(gain, "linear_probe"),
+               charts.class_balance_figure({evil: 4, "dogs": 4}), charts.per_class_figure(per_class)]
+    for fig in figures:
+        shown = fig.to_json()
+        assert "<a href" not in shown and "&lt;a href" in shown

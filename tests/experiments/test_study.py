@@ -107,10 +107,10 @@ def finished_study(tmp_path_factory, tiny_image_folder):
     from tlcore.experiments.workspaces import new_workspace
     from tlcore.runs import Dispatcher, RunStore
     data_dir = tmp_path_factory.mktemp("study-data")
-    owner = new_workspace()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TLAB_DATA_DIR", str(data_dir))
         store = RunStore()
+        owner = new_workspace(store)
         spec = StudySpec(TrainConfig(data=str(tiny_image_folder), model="mobilenet_v2", epochs=2, image_size=64),
                          ("scratch", "linear_probe", "knn"), (2, None), 2)
         submitted = submit_study(store, spec, owner=owner)
@@ -133,7 +133,7 @@ def test_study_runs_every_cell_and_reuses_finished_ones(finished_study):
     assert {t["k_label"] for t in out["paired_tests"]} == {"2", "all"}
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TLAB_DATA_DIR", str(data_dir))
-        assert submit_study(store, spec, owner=new_workspace()).new_runs == 12  # never reuse another's runs
+        assert submit_study(store, spec, owner=new_workspace(store)).new_runs == 12  # never reuse another's
         again = submit_study(store, spec, owner=owner)
         assert again.new_runs == 0 and {c.run_id for c in again.cells} == {c.run_id for c in submitted.cells}
         extended = submit_study(store, StudySpec(spec.base, spec.strategies, (1, 2, None), 2), owner=owner)
@@ -208,7 +208,7 @@ def test_study_page_renders_a_finished_study(study_data_dir):
 def test_study_is_private_to_its_workspace_and_shared_read_only(study_data_dir):
     from tlcore.experiments.workspaces import create_share, new_workspace
     data_dir, store, submitted, _, _, owner = study_data_dir
-    stranger = _study_page(data_dir, ws=new_workspace(), study=submitted.study_id)
+    stranger = _study_page(data_dir, ws=new_workspace(store), study=submitted.study_id)
     assert any("not in this workspace" in w.value for w in stranger.warning)
     assert not stranger.get("plotly_chart") and not stranger.selectbox
     token = create_share(store, owner, "study", submitted.study_id)

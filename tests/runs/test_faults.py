@@ -175,7 +175,8 @@ def test_a_full_disk_fails_the_run_and_leaves_no_half_written_folder(store, tiny
     dispatcher = Dispatcher(store, max_workers=1, python=limited_python(tmp_path))
     (record,) = dispatcher.wait([run_id], poll_s=0.2, timeout_s=180)
     assert record.status == "failed" and record.result is None
-    assert record.error.startswith(f"The disk is full (or not writable) while saving the model: free space in "
-                                   f"{runs_root()} and start the run again (File too large)")
+    assert record.error == ("The server's disk is full (or not writable) while saving the model: free space for "
+                            "the data directory and start the run again (File too large).")
+    assert str(runs_root()) not in record.error  # people (and share links) see no server path
     assert store.epochs(run_id)  # it did train: only saving failed
     assert list(runs_root().iterdir()) == []  # neither the run's folder nor its temporary one

@@ -1,4 +1,4 @@
-"""The store's side of runs on other machines (migration 4): claiming for a Ray worker, leases and take-over,
+"""The store's side of runs on other machines (migration 6): claiming for a Ray worker, leases and take-over,
 attempts and nodes, and the local dispatcher leaving Ray runs alone. No cluster needed."""
 
 from __future__ import annotations
@@ -100,9 +100,12 @@ def test_a_store_of_the_previous_schema_gains_the_new_columns(tmp_path):
     path = tmp_path / "runs.sqlite3"
     conn = sqlite3.connect(path)
     conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    for script in MIGRATIONS[:3]:
-        conn.executescript(script)
-    conn.execute("INSERT INTO meta VALUES ('schema_version', '3')")
+    for step in MIGRATIONS[:5]:  # the schema before the Ray migration (6), the last python step (5) included
+        if callable(step):
+            step(conn)
+        else:
+            conn.executescript(step)
+    conn.execute("INSERT INTO meta VALUES ('schema_version', '5')")
     conn.execute("INSERT INTO runs (id, status, config, created) VALUES ('old', 'succeeded', '{}', 0)")
     conn.commit()
     conn.close()

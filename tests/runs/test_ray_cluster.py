@@ -18,6 +18,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from tests.support.pages import upload
 from tests.support.paths import APP, REPO
 from tests.support.ray import HEAD, NODE_B, env_for, settings_for, wait_until_no_actors
 from tests.support.worker import pump_until, tiny_config
@@ -28,7 +29,8 @@ from tlcore.runs.paths import run_dir
 from tlcore.runs.store import EVERYONE, RunStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.ray]
-LOCAL_WS, WS = "local-executor-workspace", "ray-node-kill-workspace"
+WS = "ray-node-kill-workspace"
+RAY_WS, LOCAL_WS = ("ray-comparing", "ray-studying"), ("local-comparing", "local-studying")
 
 
 @pytest.fixture(scope="module")
@@ -103,24 +105,33 @@ def test_a_crashed_servers_runs_are_taken_over_and_no_run_starts_twice(env, tiny
         assert (run_dir(r.id) / "model.safetensors").is_file()
 
 
-def _comparison_and_study(store: RunStore, folder, owner: str) -> list[str]:
-    base = tiny_config(folder, epochs=2)
-    _, run_ids, _ = submit_comparison(store, base, ["linear_probe"], seeds=3, owner=owner)
-    study = submit_study(store, StudySpec(base, ("scratch", "linear_probe"), per_class=(2, None), seeds=1),
-                         owner=owner)
+def _comparison_and_study(store: RunStore, folder, owners: tuple[str, str]) -> list[str]:
+    """A 3-seed comparison in one workspace and a 4-run study in another, each on the folder uploaded into its
+    workspace as the Data page does (an `upload:` handle), queued through the app's submit path."""
+    comparing, studying = owners
+    base = tiny_config(upload(store, comparing, folder), epochs=2)
+    _, run_ids, _ = submit_comparison(store, base, ["linear_probe"], seeds=3, owner=comparing)
+    study = submit_study(store, StudySpec(base.with_(data=upload(store, studying, folder)), ("scratch", "linear_probe"),
+                                          per_class=(2, None), seeds=1), owner=studying)
     assert study.new_runs == 4
     return run_ids + [cell.run_id for cell in study.cells]
 
 
 def test_a_comparison_and_a_study_fan_out_over_both_nodes_and_match_the_local_executor(env, tiny_image_folder):
-    ray_ids = _comparison_and_study(env.store, tiny_image_folder, owner="")
+    ray_ids = _comparison_and_study(env.store, tiny_image_folder, RAY_WS)
     on_ray = env.server.wait(ray_ids, poll_s=0.2, timeout_s=300)
     assert [r.status for r in on_ray] == ["succeeded"] * len(ray_ids), [r.error for r in on_ray]
     assert {r.node for r in on_ray} == {HEAD, NODE_B} and {r.executor for r in on_ray} == {"ray"}
-    assert sum(o.data_fetched for o in env.server.outcomes.values()) <= 2  # once per node, whatever the runs
+    assert all(r.config["data"].startswith("upload:") and r.config["max_seconds"] for r in on_ray)
+    fetched = [o for r, o in env.server.outcomes.items() if r in ray_ids and o.data_fetched]
+    assert len(fetched) <= 2  # the one upload went to each node at most once, whatever the runs
     assert all((run_dir(r) / "predictions.json").is_file() for r in ray_ids)
+    started = list(dict.fromkeys(r for _, r, what in env.server.events if what.startswith("attempt 1 ")
+                                 and r in ray_ids))  # in the order claimed (a run moved to a warm worker: once)
+    owner = {r.id: r.owner for r in on_ray}
+    assert [owner[r] for r in started] == [RAY_WS[i] for i in (0, 1, 0, 1, 0, 1, 1)]  # the queue takes turns
 
-    local_ids = _comparison_and_study(env.store, tiny_image_folder, owner=LOCAL_WS)
+    local_ids = _comparison_and_study(env.store, tiny_image_folder, LOCAL_WS)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TLAB_TORCH_THREADS", "1")  # as the nodes (one CPU each): float sums depend on the thread count
         local = Dispatcher(env.store, max_workers=1).wait(local_ids, poll_s=0.2, timeout_s=300)

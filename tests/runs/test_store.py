@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 
 import pytest
 
 from tlcore.core.errors import UserError
+from tlcore.data import library
 from tlcore.runs.store import EVERYONE, MIGRATIONS, RunStore
 
 
@@ -151,3 +153,49 @@ def test_epochs_are_cleared_only_while_running(store):
     store.finish(run_id, "succeeded", result={})
     store.clear_epochs(run_id)
     assert store.epochs(run_id) == [{"epoch": 1, "retry": True}]
+
+
+def test_the_queue_takes_turns_between_workspaces(store):
+    """One workspace's long comparison cannot hold everybody else behind all of its runs."""
+    a1, a2, a3 = (store.create_run({"n": i}, owner="A") for i in range(3))
+    b1, b2 = (store.create_run({"n": i}, owner="B") for i in range(2))
+    c1 = store.create_run({"n": 0}, owner="C")
+    assert [r.id for r in store.queued()] == [a1, b1, c1, a2, b2, a3]  # nobody has started yet: oldest first
+    assert store.claim_next(pid=1) == a1  # the claim follows the same turns
+    assert [r.id for r in store.queued()] == [b1, c1, a2, b2, a3]
+    assert store.queue_position(a2) == 3 and store.queue_position(b1) == 1
+    assert [store.claim_next(pid=1) for _ in range(5)] == [b1, c1, a2, b2, a3]
+
+
+def test_a_store_from_before_the_library_moves_its_uploads_and_keeps_its_runs_working(tmp_path, monkeypatch):
+    """Schema 3 referred to uploads by their path under uploads/<workspace>/: after the upgrade the same runs
+    name them by handle and file name, the workspace may still use them, and the old folder is gone."""
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
+    old = tmp_path / "uploads" / "oldWorkspace_0123456789" / "0123456789abcdef" / "my reviews.csv"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"text,label\ngood,pos\nbad,neg\n")
+    path = tmp_path / "runs.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    for script in MIGRATIONS[:3]:
+        for statement in filter(str.strip, script.split(";")):
+            conn.execute(statement)
+    conn.execute("INSERT INTO meta VALUES ('schema_version', '3')")
+    config = json.dumps({"data": str(old), "model": "glove-50d-bag", "strategy": "scratch", "seed": 0}, sort_keys=True)
+    conn.execute("INSERT INTO runs (id, owner, status, config, created) VALUES ('r1', 'oldWorkspace_0123456789', "
+                 "'succeeded', ?, 0)", (config,))
+    conn.commit()
+    conn.close()
+    (tmp_path / "runs" / "r1").mkdir(parents=True)
+    (tmp_path / "runs" / "r1" / "config.json").write_text(json.dumps({"config": json.loads(config)}))
+
+    store = RunStore(path)
+    record = store.get("r1", owner="oldWorkspace_0123456789")
+    ref = record.config["data"]
+    assert library.is_upload_ref(ref) and record.config["data_name"] == "my reviews.csv"
+    assert library.source_path(ref).read_bytes() == b"text,label\ngood,pos\nbad,neg\n"
+    assert store.upload_name("oldWorkspace_0123456789", library.upload_id(ref)) == "my reviews.csv"
+    assert store.workspace_kind("oldWorkspace_0123456789") == "anonymous"  # its old link still opens
+    saved = json.loads((tmp_path / "runs" / "r1" / "config.json").read_text())["config"]
+    assert saved["data"] == ref and "uploads" not in json.dumps(saved)
+    assert not (tmp_path / "uploads").exists()

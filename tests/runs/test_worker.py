@@ -111,6 +111,23 @@ def test_one_warm_worker_runs_the_queue_in_fifo_order(store, tiny_image_folder):
         assert (run_dir(r.id) / "model.safetensors").exists()
 
 
+def test_the_real_dispatcher_takes_turns_between_workspaces(store, tiny_image_folder):
+    """A's long run is queued first and A's second run right after it; B's and C's 2-run comparisons come
+    later. With one worker, B's and C's first runs start before A's second run (round-robin, not FIFO)."""
+    long_a = submit.submit(store, tiny_config(tiny_image_folder, strategy="scratch", epochs=3), owner="A")
+    second_a = submit.submit(store, tiny_config(tiny_image_folder, epochs=1), owner="A")
+    base = tiny_config(tiny_image_folder, epochs=1)
+    _, b_runs, _ = submit.submit_comparison(store, base, ["linear_probe", "scratch"], 1, owner="B")
+    _, c_runs, _ = submit.submit_comparison(store, base, ["linear_probe", "scratch"], 1, owner="C")
+    assert [r.id for r in store.queued()] == [long_a, b_runs[0], c_runs[0], second_a, b_runs[1], c_runs[1]]
+    records = Dispatcher(store, max_workers=1).wait([long_a, second_a, *b_runs, *c_runs], poll_s=0.2,
+                                                    timeout_s=300)
+    assert [r.status for r in records] == ["succeeded"] * 6, [r.error for r in records]
+    started = {r.id: r.started for r in records}
+    assert started[long_a] < started[b_runs[0]] < started[c_runs[0]] < started[second_a]
+    assert started[second_a] < started[b_runs[1]] < started[c_runs[1]]
+
+
 def test_cancel_of_a_chained_run_stops_the_process_it_is_on(store, tiny_image_folder):
     """The worker ignores the flag (it is stopped): after the grace period the dispatcher kills the
     process that the cancelled run is on; the run before it stays finished and the one after still runs."""

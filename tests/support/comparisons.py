@@ -39,11 +39,13 @@ def _evaluation(flags: list[int]) -> tuple[dict, list[dict]]:
 
 
 def make_comparison(store: RunStore, data_dir: Path, *, data: str = "tiny", fingerprint: str | None = None,
-                    running: bool = True, group_id: str = "cmp-test", owner: str = "") -> dict[tuple[str, int], str]:
+                    running: bool = True, group_id: str = "cmp-test", owner: str = "",
+                    data_name: str = "") -> dict[tuple[str, int], str]:
     """Succeeded runs from RUNS (+ optionally a running finetune seed 1 with one epoch), artifacts on disk."""
     ids = {}
     for (strategy, seed), (val, elapsed, acc, flags) in RUNS.items():
-        run_id = store.create_run({"strategy": strategy, "seed": seed, "model": "m", "data": data},
+        config = {"strategy": strategy, "seed": seed, "model": "m", "data": data, "data_name": data_name}
+        run_id = store.create_run(config,
                                   group_id=group_id, name=f"m on {data}: {strategy} (seed {seed})", owner=owner)
         store.claim(run_id)
         store.mark_running(run_id, os.getpid())
@@ -63,7 +65,8 @@ def make_comparison(store: RunStore, data_dir: Path, *, data: str = "tiny", fing
         assert store.finish(run_id, "succeeded", result=result)
         ids[(strategy, seed)] = run_id
     if running:
-        run_id = store.create_run({"strategy": "finetune", "seed": 1, "model": "m", "data": data},
+        config = {"strategy": "finetune", "seed": 1, "model": "m", "data": data, "data_name": data_name}
+        run_id = store.create_run(config,
                                   group_id=group_id, name=f"m on {data}: finetune (seed 1)", owner=owner)
         store.claim(run_id)
         store.mark_running(run_id, os.getpid())

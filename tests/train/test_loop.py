@@ -3,6 +3,8 @@ input pipelines and metrics (checked against scikit-learn or by hand)."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -179,3 +181,16 @@ def test_the_optimiser_uses_the_fused_adamw_kernel_and_skips_frozen_parameters()
     trained(torch.ones(1, 2)).sum().backward()
     optimizer.step()
     assert torch.equal(frozen.weight, before)
+
+
+def test_a_time_budget_ends_training_early_and_keeps_the_best_epoch():
+    """A run from the app has a wall-time budget: past it the loop stops (mid-epoch if need be) and restores the
+    best epoch so far, instead of holding the shared queue for its 200 epochs."""
+    settings = LoopSettings(epochs=20_000, batch_size=4, patience=0, max_seconds=0.3)  # minutes without a budget
+    started = time.monotonic()
+    result = fit(probe_plan(lr=1e-3), blobs(), torch.arange(40), torch.arange(40), settings, emit=lambda k, d: None,
+                 should_stop=lambda: False, generator=torch.Generator())
+    assert result.out_of_time and not result.stopped_early and 1 <= len(result.history) < 20_000
+    assert time.monotonic() - started < 10
+    best = max(result.history, key=lambda r: (r["val_acc"], -r["val_loss"]))
+    assert result.best_epoch == best["epoch"]

@@ -7,6 +7,7 @@ exits with status 2 and one plain line, never a traceback.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import signal
 import sqlite3
@@ -44,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not bad input: one line to report, the details in the log level DEBUG
+        logging.getLogger("tlcore").debug("unexpected failure", exc_info=True)
+        print(f"error: unexpected failure ({type(exc).__name__}: {one_line(str(exc))}); please report it",
+              file=sys.stderr)
+        return 1
 
 
 def run() -> None:

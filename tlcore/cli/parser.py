@@ -61,8 +61,8 @@ def _json_option(p: argparse.ArgumentParser) -> None:
 
 
 def _data_commands(sub: argparse._SubParsersAction) -> None:
-    for name, helptext in (("datasets", "list built-in datasets"), ("models", "list models")):
-        _json_option(_command(sub, name, f"tlcore.cli.data:{name}", helptext))
+    _json_option(_command(sub, "datasets", "tlcore.cli.data:datasets", "list built-in datasets"))
+    _json_option(_command(sub, "models", "tlcore.cli.models:models", "list models"))
     p = _command(sub, "check", "tlcore.cli.data:check",
                  "load a dataset and print its checks (classes, split, warnings, skipped files)")
     p.add_argument("--data", required=True, help="built-in id, .zip, folder, .csv, .tsv or .jsonl")

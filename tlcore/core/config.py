@@ -25,7 +25,9 @@ def _help(text: str, default: Any = None) -> Any:
 class TrainConfig:
     """What to train. `None` means "the per-device default" (see `tlcore.train.defaults`)."""
 
-    data: str = _help("Built-in dataset id, or a path to a .zip, folder, .csv, .tsv or .jsonl file.", "")
+    data: str = _help("Built-in dataset id, an upload's handle (upload:<id>), or a path to a .zip, folder, .csv, "
+                      ".tsv or .jsonl file.", "")
+    data_name: str = _help("What people call the data (an upload's file name); shown, never used to find it.", "")
     model: str = _help("Registry model id (see `python -m tlcore models`).", "")
     strategy: str = _help("How to train: " + ", ".join(strategies.IDS), "linear_probe")
     seed: int = _help("Seed for the split, the subset, initialisation and batch order.", 0)
@@ -35,6 +37,8 @@ class TrainConfig:
     epochs: int | None = _help("Passes over the training examples.")
     max_steps: int | None = _help("Cap on optimisation steps: fewer epochs are run when the epochs would "
                                   "take more steps (None: no cap).")
+    max_seconds: int | None = _help("Stop training after this many seconds and keep the best epoch so far (None: no "
+                                    "limit). Runs started from the app get the server's `app_run_seconds`.")
     batch_size: int | None = _help("Examples per optimisation step.")
     lr: float | None = _help("Learning rate of the new last layer; pretrained layers get a fraction of it.")
     image_size: int | None = _help("Image side in pixels (images only).")
@@ -67,6 +71,7 @@ class TrainConfig:
         _check_positive("batch_size", self.batch_size, upper=4096)
         _check_positive("per_class", self.per_class, upper=10**7)
         _check_positive("max_steps", self.max_steps, upper=10**7)
+        _check_positive("max_seconds", self.max_seconds, upper=10**7)
         _check_positive("val_per_class", self.val_per_class, upper=10**7)
         _check_positive("image_size", self.image_size, upper=1024, lower=16)
         _check_positive("max_length", self.max_length, upper=4096, lower=4)

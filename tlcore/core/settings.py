@@ -40,22 +40,41 @@ def torch_threads(default: int) -> int:
     return max(1, int(value) if value.isdigit() else default)
 
 
+def weights_mirror() -> str | None:
+    """Base URL that serves torch hub checkpoints by file name instead of download.pytorch.org
+    (`TLAB_WEIGHTS_MIRROR`, for hosts behind a firewall); None to use the library's own URL."""
+    value = os.environ.get("TLAB_WEIGHTS_MIRROR", "").strip()
+    return value.rstrip("/") or None
+
+
 @dataclass(frozen=True)
 class Limits:
-    """Limits on user-supplied data, and quotas per workspace. Sizes in bytes unless named otherwise."""
+    """Limits on user-supplied data, on each workspace and on the whole server. Sizes in bytes unless named
+    otherwise. Each is an explicit setting (`TLAB_<NAME>`), so a host can tighten it without code changes."""
 
+    # what one upload may be
     max_upload_bytes: int = 200 * 1024 * 1024
     max_files: int = 20_000
     max_uncompressed_bytes: int = 1024 * 1024 * 1024
     max_compression_ratio: int = 200
     ratio_check_min_bytes: int = 1024 * 1024  # tiny files (a blank PNG) legitimately compress far better than 200:1
-    max_image_pixels: int = 40_000_000
+    max_image_pixels: int = 40_000_000  # one image
+    max_dataset_pixels: int = 2_000_000_000  # all images of a dataset together (2,000 photos of 1 megapixel…)
     max_text_rows: int = 200_000
     max_text_chars: int = 100_000
     max_classes: int = 1_000
     max_table_columns: int = 1_000  # a "header" wider than this is not a table of texts and labels
+    max_table_cells: int = 4_000_000  # rows × columns of a table, checked before it is parsed
+    max_json_depth: int = 20  # nesting of one JSONL value (a text-and-label row needs 1)
+    # what one workspace may do
     max_queued_per_workspace: int = 30  # runs waiting or running at once (the queue is shared by everyone)
-    max_workspace_mb: int = 4_000  # uploads + trained models of one workspace
+    max_workspace_mb: int = 4_000  # uploads (unpacked) + trained models of one workspace
+    app_run_seconds: int = 1_800  # a run started from the app stops training after this long (keeps its best)
+    # what the whole server allows
+    max_queued_total: int = 200  # runs waiting or running, all workspaces together
+    max_disk_mb: int = 50_000  # uploads + trained models + caches in the data directory
+    max_cache_mb: int = 10_000  # decoded images and frozen features; least recently used files go first
+    max_new_workspaces_per_hour: int = 30  # per client address
 
     @classmethod
     def from_env(cls) -> Limits:

@@ -4,16 +4,18 @@
     report = build_report(ds)                 # errors block training, warnings qualify results
     split = make_split(ds, seed=0)            # shared by every run of a comparison
     x = decode_images(ds, 224)                # uint8 [N, 3, 224, 224], cached on disk
+    stored = store_file("photos.zip", data)   # an upload, kept by content: load_source(stored.ref)
 """
 
 from tlcore.core.errors import DataError
 from tlcore.data.builtin import BuiltinInfo, list_builtins
 from tlcore.data.dataset import Dataset, ImageRef, SkippedItem, content_hash
-from tlcore.data.images import decode_images, load_image
+from tlcore.data.decoded import decode_images
+from tlcore.data.images import load_image
+from tlcore.data.library import StoredUpload, is_upload_ref, store_file, store_folder
 from tlcore.data.report import DataReport, build_report
 from tlcore.data.sources import load_source
 from tlcore.data.split import Split, make_split, subset_per_class
-from tlcore.data.uploads import save_folder_upload, save_upload
 
 __all__ = [
     "BuiltinInfo",
@@ -30,7 +32,9 @@ __all__ = [
     "load_image",
     "load_source",
     "make_split",
-    "save_folder_upload",
-    "save_upload",
+    "StoredUpload",
+    "is_upload_ref",
+    "store_file",
+    "store_folder",
     "subset_per_class",
 ]

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 import re
 import shutil
 import stat
+import struct
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
-from tlcore.core import settings
 from tlcore.core.errors import DataError
 from tlcore.core.settings import Limits
 from tlcore.data.dataset import SkippedItem
+from tlcore.data.images import IMAGE_SUFFIXES, image_size
 
 IGNORED_NAMES = {"__macosx", ".ds_store", "thumbs.db", "desktop.ini"}
 NESTED_ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst")
@@ -29,6 +32,7 @@ _CHUNK = 1024 * 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 MAX_NAME_BYTES = 255  # longest file name (one path component) Linux and macOS file systems accept
+HEADER_BYTES = 32 * 1024  # enough for the header of nearly every image file
 READABLE_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 
 
@@ -158,7 +162,25 @@ def _plan(zf: zipfile.ZipFile, limits: Limits) -> tuple[list[tuple[zipfile.ZipIn
                             "unpacked. Unpack them and zip the class folders themselves.")
         raise DataError("The zip contains no usable files; add one folder per class with the images inside."
                         + (f" Skipped: {skipped[0].name}: {skipped[0].reason}." if skipped else ""))
+    _check_pixels(zf, keep, limits)
     return keep, skipped
+
+
+def _check_pixels(zf: zipfile.ZipFile, keep: list[tuple[zipfile.ZipInfo, list[str]]], limits: Limits) -> None:
+    """Refuse, before anything is written, a zip whose images claim more pixels in total than
+    `max_dataset_pixels`: only the first bytes of each image are inflated, enough for its header (a few
+    thousand 40-megapixel PNGs fit in a 1 MB zip). Images whose header lies further in are counted after
+    extraction instead (see `sources`)."""
+    pixels = 0
+    for info, parts in keep:
+        if Path(parts[-1]).suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        with zf.open(info) as entry:
+            size, _ = image_size(entry.read(HEADER_BYTES), limits)
+        pixels += size[0] * size[1] if size else 0
+        if pixels > limits.max_dataset_pixels:
+            raise DataError(f"The images in this zip hold more than {limits.max_dataset_pixels / 1e6:,.0f} megapixels "
+                            "in total (the limit); upload fewer or smaller images.")
 
 
 NESTED_REASON = "archive inside the archive (not unpacked; unpack it and zip the files)"
@@ -183,26 +205,26 @@ def _check_file_folder_clash(parsed: list[tuple[zipfile.ZipInfo, list[str]]]) ->
                             "them and re-create the zip.")
 
 
-def extract_zip(zip_path: Path, limits: Limits | None = None,
-                work_dir: Path | None = None) -> tuple[Path, list[SkippedItem]]:
-    """Extract `zip_path` safely; returns (extraction folder, entries skipped with reasons).
+def extract_zip(zip_path: Path, limits: Limits | None, work_dir: Path,
+                name: str | None = None) -> tuple[Path, list[SkippedItem]]:
+    """Extract `zip_path` safely into `work_dir`; returns (that folder, entries skipped with reasons).
 
-    The default folder is `<data_dir>/uploads/<sha256 of the zip>`, reused when it already exists.
+    A folder that already holds the extraction is reused (the dataset library names it by the zip's content).
+    `name` is what messages call the zip (its uploader's file name).
     """
+    name = name or Path(zip_path).name
     limits = limits or Limits.from_env()
     zip_path = Path(zip_path)
     if zip_path.stat().st_size > limits.max_upload_bytes:
-        raise DataError(f"{zip_path.name} is {size_text(zip_path.stat().st_size)}; uploads are limited to "
+        raise DataError(f"{name} is {size_text(zip_path.stat().st_size)}; uploads are limited to "
                         f"{size_text(limits.max_upload_bytes)}. Upload a smaller dataset.")
-    if work_dir is None:
-        work_dir = settings.data_dir() / "uploads" / file_sha256(zip_path)[:32]
     work_dir = Path(work_dir)
     if work_dir.is_dir() and any(work_dir.iterdir()):
-        return work_dir, _read_manifest(work_dir)
+        return work_dir, read_manifest(work_dir)
     work_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{work_dir.name}.", suffix=".partial", dir=work_dir.parent))
     try:
-        skipped = _extract_into(zip_path, tmp, limits)
+        skipped = _extract_into(zip_path, tmp, limits, name)
         (tmp / MANIFEST).write_text(json.dumps([[s.name, s.reason] for s in skipped]), encoding="utf-8")
         if work_dir.exists():  # an empty folder given by the caller
             work_dir.rmdir()
@@ -213,7 +235,7 @@ def extract_zip(zip_path: Path, limits: Limits | None = None,
     return work_dir, skipped
 
 
-def _extract_into(zip_path: Path, dest: Path, limits: Limits) -> list[SkippedItem]:
+def _extract_into(zip_path: Path, dest: Path, limits: Limits, name: str) -> list[SkippedItem]:
     try:
         with zipfile.ZipFile(zip_path) as zf:
             keep, skipped = _plan(zf, limits)
@@ -229,17 +251,22 @@ def _extract_into(zip_path: Path, dest: Path, limits: Limits) -> list[SkippedIte
                 target.parent.mkdir(parents=True, exist_ok=True)
                 budget.copy(zf, info, target)
     except zipfile.BadZipFile as e:
-        raise DataError(f"{zip_path.name} is not a readable zip file ({e}); re-create it and try again.") from e
+        raise DataError(f"{name} is not a readable zip file ({e}); re-create it and try again.") from e
+    except (EOFError, zlib.error, struct.error, lzma.LZMAError, OverflowError, ValueError) as e:
+        # a header that lies about sizes or offsets, or a damaged compressed stream
+        raise DataError(f"{name} is damaged: its entries do not match what its headers say "
+                        f"({type(e).__name__}); re-create the zip and try again.") from e
     except (zipfile.LargeZipFile, NotImplementedError, RuntimeError) as e:
-        raise DataError(f"{zip_path.name} uses a zip feature we cannot read ({e}); "
+        raise DataError(f"{name} uses a zip feature we cannot read ({e}); "
                         "re-create it with standard (deflate) compression and no password.") from e
     except OSError as e:  # the message, not str(e): that names our internal folders
-        raise DataError(f"{zip_path.name} could not be unpacked ({e.strerror or type(e).__name__}); "
+        raise DataError(f"{name} could not be unpacked ({e.strerror or type(e).__name__}); "
                         "re-create it and try again.") from e
     return skipped
 
 
-def _read_manifest(folder: Path) -> list[SkippedItem]:
+def read_manifest(folder: Path) -> list[SkippedItem]:
+    """The entries an extraction skipped, with reasons (empty when the folder is not an extraction)."""
     try:
         return [SkippedItem(n, r) for n, r in json.loads((folder / MANIFEST).read_text(encoding="utf-8"))]
     except (OSError, ValueError, TypeError):

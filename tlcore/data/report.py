@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
+from tlcore.core.errors import DataError
 from tlcore.data.dataset import MIN_PER_CLASS, Dataset, SkippedItem, class_errors
 
 if TYPE_CHECKING:
@@ -82,11 +83,39 @@ def build_report(ds: Dataset, split: Split | None = None) -> DataReport:
         duplicate_groups=[[ds.item_names[i] for i in g] for g in groups],
         cross_class_duplicates=[[ds.item_names[i] for i in g] for g in cross],
         leakage=leakage,
-        errors=class_errors(counts),
+        errors=class_errors(counts) + split_errors(ds, split),
         imbalance_ratio=round(ratio, 3),
     )
     report.warnings = list(ds.notes) + _warnings(report, counts)
     return report
+
+
+def refuse_unusable(ds: Dataset, split: Split) -> DataReport:
+    """The report of `ds` under `split`; DataError with its errors when the dataset cannot be compared at all (a
+    class with fewer than two examples, or a split that leaves a class nothing to learn from or nothing to test
+    on, as when every item is a copy of another). Used before a dataset becomes active, so nothing is queued."""
+    report = build_report(ds, split)
+    if report.errors:
+        raise DataError(f"{ds.name} cannot be used for a comparison: " + "; ".join(report.errors) + ".")
+    return report
+
+
+def split_errors(ds: Dataset, split: Split | None) -> list[str]:
+    """What makes a split unusable for a comparison: a class with nothing left to learn from, or nothing to test
+    on. Copies of one item always share a part of the split, so a dataset made of identical items ends here."""
+    if split is None:
+        return []
+    errors = []
+    trained = set(ds.labels[split.train].tolist())
+    missing = [ds.classes[c] for c in range(ds.num_classes) if c not in trained]
+    if missing:
+        more = f" and {len(missing) - 5:,} more" if len(missing) > 5 else ""
+        names = ", ".join(repr(m) for m in missing[:5]) + more
+        errors.append(f"no training examples are left for {names}: all of them are held out for testing or are "
+                      "copies of held-out items; add more distinct examples")
+    if len(split.test) == 0:
+        errors.append("nothing is left to test on: every item is a copy of a training item; add distinct examples")
+    return errors
 
 
 def _noisy(counts: dict[str, int]) -> list[str]:

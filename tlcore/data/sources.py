@@ -7,10 +7,10 @@ from pathlib import Path
 
 from tlcore.core.errors import DataError
 from tlcore.core.settings import Limits
-from tlcore.data import builtin
-from tlcore.data.archive import extract_zip, is_ignored_name
+from tlcore.data import builtin, library
+from tlcore.data.archive import MANIFEST, is_ignored_name, read_manifest
 from tlcore.data.dataset import Dataset, SkippedItem, content_hash, drop_tiny_classes
-from tlcore.data.images import IMAGE_SUFFIXES, check_image_bytes
+from tlcore.data.images import IMAGE_SUFFIXES, check_image_bytes, image_size
 from tlcore.data.tables import TABLE_SUFFIXES, load_table, read_text_bytes
 
 SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
@@ -37,27 +37,29 @@ def _unsupported(name: str) -> DataError:
 
 
 def load_source(src: str | Path, *, text_column: str | None = None, label_column: str | None = None,
-                limits: Limits | None = None, work_dir: Path | None = None) -> Dataset:
-    """Load a dataset from a built-in id, a .zip, a folder, or a .csv/.tsv/.jsonl file."""
+                limits: Limits | None = None, name: str | None = None, full_check: bool = False) -> Dataset:
+    """Load a dataset from a built-in id, an upload handle (`upload:<id>`), a .zip, a folder, or a
+    .csv/.tsv/.jsonl file. `name` is what people call it (an upload's file name); `full_check` decodes every
+    image (a worker does; a web server reads only the headers, see `image_size`)."""
     limits = limits or Limits.from_env()
     if isinstance(src, str) and src in builtin.BUILTIN_IDS and not Path(src).exists():
         return builtin.load_builtin(src)
-    path = Path(src).expanduser()
+    path = library.source_path(src) if library.is_upload_ref(src) else Path(src).expanduser()
     if not path.exists():
-        if isinstance(src, str) and "/" not in src and "." not in src:
+        if isinstance(src, str) and "/" not in src and "." not in src and ":" not in src:
             ids = ", ".join(builtin.BUILTIN_IDS)
             raise DataError(f"{src!r} is neither a file nor a built-in dataset; built-in ids are: {ids}")
-        raise DataError(f"{src} does not exist; check the path.")
+        raise DataError(f"{name or path.name} does not exist; check the path.")
+    if path.is_file() and path.suffix.lower() == ".zip":
+        name, path = name or path.stem, library.extracted_folder(path, limits)
     if path.is_dir():
-        return load_folder(path, limits)
+        return load_folder(path, limits, name=name, full_check=full_check,
+                           extra_skipped=read_manifest(path) if (path / MANIFEST).exists() else None)
     if path.is_file() and path.stat().st_size == 0:
-        raise DataError(f"{path.name} is empty (0 bytes); check that it was saved or copied completely.")
-    if path.suffix.lower() == ".zip":
-        root, skipped = extract_zip(path, limits, work_dir)
-        return load_folder(root, limits, name=path.stem, extra_skipped=skipped)
+        raise DataError(f"{name or path.name} is empty (0 bytes); check that it was saved or copied completely.")
     if path.suffix.lower() in TABLE_SUFFIXES:
-        return load_table(path, text_column=text_column, label_column=label_column, limits=limits)
-    raise _unsupported(path.name)
+        return load_table(path, text_column=text_column, label_column=label_column, limits=limits, name=name)
+    raise _unsupported(name or path.name)
 
 
 def _visible_children(folder: Path) -> list[Path]:
@@ -117,7 +119,7 @@ def _collect(root: Path) -> tuple[list[tuple[Path, str, str | None]], list[Skipp
 
 
 def load_folder(folder: Path, limits: Limits | None = None, *, name: str | None = None,
-                extra_skipped: list[SkippedItem] | None = None) -> Dataset:
+                extra_skipped: list[SkippedItem] | None = None, full_check: bool = False) -> Dataset:
     """A Dataset from a folder of class folders (optionally inside train/val/test folders)."""
     limits = limits or Limits.from_env()
     root = _unwrap(Path(folder).resolve())
@@ -135,20 +137,23 @@ def load_folder(folder: Path, limits: Limits | None = None, *, name: str | None 
     ds_name = name or Path(folder).name
     if n_images == 0 and n_texts > 0:
         return _text_folder(ds_name, root, entries, skipped, limits)
-    return _image_folder(ds_name, root, entries, skipped, limits)
+    return _image_folder(ds_name, root, entries, skipped, limits, full_check)
 
 
-def _check_file(path: Path, limits: Limits) -> tuple[str, str | None]:
-    """(content hash, reason it is unusable or None)."""
+def _check_file(path: Path, limits: Limits, full_check: bool) -> tuple[str, int, str | None]:
+    """(content hash, pixels, reason it is unusable or None): the header only, unless `full_check`."""
     try:
         data = path.read_bytes()
     except OSError as e:
-        return "", f"could not be read ({e.strerror or e})"
-    return content_hash(data), check_image_bytes(data, limits)
+        return "", 0, f"could not be read ({e.strerror or e})"
+    size, reason = image_size(data, limits)
+    if reason is None and full_check:
+        reason = check_image_bytes(data, limits)
+    return content_hash(data), (size[0] * size[1] if size else 0), reason
 
 
 def _image_folder(name: str, root: Path, entries: list[tuple[Path, str, str | None]],
-                  skipped: list[SkippedItem], limits: Limits) -> Dataset:
+                  skipped: list[SkippedItem], limits: Limits, full_check: bool) -> Dataset:
     candidates = []
     for f, cls, split in entries:
         rel = f.relative_to(root).as_posix()
@@ -157,18 +162,31 @@ def _image_folder(name: str, root: Path, entries: list[tuple[Path, str, str | No
         else:
             kind = f.suffix.lower() or "no extension"
             skipped.append(SkippedItem(rel, f"not an image type we read ({kind}); convert it to JPEG or PNG"))
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        checks = list(pool.map(lambda c: _check_file(c[0], limits), candidates))
-    rows = []
-    for (f, cls, split, rel), (digest, reason) in zip(candidates, checks):
-        if reason:
-            skipped.append(SkippedItem(rel, reason))
-        else:
-            rows.append((f, cls, split, rel, digest))
+    rows = _checked_images(name, candidates, skipped, limits, full_check)
     if not rows:
         raise DataError(f"{name} contains no usable images. Put images (jpg, png, webp, bmp, gif, tiff) in one "
                         "folder per class, e.g. cats/1.jpg and dogs/2.jpg." + _skip_hint(skipped))
     return _make_dataset(name, "image", rows, skipped)
+
+
+def _checked_images(name: str, candidates: list[tuple], skipped: list[SkippedItem], limits: Limits,
+                    full_check: bool) -> list[tuple]:
+    """The usable images (the rest go to `skipped`); refused as soon as all of them together hold more pixels
+    than `max_dataset_pixels`, before the rest are even read."""
+    rows, pixels = [], 0
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for (f, cls, split, rel), (digest, n, reason) in zip(
+                candidates, pool.map(lambda c: _check_file(c[0], limits, full_check), candidates)):
+            pixels += n
+            if pixels > limits.max_dataset_pixels:
+                pool.shutdown(cancel_futures=True)
+                raise DataError(f"{name} holds more than {limits.max_dataset_pixels / 1e6:,.0f} megapixels of images "
+                                f"in total (the limit; after {len(rows):,} images); upload fewer or smaller images.")
+            if reason:
+                skipped.append(SkippedItem(rel, reason))
+            else:
+                rows.append((f, cls, split, rel, digest))
+    return rows
 
 
 def _text_folder(name: str, root: Path, entries: list[tuple[Path, str, str | None]],

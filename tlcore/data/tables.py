@@ -9,7 +9,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 import re
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from tlcore.core.errors import DataError
 from tlcore.core.settings import Limits
 from tlcore.data.columns import LABEL_NAMES, TEXT_NAMES, detect_columns
 from tlcore.data.dataset import Dataset, SkippedItem, content_hash, drop_tiny_classes
+from tlcore.data.jsonl import read_jsonl
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl")
 SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx/.ods (zip) and old .xls (OLE2)
@@ -122,9 +122,13 @@ def _read_delimited(text: str, suffix: str, name: str, limits: Limits) -> tuple[
     if line_break is None:
         raise DataError(f"{name} has a single line and no rows; put a header (e.g. text,label) on the first line "
                         "and one example per line below it.")
-    if body[:line_break.start()].count(sep) >= limits.max_table_columns:
+    columns = body[:line_break.start()].count(sep) + 1
+    if columns > limits.max_table_columns:
         raise DataError(f"{name} has more than {limits.max_table_columns:,} columns in its first line; it should "
                         "have a text column and a label column. Check the separator and the line breaks.")
+    if columns * body.count("\n") > limits.max_table_cells:  # checked before pandas builds anything
+        raise DataError(f"{name} would make a table of more than {limits.max_table_cells:,} cells ({columns:,} "
+                        "columns); keep only the text and label columns, or upload fewer rows.")
     df = _parse(text, sep, quoting, name)
     if not _headerless(df):
         return df, 2, []
@@ -134,79 +138,51 @@ def _read_delimited(text: str, suffix: str, name: str, limits: Limits) -> tuple[
                    "are called 'column 1', 'column 2'…; add a header row (e.g. text,label) to name them"]
 
 
-def _read_jsonl(text: str, name: str) -> tuple[pd.DataFrame, list[int], list[SkippedItem]]:
-    rows: list[dict] = []
-    line_numbers: list[int] = []
-    skipped: list[SkippedItem] = []
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except (ValueError, RecursionError):  # RecursionError: '[[[[…' nested deeper than Python recurses
-            skipped.append(SkippedItem(f"line {n}", "not valid JSON"))
-            continue
-        if not isinstance(obj, dict):
-            skipped.append(SkippedItem(f"line {n}", "not a JSON object ({...})"))
-            continue
-        rows.append({str(k): _cell(v) for k, v in obj.items()})
-        line_numbers.append(n)
-    if not rows:
-        raise DataError(f"{name} has no valid JSON lines; each line must be one object such as "
-                        '{"text": "...", "label": "..."}.')
-    return pd.DataFrame(rows).fillna(""), line_numbers, skipped
-
-
-def _cell(v: object) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, (dict, list)):
-        return json.dumps(v, ensure_ascii=False)
-    return str(v)
-
-
-def _read_table(path: Path, limits: Limits) -> tuple[pd.DataFrame, list[str], list[SkippedItem], list[str]]:
+def _read_table(path: Path, limits: Limits,
+                name: str) -> tuple[pd.DataFrame, list[str], list[SkippedItem], list[str]]:
     """(table of strings, each row's name for messages, lines skipped, notes) of a .csv/.tsv/.jsonl file."""
     if path.stat().st_size > limits.max_upload_bytes:
-        raise DataError(f"{path.name} is larger than the {limits.max_upload_bytes / 1e6:,.0f} MB upload limit; "
+        raise DataError(f"{name} is larger than the {limits.max_upload_bytes / 1e6:,.0f} MB upload limit; "
                         "upload fewer rows.")
-    text = decode_table(path.read_bytes(), path.name)
+    text = decode_table(path.read_bytes(), name)
     if path.suffix.lower() == ".jsonl":
-        df, numbers, skipped = _read_jsonl(text, path.name)
+        df, numbers, skipped = read_jsonl(text, name, limits)
         return df, [f"line {n}" for n in numbers], skipped, []
-    df, first_row, notes = _read_delimited(text, path.suffix.lower(), path.name, limits)
+    df, first_row, notes = _read_delimited(text, path.suffix.lower(), name, limits)
     df.columns = [str(c) for c in df.columns]
     return df, [f"row {i + first_row}" for i in range(len(df))], [], notes  # spreadsheet numbering
 
 
-def table_columns(path: Path, limits: Limits | None = None) -> tuple[list[str], str | None, str | None]:
+def table_columns(path: Path, limits: Limits | None = None,
+                  name: str | None = None) -> tuple[list[str], str | None, str | None]:
     """(columns, detected text column, detected label column) of a table; detections are None if unsure."""
     limits = limits or Limits.from_env()
     path = Path(path)
-    df = _read_table(path, limits)[0]
+    df = _read_table(path, limits, name or path.name)[0]
     try:
-        tcol, lcol = detect_columns(df, None, None, limits, path.name)
+        tcol, lcol = detect_columns(df, None, None, limits, name or path.name)
     except DataError:
         tcol = lcol = None
     return list(df.columns), tcol, lcol
 
 
 def load_table(path: Path, *, text_column: str | None = None, label_column: str | None = None,
-               limits: Limits | None = None) -> Dataset:
-    """A text Dataset from a .csv, .tsv or .jsonl file."""
+               limits: Limits | None = None, name: str | None = None) -> Dataset:
+    """A text Dataset from a .csv, .tsv or .jsonl file; `name` is what messages call it (default: its file name)."""
     limits = limits or Limits.from_env()
     path = Path(path)
-    df, names, skipped, notes = _read_table(path, limits)
+    name = name or path.name
+    df, names, skipped, notes = _read_table(path, limits, name)
     if len(df) > limits.max_text_rows:
-        raise DataError(f"{path.name} has {len(df):,} rows; the limit is {limits.max_text_rows:,}. "
+        raise DataError(f"{name} has {len(df):,} rows; the limit is {limits.max_text_rows:,}. "
                         "Upload a sample of the rows.")
     if df.empty:
-        raise DataError(f"{path.name} has a header but no rows; add one row per example.")
-    tcol, lcol = detect_columns(df, text_column, label_column, limits, path.name)
+        raise DataError(f"{name} has a header but no rows; add one row per example.")
+    tcol, lcol = detect_columns(df, text_column, label_column, limits, name)
     if not df[lcol].fillna("").str.strip().any():
-        raise DataError(f"{path.name}: the label column {lcol!r} is empty in every row; fill in a label for each "
+        raise DataError(f"{name}: the label column {lcol!r} is empty in every row; fill in a label for each "
                         "row (or choose the column that holds the labels).")
-    return build_text_dataset(path.stem, df[tcol].tolist(), df[lcol].tolist(), names, limits, skipped, notes)
+    return build_text_dataset(Path(name).stem, df[tcol].tolist(), df[lcol].tolist(), names, limits, skipped, notes)
 
 
 def _labelled_rows(texts: list[str], labels: list[str], item_names: list[str],

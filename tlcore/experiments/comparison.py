@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ import pandas as pd
 
 from tlcore.core import strategies
 from tlcore.core.csvsafe import write_csv
+from tlcore.data import library
 from tlcore.experiments.summary import run_rows, summarize
 from tlcore.runs.store import ACTIVE, RunRecord, RunStore, Scope
 
@@ -61,9 +63,17 @@ def group_summaries(records: Iterable[RunRecord]) -> list[dict[str, Any]]:
 
 
 def _comparison_name(r: RunRecord) -> str:
-    """Run names look like "model on data: strategy (seed n)"; the comparison is the part before the colon."""
+    """Run names look like "model on data: strategy (seed n)"; the comparison is the part before the colon.
+    A run renamed to nothing falls back to the model and the data's name, never to where the data is stored."""
     name = r.name.rsplit(": ", 1)[0] if r.name else ""
-    return name or f"{r.config.get('model', '?')} on {r.config.get('data', '?')}"
+    return name or f"{r.config.get('model', '?')} on {safe_data_name(r.config)}"
+
+
+def safe_data_name(config: dict[str, Any]) -> str:
+    """The data as the run's config names it for people: an upload's file name, a built-in's id, or the last
+    part of a command-line path."""
+    data = str(config.get("data", "?"))
+    return config.get("data_name") or ("an upload" if data.startswith(library.PREFIX) else Path(data).name)
 
 
 def status_counts(records: list[RunRecord]) -> dict[str, int]:

@@ -14,16 +14,32 @@ from typing import Any
 from tlcore.core import strategies
 from tlcore.core.config import TrainConfig
 from tlcore.core.errors import ConfigError, ModelError
-from tlcore.experiments.workspaces import check_room
+from tlcore.core.settings import Limits
+from tlcore.data import library
+from tlcore.experiments.quotas import check_room
+from tlcore.experiments.workspaces import data_label
 from tlcore.models import availability, get_spec
 from tlcore.runs.store import RunRecord, RunStore
 from tlcore.train import Prepared, prepare
 
 
-def absolute_data(config: TrainConfig) -> TrainConfig:
-    """A relative path means the caller's directory; workers run elsewhere, so store it absolute."""
-    path = Path(config.data).expanduser()
-    return config.with_(data=str(path.resolve())) if path.exists() else config
+def queueable(store: RunStore, config: TrainConfig, owner: str) -> TrainConfig:
+    """The config as it is stored with a run: a relative path made absolute (workers run elsewhere), an
+    upload named by the file name its workspace gave it, and a run from the app capped at the server's
+    `app_run_seconds` of training (one long run must not hold the shared queue for hours)."""
+    if library.is_upload_ref(config.data):
+        config = config.with_(data_name=config.data_name or data_label(store, owner, config.data))
+    elif Path(config.data).expanduser().exists():
+        config = config.with_(data=str(Path(config.data).expanduser().resolve()))
+    if owner:
+        budget = Limits.from_env().app_run_seconds
+        config = config.with_(max_seconds=min(config.max_seconds or budget, budget))
+    return config
+
+
+def display_name(store: RunStore, config: TrainConfig, owner: str) -> str:
+    """"model on data", as runs and comparisons are named where people see them."""
+    return f"{config.model} on {data_label(store, owner, config.data, config.data_name)}"
 
 
 def check(config: TrainConfig, strategy_ids: Iterable[str] | None = None) -> Prepared:
@@ -44,13 +60,15 @@ def check(config: TrainConfig, strategy_ids: Iterable[str] | None = None) -> Pre
 def submit(store: RunStore, config: TrainConfig, *, group_id: str | None = None, name: str = "",
            owner: str = "") -> str:
     """Queue one run for the workspace `owner` (UserError when its queue or storage limit is reached).
-    To queue several runs all-or-nothing, call `tlcore.experiments.workspaces.check_room(store, owner, n)` first."""
+    To queue several runs all-or-nothing, call `tlcore.experiments.quotas.check_room(store, owner, n)` first."""
     check_room(store, owner, new_runs=1)
     return _queue(store, config, group_id=group_id, name=name, owner=owner)
 
 
 def _queue(store: RunStore, config: TrainConfig, *, group_id: str | None, name: str, owner: str) -> str:
-    return store.create_run(absolute_data(config).to_dict(), group_id=group_id, name=name, owner=owner)
+    config = queueable(store, config, owner)
+    name = name or f"{display_name(store, config, owner)}: {config.strategy} (seed {config.seed})"
+    return store.create_run(config.to_dict(), group_id=group_id, owner=owner, name=name)
 
 
 def submit_comparison(store: RunStore, base: TrainConfig, strategy_ids: list[str], seeds: int, *,
@@ -64,8 +82,9 @@ def submit_comparison(store: RunStore, base: TrainConfig, strategy_ids: list[str
     check_room(store, owner, new_runs=len(strategy_ids) * seeds)
     prep = check(base, strategy_ids)
     group_id = "cmp-" + uuid.uuid4().hex[:10]
+    title = name or display_name(store, queueable(store, base, owner), owner)
     run_ids = [_queue(store, base.with_(strategy=s, seed=base.seed + k), group_id=group_id, owner=owner,
-                      name=name or f"{base.model} on {base.data}: {s} (seed {base.seed + k})")
+                      name=f"{title}: {s} (seed {base.seed + k})")
                for k in range(seeds) for s in strategy_ids]
     return group_id, run_ids, prep
 

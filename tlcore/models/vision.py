@@ -11,7 +11,7 @@ import torchvision
 from torch import nn
 
 from tlcore.core.errors import ModelError
-from tlcore.models import weights
+from tlcore.models import downloads, weights
 from tlcore.models.spec import ModelSpec
 
 # ---------------------------------------------------------------- full ImageNet classifiers
@@ -34,10 +34,12 @@ def _torchvision_classifier(spec: ModelSpec, pretrained: bool) -> nn.Module:
     if spec.offline_package:
         model = builder(weights=None)
         package, relpath = spec.offline_package, spec.extra["weights_file"]
-        state = weights.load_checkpoint(weights.bundled_path(package, relpath))
+        state = weights.load_checkpoint(weights.weight_file(package, relpath))
         model.load_state_dict(state)
         return model
     weights_enum = torchvision.models.get_model_weights(spec.arch)[spec.extra["weights_tag"]]
+    # fetched first so TLAB_WEIGHTS_MIRROR applies; torchvision then finds it in the torch hub cache
+    _guarded_download(spec, lambda: downloads.fetch_torch_checkpoint(weights_enum.url))
     return _guarded_download(spec, lambda: builder(weights=weights_enum))
 
 
@@ -47,7 +49,7 @@ def _timm_classifier(spec: ModelSpec, pretrained: bool) -> nn.Module:
     if not pretrained or not spec.offline_package:
         return _timm_create(spec, pretrained)
     model = timm.create_model(spec.arch, pretrained=False)
-    path = weights.bundled_path(spec.offline_package, spec.extra["weights_file"])
+    path = weights.weight_file(spec.offline_package, spec.extra["weights_file"])
     state = weights.load_checkpoint(path)
     model.load_state_dict(weights.map_positional(state, model.state_dict()))
     return model
@@ -57,7 +59,7 @@ def _timm_create(spec: ModelSpec, pretrained: bool, **kwargs) -> nn.Module:
     """timm's factory; a cached checkpoint is passed as a local file so no network call is even tried."""
     import timm
 
-    cached = weights.hf_cached_file(spec.extra["hf_hub_id"]) if pretrained else None
+    cached = downloads.hf_cached_file(spec.extra["hf_hub_id"]) if pretrained else None
     if cached:
         kwargs["pretrained_cfg_overlay"] = {"file": cached}
     return _guarded_download(spec, lambda: timm.create_model(spec.arch, pretrained=pretrained, **kwargs))

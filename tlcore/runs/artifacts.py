@@ -7,6 +7,7 @@ and renamed into place in one step, so a crash or a full disk never leaves half 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import platform
 import re
@@ -27,6 +28,7 @@ from tlcore.runs.paths import read_json, run_dir
 from tlcore.train.run import RunOutput
 
 WEIGHTS = "model.safetensors"
+log = logging.getLogger("tlcore.runs")
 
 
 def environment(device: str) -> dict[str, str]:
@@ -95,8 +97,10 @@ def _flush(folder: Path) -> None:
 
 
 def _unwritable(folder: Path, exc: OSError) -> UserError:
-    return UserError(f"The disk is full (or not writable) while saving the model: free space in {folder} "
-                     f"and start the run again ({exc.strerror or exc}).")
+    """The message people see names no server path (it can reach a shared page); the log has the folder."""
+    log.error("could not save a run into %s: %s", folder, exc)
+    return UserError(f"The server's disk is full (or not writable) while saving the model: free space for the "
+                     f"data directory and start the run again ({exc.strerror or type(exc).__name__}).")
 
 
 def load_run_model(run_id: str) -> tuple[TransferModel, dict[str, Any]]:

@@ -58,7 +58,7 @@ def train_to_end(board: ProgressBoard, run_id: str, config: TrainConfig, *, data
     dataset from another place than `config.data` (a node's copy of it); the output still names `config`."""
     started = time.monotonic()
     try:
-        prep = prepare(config if data_path is None else config.with_(data=data_path))
+        prep = prepare(config if data_path is None else config.with_(data=data_path), full_check=True)
         out, note = train_with_oom_retry(board, run_id, dataclasses.replace(prep, config=config))
         return Ending("succeeded", out=out, result=dict(out.summary, **note,
                                                         wall_seconds=round(time.monotonic() - started, 3)))

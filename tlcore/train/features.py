@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from tlcore.core import settings
+from tlcore.core import diskcache
 from tlcore.train.inputs import Inputs
 
 log = logging.getLogger(__name__)
@@ -28,7 +26,7 @@ CACHE_VERSION = 1  # bump when the feature computation changes, so stale files a
 def feature_cache_path(fingerprint: str, model_id: str, preprocessing: str, cache_dir: Path | None = None) -> Path:
     """`preprocessing` must name everything that changes the numbers (size, length, crop, precision)."""
     key = hashlib.sha256(f"v{CACHE_VERSION}|{fingerprint}|{model_id}|{preprocessing}".encode()).hexdigest()[:20]
-    return (cache_dir or settings.data_dir() / "cache") / "features" / f"{key}.safetensors"
+    return (cache_dir or diskcache.cache_root()) / "features" / f"{key}.safetensors"
 
 
 @torch.inference_mode()
@@ -60,20 +58,10 @@ def cached_features(path: Path, n: int, compute: Callable[[], torch.Tensor]) -> 
         try:
             features = load_file(path)["features"]
             if features.shape[0] == n:
+                diskcache.touch(path)
                 return features
         except Exception as exc:  # any unreadable cache is just a miss
             log.warning("ignoring unreadable feature cache %s: %s", path, exc)
     features = compute()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        os.close(fd)
-        try:
-            save_file({"features": features.contiguous()}, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    except OSError as exc:
-        log.warning("could not write feature cache %s: %s", path, exc)
+    diskcache.store(path, lambda tmp: save_file({"features": features.contiguous()}, tmp))
     return features

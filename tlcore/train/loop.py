@@ -41,6 +41,7 @@ class LoopSettings:
     warmup_fraction: float = 0.1
     amp_bf16: bool = False
     event_interval_s: float = 0.5
+    max_seconds: float | None = None  # a wall-time budget: training stops there, keeping the best epoch so far
 
 
 @dataclass
@@ -48,6 +49,7 @@ class FitResult:
     history: list[dict] = field(default_factory=list)
     best_epoch: int = 0
     stopped_early: bool = False
+    out_of_time: bool = False  # the budget `LoopSettings.max_seconds` ended training
     seconds: float = 0.0
 
 
@@ -76,6 +78,10 @@ class _Epoch:
     clock: Clock
     emit: EventSink
     should_stop: Callable[[], bool]
+    max_seconds: float | None = None
+
+    def out_of_time(self) -> bool:
+        return self.max_seconds is not None and self.clock.elapsed() >= self.max_seconds
 
 
 def fit(plan: Plan, inputs: Inputs, train_idx: torch.Tensor, val_idx: torch.Tensor, s: LoopSettings,
@@ -84,7 +90,7 @@ def fit(plan: Plan, inputs: Inputs, train_idx: torch.Tensor, val_idx: torch.Tens
     optimizer = adamw(plan.param_groups, s.weight_decay)
     total = steps_per_epoch(len(train_idx), s.batch_size) * s.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(total, s.warmup_fraction))
-    run = _Epoch(optimizer, scheduler, generator, Clock(total, s.event_interval_s), emit, should_stop)
+    run = _Epoch(optimizer, scheduler, generator, Clock(total, s.event_interval_s), emit, should_stop, s.max_seconds)
     result, best, stopping = FitResult(), BestWeights(), EarlyStopping(s.patience, plan.frozen_body_epochs)
     emit("start", {"total_steps": total, "epochs": s.epochs})
     for epoch in range(1, s.epochs + 1):
@@ -101,6 +107,9 @@ def fit(plan: Plan, inputs: Inputs, train_idx: torch.Tensor, val_idx: torch.Tens
         improved = best.update(plan.module, row, has_validation=len(val_idx) > 0)
         if stopping.should_stop(epoch, improved):
             result.stopped_early = True
+            break
+        if run.out_of_time():
+            result.out_of_time = True
             break
     best.restore(plan.module)
     result.best_epoch, result.seconds = best.epoch, run.clock.elapsed()
@@ -135,6 +144,8 @@ def _train_epoch(plan: Plan, inputs: Inputs, train_idx: torch.Tensor, s: LoopSet
         correct = batch_correct if correct is None else correct + batch_correct
         seen += len(labels)
         run.clock.tick()
+        if run.out_of_time():  # the epoch ends here; `fit` then stops with the best epoch so far
+            break
         if run.clock.due():
             run.emit("step", {"epoch": epoch, "step": run.clock.step, "total_steps": run.clock.total,
                               "loss": float(loss_sum) / seen, "eta_s": run.clock.eta()})

@@ -16,6 +16,7 @@ from tlcore.core.config import TrainConfig
 from tlcore.core.errors import ConfigError, DataError
 from tlcore.data import DataReport, Dataset, Split, build_report, load_source, make_split, subset_per_class
 from tlcore.data.images import median_side
+from tlcore.data.report import split_errors
 from tlcore.models import ModelSpec, get_spec
 from tlcore.train.defaults import Resolved, resolve
 from tlcore.train.inputs import steps_per_epoch
@@ -35,16 +36,21 @@ class Prepared:
     report: DataReport
 
 
-def prepare(config: TrainConfig, dataset: Dataset | None = None) -> Prepared:
-    """Load and check data, split it, and resolve settings. Raises UserError subclasses on bad input."""
+def prepare(config: TrainConfig, dataset: Dataset | None = None, *, full_check: bool = False) -> Prepared:
+    """Load and check data, split it, and resolve settings. Raises UserError subclasses on bad input.
+    `full_check` decodes every image (the worker does; a web server only reads headers)."""
     spec = get_spec(config.model)
-    ds = dataset or load_source(config.data, text_column=config.text_column, label_column=config.label_column)
+    ds = dataset or load_source(config.data, text_column=config.text_column, label_column=config.label_column,
+                                name=config.data_name or None, full_check=full_check)
     if spec.modality != ds.modality:
         kind = "an image" if spec.modality == "image" else "a text"
         raise ConfigError(f"{spec.id} is {kind} model but '{ds.name}' holds {ds.modality} data; "
                           f"pick a {ds.modality} model (see `python -m tlcore models`).")
     split_seed = config.seed if config.split_seed is None else config.split_seed
     split = make_split(ds, seed=split_seed, val_fraction=config.val_fraction, test_fraction=config.test_fraction)
+    problems = split_errors(ds, split)
+    if problems:
+        raise DataError(f"{ds.name} cannot be compared fairly: " + "; ".join(problems) + ".")
     train_idx = subset_per_class(ds.labels, split.train, config.per_class, config.seed)
     # Model selection needs a few examples per class, not hundreds: validating every epoch on a large
     # held-out part would dominate the cost of small-data runs (e.g. 340 articles vs 50 training texts).

@@ -74,6 +74,7 @@ def summarize(prep: Prepared, plan: Plan | None, result: FitResult, evaluation: 
         "epochs": len(result.history),
         "best_epoch": result.best_epoch,
         "stopped_early": result.stopped_early,
+        "out_of_time": result.out_of_time,
         "train_seconds": round(result.seconds, 3),
         "trainable_params": count_trainable(plan) if plan else 0,
         "split_id": prep.split.id,

@@ -12,7 +12,7 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -51,6 +51,16 @@ class Case:
     words: tuple[str, ...] = ()
     classes: tuple[str, ...] | None = None
     env: Mapping[str, str] = field(default_factory=dict)
+    # What the web server says instead, when only decoding the pixels finds the problem: the Data page reads
+    # image headers only (the worker that trains decodes, and skips what does not decode). (accept, words)
+    on_server: tuple[bool, tuple[str, ...]] | None = None
+
+    def as_served(self) -> Case:
+        """This case as the Data page must handle it."""
+        if self.on_server is None:
+            return self
+        accept, words = self.on_server
+        return replace(self, accept=accept, words=tuple(w.lower() for w in words), on_server=None)
 
 
 def reject(id: str, build: Callable[[Path, Path], Built], *words: str, **env: str) -> Case:
@@ -126,8 +136,9 @@ def symlink(name: str, target: str) -> zipfile.ZipInfo:
     return info
 
 
-def patch_headers(data: bytes, *, flags: int = 0, method: int | None = None, size: int | None = None) -> bytes:
-    """Rewrite every local and central header: OR in `flags`, set the compression method or the claimed size."""
+def patch_headers(data: bytes, *, flags: int = 0, method: int | None = None, size: int | None = None,
+                  compressed_size: int | None = None) -> bytes:
+    """Rewrite every local and central header: OR in `flags`, set the compression method or the claimed sizes."""
     out = bytearray(data)
     for sig, flag_at, method_at, size_at in ((b"PK\x03\x04", 6, 8, 22), (b"PK\x01\x02", 8, 10, 24)):
         at = out.find(sig)
@@ -137,6 +148,8 @@ def patch_headers(data: bytes, *, flags: int = 0, method: int | None = None, siz
                 out[at + method_at:at + method_at + 2] = struct.pack("<H", method)
             if size is not None:
                 out[at + size_at:at + size_at + 4] = struct.pack("<I", size)
+            if compressed_size is not None:  # stored just before the uncompressed size
+                out[at + size_at - 4:at + size_at] = struct.pack("<I", compressed_size)
             at = out.find(sig, at + 4)
     return bytes(out)
 

@@ -18,8 +18,8 @@ from tlcore.core import strategies
 from tlcore.core.config import TrainConfig
 from tlcore.core.errors import ConfigError
 from tlcore.experiments import submit
+from tlcore.experiments.quotas import check_room
 from tlcore.experiments.summary import per_class_label
-from tlcore.experiments.workspaces import check_room
 from tlcore.runs.store import RunStore
 from tlcore.train import Prepared
 from tlcore.train.defaults import pick_device
@@ -133,7 +133,7 @@ class SubmittedStudy:
 def submit_study(store: RunStore, spec: StudySpec, *, owner: str = "", name: str = "") -> SubmittedStudy:
     """Check the data and models once, drop sizes the data cannot support, reuse finished cells and queue
     the rest. Nothing is queued if the check fails."""
-    base = submit.absolute_data(spec.base.with_(per_class=None))
+    base = submit.queueable(store, spec.base.with_(per_class=None), owner)
     base = base.with_(split_seed=base.seed if base.split_seed is None else base.split_seed)
     prep = submit.check(base, spec.strategies)
     counts = np.bincount(prep.dataset.labels[prep.split.train], minlength=prep.dataset.num_classes)

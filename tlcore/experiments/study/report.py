@@ -12,7 +12,9 @@ import pandas as pd
 
 from tlcore.core.errors import UserError
 from tlcore.core.strategies import label
+from tlcore.data import library
 from tlcore.experiments import figures
+from tlcore.experiments.comparison import safe_data_name
 from tlcore.experiments.study.results import (
     cells_frame,
     data_multiplier,
@@ -74,6 +76,13 @@ def _data_section(run_ids: list[str]) -> tuple[str, dict[str, Any]]:
             meta.get("environment", {}))
 
 
+def _shown_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The study's settings as a reader may see them: the data by its name and handle, never by a path."""
+    base = dict(spec.get("base", {}))
+    base["data"] = base.get("data") if library.is_upload_ref(base.get("data")) else safe_data_name(base)
+    return dict(spec, base=base)
+
+
 def _charts_html(summary: pd.DataFrame, cells: pd.DataFrame) -> str:
     """The study's figures as HTML, plotly.js embedded once (the report must open with no network)."""
     if summary.empty:
@@ -122,7 +131,7 @@ two-sided sign test on the items where they differ (with one seed, McNemar's exa
 <h2>Data</h2>{data_html}
 <h2>Every run</h2>{_table(_cell_rows(cells))}
 <h2>Settings</h2><p>Shared by every cell (each cell sets strategy, examples per class and seed):</p>
-<pre>{_e(json.dumps(spec, indent=1, sort_keys=True))}</pre>
+<pre>{_e(json.dumps(_shown_spec(spec), indent=1, sort_keys=True))}</pre>
 <h2>Environment</h2><pre>{_e(json.dumps(env, indent=1, sort_keys=True))}</pre>
 </body></html>"""
 

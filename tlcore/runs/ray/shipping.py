@@ -2,8 +2,11 @@
 hash, and unpacked into a cache on each node keyed by that hash, so a 3-seed comparison sends its data to a
 node at most once (and a node that has it already fetches nothing).
 
-A run names its data by a built-in id or a path on the server (`server_path` resolves it, on the server,
-before anything is shipped). Built-in datasets are not shipped: every node reads its own installation.
+A run names its data by a built-in id, an upload handle (`upload:<id>`, see `tlcore.data.library`) or a path on
+the server; `server_path` resolves it, on the server, before anything is shipped. An upload travels under its
+library id and lands where the node's own library keeps that id (`<node dir>/datasets/<id>/files` or
+`…/source.csv`), so the node caches it by the same content id as the server. Anything else is cached by the
+sha256 of its packed bytes. Built-in datasets are not shipped: every node reads its own installation.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from typing import Any
 
 import ray
 
-from tlcore.data import builtin
+from tlcore.core.errors import DataError
+from tlcore.data import builtin, library
 from tlcore.runs.ray.packing import pack_path, unpack
 
 
@@ -28,16 +32,22 @@ class DataShipment:
     """A dataset on its way to a node. `ref` is wrapped in a list so that Ray does not fetch the bytes when the
     actor is called: the node looks in its cache first and fetches only on a miss."""
 
-    digest: str  # sha256 of the packed bytes
+    digest: str  # the content id the node caches it under: an upload's library id, else `sha256`
     name: str  # the file or folder name on the server (the node keeps it: a dataset's name comes from it)
     kind: str  # "file" (its bytes) or "folder" (a tar of it)
     size: int
     ref: list[Any]  # [ObjectRef]
+    sha256: str  # of the packed bytes: the node checks what arrived
 
 
 def server_path(data: str) -> Path | None:
     """The file or folder on this server that holds a run's data, or None when there is nothing to ship: a
-    built-in dataset id, or a path that is gone (the node's loader then says so, as it would here)."""
+    built-in dataset id, or an upload or path that is gone (the node's loader then says so, as it would here)."""
+    if library.is_upload_ref(data):
+        try:
+            return library.source_path(data)
+        except DataError:
+            return None
     if data in builtin.BUILTIN_IDS and not Path(data).exists():
         return None
     path = Path(data).expanduser()
@@ -49,23 +59,26 @@ class DataShipper:
     run of ours needs it any more. Packing is cached by (path, size, mtime), so a study reads its data once."""
 
     def __init__(self) -> None:
-        self._packed: dict[tuple[Any, ...], tuple[str, str, int]] = {}  # stat key -> (digest, kind, size)
+        # (an upload's id, or the path's stat key) -> (digest, kind, size, sha256)
+        self._packed: dict[tuple[Any, ...], tuple[str, str, int, str]] = {}
         self._refs: dict[str, Any] = {}  # digest -> ObjectRef
 
     def ship(self, data: str) -> DataShipment | None:
         path = server_path(data)
         if path is None:
             return None
-        key = _stat_key(path)
+        upload = library.upload_id(data) if library.is_upload_ref(data) else None
+        key = ("upload", upload) if upload else _stat_key(path)  # a library folder never changes
         known = self._packed.get(key)
         if known is None or known[0] not in self._refs:
             kind, payload = pack_path(path)
-            digest = hashlib.sha256(payload).hexdigest()
-            self._packed[key] = known = (digest, kind, len(payload))
+            sha256 = hashlib.sha256(payload).hexdigest()
+            digest = upload or sha256
+            self._packed[key] = known = (digest, kind, len(payload), sha256)
             if digest not in self._refs:
                 self._refs[digest] = ray.put(payload)
-        digest, kind, size = known
-        return DataShipment(digest, path.name, kind, size, [self._refs[digest]])
+        digest, kind, size, sha256 = known
+        return DataShipment(digest, path.name, kind, size, [self._refs[digest]], sha256)
 
     def retain(self, digests: set[str]) -> None:
         """Drop our references to data no tracked run uses (Ray frees it once no node holds a reference)."""
@@ -83,16 +96,16 @@ def _stat_key(path: Path) -> tuple[Any, ...]:
 
 def materialize(shipment: DataShipment, cache_root: Path, fetch: Callable[[Any], bytes] = ray.get
                 ) -> tuple[Path, bool]:
-    """Node side: the dataset's path in this node's cache (`cache_root/<digest>/<name>`), fetched from the object
-    store (`fetch`) and unpacked on a miss, atomically (unpacked beside, then renamed). Returns (path, whether it
-    was fetched now)."""
+    """Node side: the dataset's path in this node's cache (`cache_root/<digest>/<name>`: for an upload, where the
+    node's own library keeps it), fetched from the object store (`fetch`) and unpacked on a miss, atomically
+    (unpacked beside, then renamed). Returns (path, whether it was fetched now)."""
     target = cache_root / shipment.digest
     final = target / shipment.name
     if final.exists():
         os.utime(target)  # recently used: pruned last
         return final, False
     payload = fetch(shipment.ref[0])
-    if hashlib.sha256(payload).hexdigest() != shipment.digest:
+    if hashlib.sha256(payload).hexdigest() != shipment.sha256:
         raise OSError(f"the dataset {shipment.name} arrived damaged (its content hash does not match)")
     cache_root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{shipment.digest}.", dir=cache_root))

@@ -1,4 +1,5 @@
-"""The run store: SQLite (see `database`) holding runs with their epochs, studies and share links.
+"""The run store: SQLite (see `database`) holding runs with their epochs, studies, share links, workspaces and
+which workspace may use which upload.
 
 It owns all SQL of the project. Every query a person can reach takes `owner=` (a workspace id, or
 EVERYONE for the command line), see `records`.
@@ -11,9 +12,10 @@ from tlcore.runs.store.records import ACTIVE, EVERYONE, FINAL, Everyone, RunReco
 from tlcore.runs.store.runs import RunQueries
 from tlcore.runs.store.shares import SHARE_KINDS, ShareQueries
 from tlcore.runs.store.studies import StudyQueries
+from tlcore.runs.store.workspaces import WorkspaceQueries
 
 
-class RunStore(RunQueries, Lifecycle, PlacementQueries, StudyQueries, ShareQueries):
+class RunStore(RunQueries, Lifecycle, PlacementQueries, StudyQueries, ShareQueries, WorkspaceQueries):
     """One object per process (or per Streamlit server); safe to share between threads."""
 
 

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from tlcore.core import settings
 from tlcore.core.errors import UserError
+from tlcore.runs.store.legacy import import_legacy_uploads
 
-MIGRATIONS: list[str] = [
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], Callable[[], None] | None]] = [
     """
     CREATE TABLE runs (
         id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '', group_id TEXT, owner TEXT NOT NULL DEFAULT '',
@@ -47,7 +48,23 @@ MIGRATIONS: list[str] = [
         created REAL NOT NULL);
     CREATE UNIQUE INDEX shares_target ON shares(owner, kind, target);
     """,
-    # 4: runs on other machines (the Ray executor): which executor started a run and the node it ran on; the
+    # 4: workspaces exist only once this server created them; uploads say which workspace may use which stored
+    # dataset (tlcore.data.library) under which name. Workspaces that already own runs are kept (their links work).
+    """
+    CREATE TABLE workspaces (
+        id TEXT PRIMARY KEY, kind TEXT NOT NULL, client TEXT NOT NULL DEFAULT '', created REAL NOT NULL);
+    CREATE INDEX workspaces_client ON workspaces(client, created);
+    CREATE TABLE uploads (
+        workspace TEXT NOT NULL, dataset TEXT NOT NULL, name TEXT NOT NULL, bytes INTEGER NOT NULL,
+        created REAL NOT NULL, PRIMARY KEY (workspace, dataset));
+    CREATE INDEX runs_owner_started ON runs(owner, started);
+    INSERT OR IGNORE INTO workspaces (id, kind, created)
+        SELECT owner, CASE WHEN length(owner) = 37 AND owner GLOB 'u*' THEN 'account' ELSE 'anonymous' END, 0
+        FROM (SELECT owner FROM runs UNION SELECT owner FROM studies UNION SELECT owner FROM shares) WHERE owner != ''
+    """,
+    # 5: uploads stored the old way (under uploads/<workspace>/, referred to by their path) move into the library
+    import_legacy_uploads,
+    # 6: runs on other machines (the Ray executor): which executor started a run and the node it ran on; the
     # server that watches it (its lease) and the worker it is on; one row per attempt (a node died → retried)
     """
     ALTER TABLE runs ADD COLUMN executor TEXT NOT NULL DEFAULT 'local';
@@ -100,6 +117,9 @@ class Database:
         return self._transaction()
 
     def _migrate(self) -> None:
+        """Run the migrations this file has not seen, in one transaction. A Python step may return a function to
+        call once that transaction has committed (e.g. removing files it moved)."""
+        after_commit = []
         with self._transaction() as conn:
             conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
@@ -107,10 +127,15 @@ class Database:
             if version > len(MIGRATIONS):
                 raise UserError(f"The run store at {self.path} was written by a newer Transfer Lab "
                                 f"(schema {version}); upgrade this installation.")
-            for script in MIGRATIONS[version:]:
-                for statement in filter(str.strip, script.split(";")):
+            for step in MIGRATIONS[version:]:
+                if callable(step):
+                    after_commit.append(step(conn))
+                    continue
+                for statement in filter(str.strip, step.split(";")):
                     conn.execute(statement)
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(len(MIGRATIONS)),))
+        for cleanup in filter(None, after_commit):
+            cleanup()
 
     def _execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
         return self._conn().execute(sql, tuple(params))

@@ -13,6 +13,7 @@ from typing import Any
 from tlcore.core.jsonutil import json_safe
 from tlcore.runs.store.database import Database
 from tlcore.runs.store.records import ACTIVE, FINAL, RunRecord, Scope, run_record, scoped
+from tlcore.runs.store.runs import LAST_START
 
 _PROGRESS_FIELDS = {"step", "total_steps", "epoch", "eta_s", "message"}
 _BUSY = "(SELECT COUNT(*) FROM runs WHERE status IN ('starting','running'))"
@@ -29,13 +30,15 @@ class Lifecycle(Database):
         return cur.rowcount == 1
 
     def claim_next(self, pid: int, max_active: int | None = None) -> str | None:
-        """The next queued run → starting under `pid` in one statement (a warm worker taking its next
-        run); None when the queue is empty or `max_active` runs are already starting or running."""
+        """The next queued run (round-robin between workspaces, see `runs.round_robin`) → starting under `pid`,
+        in one statement (a warm worker taking its next run); None when the queue is empty or `max_active` runs
+        are already starting or running."""
         limit = "" if max_active is None else f" AND {_BUSY} < ?"
         params = (time.time(), pid) + (() if max_active is None else (max_active,))
         rows = self._execute(
-            "UPDATE runs SET status='starting', started=?, pid=? WHERE status='queued' AND id=(SELECT id FROM "
-            f"runs WHERE status='queued' ORDER BY created, id LIMIT 1){limit} RETURNING id", params).fetchall()
+            "UPDATE runs SET status='starting', started=?, pid=? WHERE status='queued' AND id=(SELECT q.id FROM "
+            f"runs q LEFT JOIN {LAST_START} s ON s.owner = q.owner WHERE q.status='queued' "
+            f"ORDER BY COALESCE(s.last, 0), q.created, q.id LIMIT 1){limit} RETURNING id", params).fetchall()
         return rows[0][0] if rows else None
 
     def set_pid(self, run_id: str, pid: int) -> None:

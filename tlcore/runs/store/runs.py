@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -12,6 +13,28 @@ from tlcore.runs.store.database import Database
 from tlcore.runs.store.records import FINAL, RunRecord, Scope, run_record, scoped
 
 REUSABLE = ("succeeded", "queued", "starting", "running")
+# When each workspace last had a run start: the queue serves the workspace that has waited longest.
+LAST_START = "(SELECT owner, MAX(started) AS last FROM runs WHERE started IS NOT NULL GROUP BY owner)"
+
+
+def round_robin(queued: list[RunRecord], last_start: dict[str, float]) -> list[RunRecord]:
+    """The order runs will start in: each turn goes to the workspace whose last run started longest ago (never:
+    first), oldest waiting run first within a workspace. One long comparison therefore cannot hold everybody
+    else behind all of its runs; this is what `Lifecycle.claim_next` picks, one turn at a time."""
+    waiting: dict[str, deque[RunRecord]] = {}
+    for run in queued:
+        waiting.setdefault(run.owner, deque()).append(run)
+    clock = {owner: last_start.get(owner) or 0.0 for owner in waiting}
+    tick = max([time.time(), *clock.values()])
+    order = []
+    while waiting:
+        owner = min(waiting, key=lambda o: (clock[o], waiting[o][0].created, waiting[o][0].id))
+        order.append(waiting[owner].popleft())
+        tick += 1.0
+        clock[owner] = tick
+        if not waiting[owner]:
+            del waiting[owner]
+    return order
 
 
 class RunQueries(Database):
@@ -81,9 +104,10 @@ class RunQueries(Database):
 
     # -- the queue -------------------------------------------------------------------------------------
     def queued(self) -> list[RunRecord]:
-        """Every workspace's waiting runs, in the order they will start."""
+        """Every workspace's waiting runs, in the order they will start (see `round_robin`)."""
         rows = self._execute("SELECT * FROM runs WHERE status='queued' ORDER BY created, id").fetchall()
-        return [run_record(r) for r in rows]
+        last = dict(self._execute(f"SELECT owner, last FROM {LAST_START}").fetchall())
+        return round_robin([run_record(r) for r in rows], last)
 
     def queue_position(self, run_id: str) -> int | None:
         """1 for the next run to start; None when the run is not waiting."""
