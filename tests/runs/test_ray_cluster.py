@@ -18,7 +18,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.support.pages import upload
+from tests.support.pages import register, upload
 from tests.support.paths import APP, REPO
 from tests.support.ray import HEAD, NODE_B, env_for, settings_for, wait_until_no_actors
 from tests.support.worker import pump_until, tiny_config
@@ -29,7 +29,7 @@ from tlcore.runs.paths import run_dir
 from tlcore.runs.store import EVERYONE, RunStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.ray]
-WS = "ray-node-kill-workspace"
+WS = "rayNodeKillWorkspace_0"  # shaped like the tokens the server hands out: the app opens it from a link
 RAY_WS, LOCAL_WS = ("ray-comparing", "ray-studying"), ("local-comparing", "local-studying")
 
 
@@ -169,6 +169,7 @@ def test_a_run_no_node_can_take_fails_at_once_with_the_reason(env, tiny_image_fo
 
 def test_a_node_killed_mid_run_leaves_that_run_retried_and_the_rest_finished(env, tiny_image_folder):
     base = tiny_config(tiny_image_folder, strategy="scratch", epochs=25, patience=0)
+    register(env.store, WS)  # a workspace this server created, so that the pages open it afterwards
     group, run_ids, _ = submit_comparison(env.store, base, ["scratch", "linear_probe"], seeds=2, owner=WS)
 
     def scratch_on_b() -> list[str]:
