@@ -80,7 +80,7 @@ def run(names: list[str], args: argparse.Namespace) -> dict[str, Any]:
         "mode": "quick" if args.quick else "full", "seed": args.seed, "device": device_description(),
         "torch_threads": torch.get_num_threads(), "torch": torch.__version__, "python": platform.python_version(),
         "cases": cases}
-    want_ui = (not args.quick) if args.ui is None else args.ui
+    want_ui = (not args.quick and names != ["ray"]) if args.ui is None else args.ui  # the UI check is the engine's
     if want_ui:
         from bench.ui import measure_ui, ui_unavailable
         reason = ui_unavailable()

@@ -9,6 +9,7 @@ last run's end, so it includes each side's cold workers (one per node importing 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from collections import Counter
@@ -66,6 +67,7 @@ def _study_on(nodes: int, spec: StudySpec) -> dict[str, Any]:
             os.environ.pop("TLAB_DATA_DIR", None)
         else:
             os.environ["TLAB_DATA_DIR"] = old
+        shutil.rmtree(root, ignore_errors=True)  # the server's store and models, ~100 MB a side
 
 
 def render_ray(case: dict[str, Any]) -> list[str]:
