@@ -180,7 +180,9 @@ def test_a_node_killed_mid_run_leaves_that_run_retried_and_the_rest_finished(env
     killed = time.monotonic()
     env.cluster.kill_node(NODE_B)
     pump_until(lambda: env.store.attempts(doomed)[0]["ended"] is not None, env.server, timeout_s=60)
-    assert time.monotonic() - killed < 60
+    decided = time.monotonic() - killed
+    print(f"the killed node's run was {env.store.attempts(doomed)[0]['ended']} {decided:.1f} s after the kill")
+    assert decided < 60
     records = {r.id: r for r in env.server.wait(run_ids, poll_s=0.2, timeout_s=240)}
     attempts = env.store.attempts(doomed)
     if records[doomed].status == "succeeded":  # tried again on the node that is left
