@@ -1,5 +1,5 @@
-"""The run store: SQLite (see `database`) holding runs with their epochs, studies, share links, workspaces and
-which workspace may use which upload.
+"""The run store: SQLite (see `database`) holding runs with their epochs, studies, share links, workspaces,
+which workspace may use which upload, and where runs on a Ray cluster are (`placements`).
 
 It owns all SQL of the project. Every query a person can reach takes `owner=` (a workspace id, or
 EVERYONE for the command line), see `records`.
