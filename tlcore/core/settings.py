@@ -32,6 +32,14 @@ def offline_forced() -> bool:
     return any(os.environ.get(k, "").strip().lower() in {"1", "true", "yes"} for k in flags)
 
 
+def torch_threads(default: int) -> int:
+    """Threads a run trains with (`TLAB_TORCH_THREADS`; else `default`: the CPUs a worker may use). The same
+    config trains to the same numbers with the same thread count; another count changes the last bits of
+    float sums, and with them, on tiny data, a prediction or two."""
+    value = os.environ.get("TLAB_TORCH_THREADS", "").strip()
+    return max(1, int(value) if value.isdigit() else default)
+
+
 def weights_mirror() -> str | None:
     """Base URL that serves torch hub checkpoints by file name instead of download.pytorch.org
     (`TLAB_WEIGHTS_MIRROR`, for hosts behind a firewall); None to use the library's own URL."""

@@ -41,7 +41,7 @@ class Lifecycle(Database):
                 f"runs q LEFT JOIN {LAST_START} s ON s.owner = q.owner WHERE q.status='queued' "
                 f"ORDER BY COALESCE(s.last, 0), q.created, q.id LIMIT 1){limit} RETURNING id, owner", params).fetchall()
             if rows:
-                _took_turn(conn, rows[0]["owner"], params[0])
+                took_turn(conn, rows[0]["owner"], params[0])
         return rows[0]["id"] if rows else None
 
     def set_pid(self, run_id: str, pid: int) -> None:
@@ -49,18 +49,22 @@ class Lifecycle(Database):
         self._execute("UPDATE runs SET pid=?, started=? WHERE id=? AND status IN ('starting','running')",
                       (pid, time.time(), run_id))
 
-    def active_runs(self) -> list[RunRecord]:
-        """Runs starting or running, oldest first (each names the worker process it is on in `pid`)."""
-        rows = self._execute("SELECT * FROM runs WHERE status IN ('starting','running') ORDER BY started").fetchall()
+    def active_runs(self, executor: str | None = None) -> list[RunRecord]:
+        """Runs starting or running, oldest first (each names the worker process it is on in `pid`); only
+        those `executor` started when given (a local worker's pid means nothing for a run on another node)."""
+        which, params = ("", ()) if executor is None else (" AND executor=?", (executor,))
+        rows = self._execute(f"SELECT * FROM runs WHERE status IN ('starting','running'){which} ORDER BY started",
+                             params).fetchall()
         return [run_record(r) for r in rows]
 
-    def mark_running(self, run_id: str, pid: int) -> bool:
+    def mark_running(self, run_id: str, pid: int, *, node: str | None = None) -> bool:
+        """starting → running on the process `pid` of the machine `node`."""
         now = time.time()
         with self._transaction() as conn:
-            rows = conn.execute("UPDATE runs SET status='running', pid=?, started=? WHERE id=? AND status IN "
-                                "('queued','starting') RETURNING owner", (pid, now, run_id)).fetchall()
+            rows = conn.execute("UPDATE runs SET status='running', pid=?, node=?, started=? WHERE id=? AND status "
+                                "IN ('queued','starting') RETURNING owner", (pid, node, now, run_id)).fetchall()
             if rows:
-                _took_turn(conn, rows[0]["owner"], now)
+                took_turn(conn, rows[0]["owner"], now)
         return bool(rows)
 
     def update_progress(self, run_id: str, **fields: Any) -> None:
@@ -116,20 +120,21 @@ class Lifecycle(Database):
         return row[0] if row else None
 
     def recover_orphans(self, is_alive: Callable[[RunRecord], bool], grace_s: float = 30.0) -> list[str]:
-        """Mark runs whose worker process is gone as interrupted (e.g. after a server restart).
+        """Mark runs whose local worker process is gone as interrupted (e.g. after a server restart). Runs on
+        a Ray cluster are left to the Ray executor: their pid is a process on another machine.
 
         `is_alive(run)` judges the process in `run.pid`. A run claimed moments ago may not have its pid
         yet; it gets `grace_s` before it counts as orphaned.
         """
         now = time.time()
-        orphans = [r.id for r in self.active_runs()
+        orphans = [r.id for r in self.active_runs(executor="local")
                    if (not r.pid and now - (r.started or 0) > grace_s) or (r.pid and not is_alive(r))]
         return [run_id for run_id in orphans if self.finish(
             run_id, "interrupted", error="The worker stopped (server restart or crash) before the run finished; "
             "start it again.", from_states=("starting", "running"))]
 
 
-def _took_turn(conn, owner: str, when: float) -> None:
+def took_turn(conn, owner: str, when: float) -> None:
     """A run of `owner` started: its workspace goes to the back of the queue's turns."""
     conn.execute("INSERT INTO turns (owner, last) VALUES (?, ?) ON CONFLICT(owner) DO UPDATE SET last=excluded.last",
                  (owner, when))
