@@ -6,13 +6,15 @@ from __future__ import annotations
 import streamlit as st
 
 from components import engine, state
+from components.previews import thumbnail
 from tlcore.core.errors import UserError
 from tlcore.core.strategies import label, title
-from tlcore.data import Dataset, load_image
+from tlcore.data import Dataset
 from tlcore.experiments import comparison, figures, per_example, workspaces
 from tlcore.runs.store import EVERYONE, RunRecord, RunStore
 
 GALLERY_SIZE = 24
+GALLERY_SIDE = 320  # px: sharp in a sixth of a wide page, and in the full width of a phone
 
 
 def choose_comparison(store: RunStore, workspace: str) -> str:
@@ -152,10 +154,9 @@ def _image_gallery(tab, rows, ds: Dataset) -> None:
     shown = rows.head(GALLERY_SIZE)
     cols = tab.columns(6)
     for i, row in enumerate(shown.to_dict("records")):
-        try:
-            image = load_image(ds.items[row["index"]])
-        except UserError:
-            cols[i % 6].caption(f"{row['name']} (unreadable)")
+        image = thumbnail(ds.items[row["index"]], GALLERY_SIDE)
+        if image is None:
+            cols[i % 6].caption(f"{row['name']} (unreadable or too large to preview)")
             continue
         cols[i % 6].image(image, width="stretch", caption=f"true: {row['true']} · scratch: "
                           f"{row['scratch_pred']} · transfer: {row['transfer_pred']}")
