@@ -12,8 +12,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tests.support.comparisons import make_comparison
-from tests.support.pages import WS_A, WS_B
-from tests.support.paths import APP
+from tests.support.pages import WS_A, WS_B, open_app
 from tlcore.data import library
 from tlcore.experiments import workspaces
 from tlcore.runs.store import EVERYONE, RunStore
@@ -22,14 +21,7 @@ A, B = WS_A, WS_B
 
 
 def session(page: str | None = None, user: dict | None = None, **query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in query.items():
-        at.query_params[key] = value
-    if user is not None:
-        at.user = user
-    at.run()
-    if page:
-        at.switch_page(f"app_pages/{page}.py").run()
+    at = open_app(page, user=user, **query)
     assert not at.exception, at.exception
     return at
 

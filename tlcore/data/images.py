@@ -121,17 +121,22 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im if im.mode == "RGB" else im.convert("RGB")
 
 
+_UNREADABLE = (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError)  # what PIL raises
+
+
+def _decode(source: Path | bytes, limits: Limits) -> Image.Image:
+    """The first frame, fully decoded and prepared (DataError when over the pixel limit)."""
+    with _open(source, limits) as im:
+        im.seek(0)
+        im.load()
+        return to_rgb(im).copy()
+
+
 def load_image_bytes(data: bytes, limits: Limits | None = None) -> Image.Image:
     """An uploaded image (e.g. on the Predict page) as upright RGB, within `max_image_pixels`."""
-    limits = limits or Limits.from_env()
     try:
-        with _open(data, limits) as im:
-            im.seek(0)
-            im.load()
-            return to_rgb(im).copy()
-    except DataError:
-        raise
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as e:
+        return _decode(data, limits or Limits.from_env())
+    except _UNREADABLE as e:
         raise DataError(f"That file is not an image we can read ({e}); try a JPEG or PNG.") from e
 
 
@@ -158,15 +163,9 @@ def load_image(ref: ImageRef, limits: Limits | None = None) -> Image.Image:
     """Any image reference as an upright RGB PIL image (EXIF applied, first frame, transparency on white)."""
     if isinstance(ref, np.ndarray):
         return _array_to_rgb(ref)
-    limits = limits or Limits.from_env()
     try:
-        with _open(Path(ref), limits) as im:
-            im.seek(0)
-            im.load()
-            return to_rgb(im).copy()
-    except DataError:
-        raise
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as e:
+        return _decode(Path(ref), limits or Limits.from_env())
+    except _UNREADABLE as e:
         reason = str(e).replace(str(ref), Path(ref).name)  # PIL names the file by its path on the server
         raise DataError(f"{Path(ref).name} is not a readable image ({reason}); remove it from the dataset.") from e
 

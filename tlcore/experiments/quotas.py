@@ -7,25 +7,12 @@ Uploads are charged to each workspace that uploaded them, at their unpacked size
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from tlcore.core.errors import UserError
 from tlcore.core.settings import Limits
 from tlcore.data import library
+from tlcore.data.library import folder_bytes
 from tlcore.runs.paths import run_dir, runs_root
 from tlcore.runs.store import ACTIVE, EVERYONE, RunStore
-
-
-def folder_bytes(path: Path) -> int:
-    total = 0
-    for root, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:  # removed while we were counting
-                pass
-    return total
 
 
 def usage_bytes(store: RunStore, workspace: str) -> int:
