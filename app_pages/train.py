@@ -22,7 +22,7 @@ st.markdown(f"**Dataset:** {ds.name} — {len(ds)} examples, {ds.num_classes} cl
             f"**Model:** {spec.title}")
 st.caption("Change them on the Data and Models pages.")
 
-group = state.comparison()
+group = state.live_comparison()
 if group:  # the live comparison comes first: that is what someone arriving here wants to watch
     st.subheader("Current comparison")
     comparison_cards(group)
@@ -65,6 +65,6 @@ if st.button("Start comparison", type="primary", disabled=not strategies):
     except UserError as exc:
         st.error(str(exc))
     else:
-        state.set_comparison(group_id)
+        state.started_comparison(group_id)
         st.toast("Comparison queued: it keeps running if you leave this page.")
         st.rerun()

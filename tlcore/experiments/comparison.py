@@ -7,6 +7,7 @@ which read the runs' saved predictions, are in `tlcore.experiments.per_example`.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,10 @@ import pandas as pd
 
 from tlcore.core import strategies
 from tlcore.core.csvsafe import write_csv
+from tlcore.core.errors import UserError
 from tlcore.data import library
 from tlcore.experiments.summary import run_rows, summarize
+from tlcore.models import get_spec
 from tlcore.runs.store import ACTIVE, RunRecord, RunStore, Scope
 
 CURVE_COLUMNS = ["run_id", "strategy", "seed", "epoch", "elapsed", "val_acc", "val_loss", "train_loss"]
@@ -82,6 +85,33 @@ def status_counts(records: list[RunRecord]) -> dict[str, int]:
     done = len(succeeded(records))
     return {"total": len(records), "succeeded": done, "active": active, "unsuccessful": len(records) - done - active}
 
+
+
+def describe(records: list[RunRecord]) -> dict[str, str]:
+    """What a comparison is about, in words for someone who was not there: dataset, examples, classes, model,
+    strategies, repeats and date. Only names people gave or chose, never a workspace id or a server path."""
+    first = records[0].config if records else {}
+    done = succeeded(records)
+    result = done[0].result if done else {}
+    sizes = {k: result.get(k) for k in ("n_train", "n_val", "n_test")}
+    seeds = sorted({r.config.get("seed") for r in records})
+    examples = "not known yet (no run has finished)"
+    if all(isinstance(v, int) for v in sizes.values()):
+        examples = (f"{sum(sizes.values()):,} ({sizes['n_train']:,} to train on, {sizes['n_val']:,} to check "
+                    f"progress, {sizes['n_test']:,} held back to test)")
+    return {"Dataset": safe_data_name(first), "Examples": examples,
+            "Classes": str(result.get("num_classes") or "not known yet"), "Model": _model_title(first.get("model")),
+            "Strategies": ", ".join(strategies.title(s) for s in sorted({r.config.get("strategy", "") for r in records},
+                                                                         key=strategies.order)),
+            "Repeats": f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''} (each a different random split and start)",
+            "Date": time.strftime("%d %b %Y", time.gmtime(max((r.created for r in records), default=0)))}
+
+
+def _model_title(model_id: Any) -> str:
+    try:
+        return get_spec(str(model_id)).title
+    except UserError:
+        return str(model_id or "?")
 
 
 # -- learning curves ----------------------------------------------------------------------------------------
