@@ -44,7 +44,7 @@ st.markdown(
 st.subheader("See it in one click")
 demo_data = state.dataset(DEMO.data)
 prep = prepare(DEMO, dataset=demo_data)
-seconds = estimate_comparison_seconds(prep, DEMO_STRATEGIES, DEMO_SEEDS)
+seconds = estimate_comparison_seconds(prep, DEMO_STRATEGIES, DEMO_SEEDS, engine.calibration())
 st.write(f"The demo compares a pretrained MobileNetV2 with the same network from scratch on {len(demo_data)} photos "
          f"of animals, fruit, flowers and vegetables, with three seeds. On {engine.device()} it takes "
          f"{format_duration(seconds)}.")
@@ -56,11 +56,14 @@ if previous is None:
 else:
     runs = engine.store().list_runs(group_id=previous, owner=state.workspace())
     when = time.strftime("%d %b %H:%M", time.localtime(max(r.created for r in runs)))
-    st.caption(f"The demo already ran in this workspace ({when}) with exactly these settings: its result is ready, "
-               "and running it again gives the same numbers.")
+    running = any(not r.is_final for r in runs)
+    st.caption(f"The demo {'is running' if running else 'already ran'} in this workspace (started {when}) with "
+               "exactly these settings, so there is no need to train it again: running it again gives the same "
+               "numbers.")
     left, right = st.columns(2)
-    if left.button("See the last result", type="primary", icon=":material/monitoring:", width="stretch"):
-        open_demo(previous, "app_pages/compare.py")
+    if left.button("Watch it train" if running else "See the last result", type="primary",
+                   icon=":material/monitoring:", width="stretch"):
+        open_demo(previous, "app_pages/train.py" if running else "app_pages/compare.py")
     if right.button("Run it again", icon=":material/replay:", width="stretch"):
         start_demo()
 

@@ -76,7 +76,7 @@ cap = right.number_input("Step budget per run (0 = none)", 0, 100_000, default_m
                               "Capped runs are marked in the results.")
 cells = [(s, k) for k in sizes for _ in range(int(seeds)) for s in strategies]
 if cells:
-    seconds = estimate_study_seconds(prep, cells, cap or None)
+    seconds = estimate_study_seconds(prep, cells, cap or None, engine.calibration())
     st.info(f"{len(cells)} runs on {engine.device()}: {format_duration(seconds)}"
             " in total. Runs that already finished with the same settings are reused, not trained again.")
 if st.button("Start study", type="primary", disabled=not cells):

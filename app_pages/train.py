@@ -52,7 +52,7 @@ except UserError as exc:
     st.stop()
 
 if strategies:
-    seconds = estimate_comparison_seconds(prep, strategies, int(seeds))
+    seconds = estimate_comparison_seconds(prep, strategies, int(seeds), engine.calibration())
     st.info(f"{len(strategies) * int(seeds)} runs on {engine.device()}: {format_duration(seconds)} in total "
             f"({len(prep.train_idx)} training, {len(prep.val_idx)} validation, {len(prep.split.test)} test "
             f"examples; images at {prep.resolved.image_size} px)." if ds.modality == "image" else

@@ -20,7 +20,6 @@ from tlcore.core.csvsafe import write_csv
 from tlcore.core.errors import UserError
 from tlcore.data import library
 from tlcore.experiments.summary import run_rows, summarize
-from tlcore.models import get_spec
 from tlcore.runs.store import ACTIVE, RunRecord, RunStore, Scope
 
 CURVE_COLUMNS = ["run_id", "strategy", "seed", "epoch", "elapsed", "val_acc", "val_loss", "train_loss"]
@@ -108,6 +107,8 @@ def describe(records: list[RunRecord]) -> dict[str, str]:
 
 
 def _model_title(model_id: Any) -> str:
+    from tlcore.models import get_spec  # here, not at the top: the model registry imports torch
+
     try:
         return get_spec(str(model_id)).title
     except UserError:
