@@ -30,8 +30,7 @@ def header_card(records: list[RunRecord]) -> None:
     """Dataset and size, classes, model, strategies, repeats and date, in a bordered card."""
     facts = comparison.describe(records)
     with st.container(border=True):
-        for name, value in facts.items():
-            st.markdown(f"**{name}:** {value}")
+        st.markdown("  \n".join(f"**{name}:** {value}" for name, value in facts.items()))
 
 
 def glossary(records: list[RunRecord], *, expanded: bool) -> None:

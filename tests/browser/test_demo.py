@@ -8,6 +8,7 @@ view at both widths go to test-artifacts/screenshots/demo/ for a person to look 
 
 from __future__ import annotations
 
+import math
 import shutil
 import sqlite3
 import time
@@ -23,6 +24,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 DEMO_SHOTS = SHOTS / "demo"
 DEMO_TIMEOUT_MS = 1_500_000  # 6 runs (3 of them capped at 30 s of training) on a shared, busy 2-core CPU
 WIDTHS = {"phone": (390, 844), "desktop": (1280, 900)}
+CHARTS = ("curves_epoch", "final", "gain", "cost")
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,7 @@ def visitor(served):
     url, _ = served
     if DEMO_SHOTS.exists():
         shutil.rmtree(DEMO_SHOTS)
-    DEMO_SHOTS.mkdir(parents=True)
+    (DEMO_SHOTS / "charts").mkdir(parents=True)
     foreign: list[str] = []
     with sync_playwright() as p:
         executable, args = chromium_or_skip()
@@ -64,6 +66,18 @@ def _confusion_matrices_apart(page, where: str) -> None:
     overlap_x = min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"])
     overlap_y = min(a["y"] + a["height"], b["y"] + b["height"]) - max(a["y"], b["y"])
     assert overlap_x <= 0 or overlap_y <= 0, f"{where}: the confusion matrices overlap: {a} {b}"
+
+
+def _gallery_is_thumbnails(page, where: str) -> None:
+    """The disagreement gallery wraps small thumbnails instead of stretching each image to the full width."""
+    gallery = page.get_by_test_id("stImages").first
+    if not gallery.count():
+        return
+    gallery.scroll_into_view_if_needed()
+    images = gallery.locator("img")
+    widths = [images.nth(i).bounding_box()["width"] for i in range(images.count())]
+    height = gallery.bounding_box()["height"]
+    assert max(widths) <= 120 and height < 250 * math.ceil(len(widths) / 2), f"{where}: {widths} px wide, {height} tall"
 
 
 def _wait_for_results(page) -> None:
@@ -109,6 +123,11 @@ def test_demo_once_then_instantly_shared_and_readable_at_any_width(visitor, serv
         _shot(page, f"compare-{width}")
         page.locator(".st-key-confusion_scratch").scroll_into_view_if_needed()
         _shot(page, f"compare-confusion-{width}")
+        for key in CHARTS:  # each chart on its own, for a person to look at
+            chart = page.locator(f".st-key-{key}")
+            chart.scroll_into_view_if_needed()
+            chart.screenshot(path=str(DEMO_SHOTS / "charts" / f"{key}-{width}.png"))
+        _gallery_is_thumbnails(page, f"Compare at {w} px")
 
         page.goto(share_url)
         _wait_for_results(page)

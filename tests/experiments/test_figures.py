@@ -84,7 +84,8 @@ def test_per_class_gain_figure():
     assert list(bar.x) == [-0.2, 0.4, 0.5]
     assert list(bar.marker.color) == [colour("scratch")] + [colour("linear_probe")] * 2
     assert "linear probe" in fig.layout.xaxis.title.text
-    assert list(bar.text) == ["-20% of 2 test", "+40% of 2 test", "+50% of 2 test"]  # the count beside the gain
+    assert list(bar.text) == ["-20% (2 in test)", "+40% (2 in test)", "+50% (2 in test)"]  # the count beside it
+    assert fig.layout.xaxis.range[0] < -0.2 and fig.layout.xaxis.range[1] > 0.5 + 0.3  # room for the labels
 
 
 def test_cost_figure_log_params_and_time():

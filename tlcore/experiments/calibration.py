@@ -41,7 +41,8 @@ def measured_ratios(records: list[RunRecord], predict: Predictor) -> Calibration
     ratios: dict[tuple[str, str], list[float]] = defaultdict(list)
     for r in records:
         strategy, model = r.config.get("strategy", ""), r.config.get("model", "")
-        if strategy not in strategies.IDS or strategies.get(strategy).solver != "loop" or not r.result:
+        if (strategy not in strategies.IDS or strategies.get(strategy).solver != "loop" or not r.result
+                or r.result.get("out_of_time")):  # stopped by its time budget: says nothing about the speed
             continue
         saved = read_artifact(r.id, "config.json") or {}
         predicted = predict(r.config, saved.get("resolved") or {}, r.result)

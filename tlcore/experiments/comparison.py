@@ -200,9 +200,11 @@ def verdict(final: pd.DataFrame) -> str:
     bounds = [t["low"], t["high"], scratch["low"], scratch["high"]]
     if any(math.isnan(b) for b in bounds):
         return head + ", from a single seed, so there is no 95% interval yet (add seeds to check it is not chance)."
+    few = (f" With {min(t['n'], scratch['n'])} seeds the intervals are very wide; 3 or more give a fairer "
+           "picture." if min(t["n"], scratch["n"]) < 3 else "")
     if t["low"] > scratch["high"] or scratch["low"] > t["high"]:
-        return head + ", with non-overlapping 95% intervals."
-    return head + ", but the 95% intervals overlap, so the difference may be chance."
+        return head + ", with non-overlapping 95% intervals." + few
+    return head + ", but the 95% intervals overlap, so the difference may be chance." + few
 
 
 

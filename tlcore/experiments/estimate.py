@@ -101,7 +101,9 @@ def _run_seconds(prep: Prepared, strategy: str, n_train: int | None, epochs: int
     n_train = len(prep.train_idx) if n_train is None else n_train
     seconds = loop_seconds(train_rate, infer_rate, strategy, prep.resolved.epochs if epochs is None else epochs,
                            n_train, len(prep.val_idx), len(prep.split.test))
-    return seconds * (calibrated.factor(prep.spec.id, strategy) if calibrated else 1.0)
+    seconds *= calibrated.factor(prep.spec.id, strategy) if calibrated else 1.0
+    budget = prep.config.max_seconds  # training stops there (keeping its best epoch); testing still follows
+    return min(seconds, budget + len(prep.split.test) / infer_rate) if budget else seconds
 
 
 def estimate_comparison_seconds(prep: Prepared, strategy_ids: list[str], seeds: int,

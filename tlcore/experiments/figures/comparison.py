@@ -88,13 +88,16 @@ def per_class_gain_figure(gain: pd.DataFrame, transfer_strategy: str | None = No
     fig = go.Figure(go.Bar(
         x=gain["gain"], y=[plain(c) for c in gain["class"]], orientation="h", name="Gain",
         marker_color=[colour(transfer_strategy or "") if g >= 0 else colour("scratch") for g in gain["gain"]],
-        text=[f"{g:+.0%} of {n:.0f} test" for g, n in zip(gain["gain"], gain["support"].fillna(0))],
+        text=[f"{g:+.0%} ({n:.0f} in test)" for g, n in zip(gain["gain"], gain["support"].fillna(0))],
         textposition="outside", cliponaxis=False,
         customdata=list(zip(gain["scratch"], gain["transfer"], gain["support"].fillna(0))),
         hovertemplate=("%{y}: from scratch %{customdata[0]:.0%}, " + transfer
                        + " %{customdata[1]:.0%} of %{customdata[2]:.0f} test examples<extra></extra>")))
+    values = [0.0, *gain["gain"].astype(float)]
+    low, high = min(values), max(values)
+    room = 0.6 * max(high - low, 0.1)  # for the labels beside the bars, which would otherwise be cut off
     fig.update_xaxes(title=f"Per-class accuracy gain ({transfer} − from scratch)", tickformat="+.0%",
-                     zeroline=True, zerolinewidth=2)
+                     zeroline=True, zerolinewidth=2, range=[low - (room if low < 0 else 0.02), high + room])
     fig.update_yaxes(title="Class")
     return layout(fig, "Where transfer helps: per-class accuracy gain", showlegend=False,
                   height=min(1200, 160 + 26 * max(len(gain), 1)))
