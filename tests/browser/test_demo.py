@@ -68,7 +68,7 @@ def _confusion_matrices_apart(page, where: str) -> None:
     assert overlap_x <= 0 or overlap_y <= 0, f"{where}: the confusion matrices overlap: {a} {b}"
 
 
-def _gallery_is_thumbnails(page, where: str) -> None:
+def _gallery_is_thumbnails(page, width: str) -> None:
     """The disagreement gallery wraps small thumbnails instead of stretching each image to the full width."""
     gallery = page.get_by_test_id("stImages").first
     if not gallery.count():
@@ -77,7 +77,8 @@ def _gallery_is_thumbnails(page, where: str) -> None:
     images = gallery.locator("img")
     widths = [images.nth(i).bounding_box()["width"] for i in range(images.count())]
     height = gallery.bounding_box()["height"]
-    assert max(widths) <= 120 and height < 250 * math.ceil(len(widths) / 2), f"{where}: {widths} px wide, {height} tall"
+    gallery.screenshot(path=str(DEMO_SHOTS / "charts" / f"gallery-{width}.png"))
+    assert max(widths) <= 120 and height < 250 * math.ceil(len(widths) / 2), f"{width}: {widths} px, {height} tall"
 
 
 def _wait_for_results(page) -> None:
@@ -127,7 +128,7 @@ def test_demo_once_then_instantly_shared_and_readable_at_any_width(visitor, serv
             chart = page.locator(f".st-key-{key}")
             chart.scroll_into_view_if_needed()
             chart.screenshot(path=str(DEMO_SHOTS / "charts" / f"{key}-{width}.png"))
-        _gallery_is_thumbnails(page, f"Compare at {w} px")
+        _gallery_is_thumbnails(page, width)
 
         page.goto(share_url)
         _wait_for_results(page)

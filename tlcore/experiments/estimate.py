@@ -20,7 +20,7 @@ from tlcore.experiments.calibration import Calibration, from_store
 from tlcore.models import get_spec
 from tlcore.runs.store import RunRecord, RunStore
 from tlcore.train import Prepared, cap_epochs
-from tlcore.train.defaults import resolve
+from tlcore.train.defaults import Resolved, resolve
 
 # (training examples/s, inference examples/s) at the reference size on 2 CPU cores.
 CPU_RATES = {
@@ -45,8 +45,16 @@ def rates(spec, size: int, device: str) -> tuple[float, float]:
     return train_rate * scale, infer_rate * scale
 
 
-def _rates(prep: Prepared) -> tuple[float, float]:
-    r = prep.resolved
+def _resolved_for(prep: Prepared, strategy: str) -> Resolved:
+    """The settings `strategy` runs with, whichever strategy `prep` was made for: on a CPU, frozen-feature
+    strategies read images at the model's own size and training loops at a smaller one (see `resolve`)."""
+    if strategy == prep.config.strategy:
+        return prep.resolved
+    native = median_side(prep.dataset) if prep.spec.modality == "image" else None
+    return resolve(prep.config.with_(strategy=strategy), prep.spec, native)
+
+
+def _rates(prep: Prepared, r: Resolved) -> tuple[float, float]:
     return rates(prep.spec, r.image_size if prep.spec.modality == "image" else r.max_length, r.device)
 
 
@@ -75,32 +83,23 @@ def calibration(store: RunStore) -> Calibration:
     return from_store(store, predicted_as_planned)
 
 
-def _feature_cost(prep: Prepared, strategy: str) -> float:
-    """How much more a frozen-feature pass costs than an inference pass at the prepared size: on a CPU such
-    strategies read images at the model's own size (see `resolve`), which `prep` may not have resolved to."""
-    if prep.spec.modality != "image" or prep.config.image_size or strategies.get(prep.config.strategy).frozen_features:
-        return 1.0
-    own = resolve(prep.config.with_(strategy=strategy), prep.spec, median_side(prep.dataset)).image_size
-    return (own / prep.resolved.image_size) ** 2
-
-
-def estimate_seconds(prep: Prepared, strategy: str, *, n_train: int | None = None, epochs: int | None = None,
+def estimate_seconds(prep: Prepared, strategy: str, *, n_train: int | None = None, max_steps: int | None = None,
                      features_cached: bool = False, calibrated: Calibration | None = None) -> float:
-    """One run in a fresh worker; `n_train`/`epochs` override the prepared ones (a study's smaller cells),
-    `features_cached` drops the one-off feature pass of probe-like strategies, and `calibrated` scales the
-    training loop by what this server measured."""
-    return WORKER_START_S + _run_seconds(prep, strategy, n_train, epochs, features_cached, calibrated)
+    """One run in a fresh worker; `n_train` overrides the prepared number of training examples (a study's
+    smaller cells) and `max_steps` caps its epochs, `features_cached` drops the one-off feature pass of
+    probe-like strategies, and `calibrated` scales the training loop by what this server measured."""
+    return WORKER_START_S + _run_seconds(prep, strategy, n_train, max_steps, features_cached, calibrated)
 
 
-def _run_seconds(prep: Prepared, strategy: str, n_train: int | None, epochs: int | None, features_cached: bool,
+def _run_seconds(prep: Prepared, strategy: str, n_train: int | None, max_steps: int | None, features_cached: bool,
                  calibrated: Calibration | None) -> float:
-    train_rate, infer_rate = _rates(prep)
+    r = _resolved_for(prep, strategy)
+    train_rate, infer_rate = _rates(prep, r)
     if strategies.get(strategy).frozen_features:
-        feature_pass = 0 if features_cached else len(prep.dataset) / infer_rate * _feature_cost(prep, strategy)
-        return FROZEN_RUN_S + feature_pass
+        return FROZEN_RUN_S + (0 if features_cached else len(prep.dataset) / infer_rate)
     n_train = len(prep.train_idx) if n_train is None else n_train
-    seconds = loop_seconds(train_rate, infer_rate, strategy, prep.resolved.epochs if epochs is None else epochs,
-                           n_train, len(prep.val_idx), len(prep.split.test))
+    seconds = loop_seconds(train_rate, infer_rate, strategy, cap_epochs(r, max_steps, n_train).epochs, n_train,
+                           len(prep.val_idx), len(prep.split.test))
     seconds *= calibrated.factor(prep.spec.id, strategy) if calibrated else 1.0
     budget = prep.config.max_seconds  # training stops there (keeping its best epoch); testing still follows
     return min(seconds, budget + len(prep.split.test) / infer_rate) if budget else seconds
@@ -125,8 +124,7 @@ def estimate_study_seconds(prep: Prepared, cells: list[tuple[str, int | None]], 
     total, cached = WORKER_START_S, False
     for strategy, k in cells:
         n_train = int(counts.sum() if k is None else np.minimum(counts, k).sum())
-        epochs = cap_epochs(prep.resolved, max_steps, n_train).epochs
-        total += _run_seconds(prep, strategy, n_train, epochs, cached, calibrated)
+        total += _run_seconds(prep, strategy, n_train, max_steps, cached, calibrated)
         cached = cached or strategies.get(strategy).frozen_features
     return total
 

@@ -31,7 +31,8 @@ def curves_figure(bands: pd.DataFrame, x: str = "epoch") -> go.Figure:
         fig.add_trace(series(part[x], part["mean"], name=name, hex_colour=c, group=strategy, customdata=part["n"],
                              hovertemplate="%{y:.1%} (mean of %{customdata} seed(s))<extra>" + name + "</extra>"))
     fig.update_yaxes(title="Validation accuracy", tickformat=".0%", range=[0, 1.05], dtick=0.2)
-    fig.update_xaxes(title=X_TITLES.get(x, x))
+    fig.update_xaxes(title=X_TITLES.get(x, x), dtick=1 if x == "epoch" and len(bands) and bands[x].max() <= 20
+                     else None)
     title = "Validation accuracy by epoch" if x == "epoch" else "Validation accuracy over training time"
     return layout(fig, title, hovermode="x unified", showlegend=True, legend=dict(orientation="h", y=-0.25))
 
@@ -96,17 +97,18 @@ def per_class_gain_figure(gain: pd.DataFrame, transfer_strategy: str | None = No
     values = [0.0, *gain["gain"].astype(float)]
     low, high = min(values), max(values)
     room = 0.6 * max(high - low, 0.1)  # for the labels beside the bars, which would otherwise be cut off
-    fig.update_xaxes(title=f"Per-class accuracy gain ({transfer} − from scratch)", tickformat="+.0%",
+    fig.update_xaxes(title=f"{transfer} − from scratch", tickformat="+.0%",
                      zeroline=True, zerolinewidth=2, range=[low - (room if low < 0 else 0.02), high + room])
     fig.update_yaxes(title="Class")
-    return layout(fig, "Where transfer helps: per-class accuracy gain", showlegend=False,
+    return layout(fig, "Where transfer helps: accuracy gain per class", showlegend=False,
                   height=min(1200, 160 + 26 * max(len(gain), 1)))
 
 
 def cost_figure(final: pd.DataFrame) -> go.Figure:
-    """What each strategy costs: trainable parameters (log scale) and mean wall-clock time."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Trainable parameters", "Wall time per run"))
-    names = [label(s) for s in final["strategy"]]
+    """What each strategy costs: trainable parameters (log scale) and mean wall-clock time. The axis titles
+    name the panels (subplot titles collide on a phone), and two-word names wrap instead of tilting."""
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.15)
+    names = [label(s).replace(" ", "<br>", 1) for s in final["strategy"]]
     colours = [colour(s) for s in final["strategy"]]
     fig.add_trace(go.Bar(x=names, y=final["trainable_params"], marker_color=colours, name="Trainable parameters",
                          text=[compact(p) for p in final["trainable_params"]], textposition="outside",
@@ -115,7 +117,8 @@ def cost_figure(final: pd.DataFrame) -> go.Figure:
                          text=[f"{s:.0f} s" if not math.isnan(s) else "" for s in final["wall_seconds"]],
                          textposition="outside", hovertemplate="%{x}: %{y:.1f} s<extra></extra>"), row=1, col=2)
     ticks = log_ticks(final["trainable_params"])
-    fig.update_yaxes(type="log", title_text="Parameters (log scale)", tickvals=ticks,
+    fig.update_yaxes(type="log", title_text="Trainable parameters (log)", tickvals=ticks,
                      ticktext=list(map(compact, ticks)), row=1, col=1)
-    fig.update_yaxes(title_text="Seconds", rangemode="tozero", row=1, col=2)
+    fig.update_yaxes(title_text="Wall time per run (s)", rangemode="tozero", row=1, col=2)
+    fig.update_xaxes(tickangle=0)
     return layout(fig, "Cost per strategy", showlegend=False)
