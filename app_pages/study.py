@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from components import engine, state
+from components import context_card, engine, state
 from components.choices import strategy_picker
 from components.study_view import share_button, study_progress, study_results
 from tlcore.core.config import TrainConfig
@@ -28,6 +28,7 @@ if shared:  # a read-only share link: this one study, no buttons that change any
         st.error("The shared study no longer exists.")
         st.stop()
     st.subheader(study.name)
+    context_card.context(store.study_runs(study.id), expanded=True)
     study_progress(study, read_only=True)
     study_results(study)
     st.stop()

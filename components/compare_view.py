@@ -80,22 +80,14 @@ def page_records(store: RunStore) -> tuple[str, list[RunRecord]]:
             st.warning("The comparison behind this link no longer exists: its runs were deleted.")
             st.stop()
         st.caption(f"A read-only view of **{comparison.group_summaries(records)[0]['name']}**, shared with you.")
-        _context(records, expanded=True)
+        context_card.context(records, expanded=True)
         return shared[1], records
     workspace = state.workspace()
     group_id = choose_comparison(store, workspace)
     share_panel(store, workspace, group_id)
     records = comparison.comparison_records(store, group_id, owner=workspace)
-    _context(records, expanded=False)
+    context_card.context(records, expanded=False)
     return group_id, records
-
-
-def _context(records: list[RunRecord], *, expanded: bool) -> None:
-    facts, words = st.columns([3, 2])
-    with facts:
-        context_card.header_card(records)
-    with words:
-        context_card.glossary(records, expanded=expanded)
 
 
 def reload_records(store: RunStore, group_id: str) -> list[RunRecord]:

@@ -26,6 +26,15 @@ TERMS = {
 }
 
 
+def context(records: list[RunRecord], *, expanded: bool) -> None:
+    """The header card with the glossary beside it (below it on a phone)."""
+    facts, words = st.columns([3, 2])
+    with facts:
+        header_card(records)
+    with words:
+        glossary(records, expanded=expanded)
+
+
 def header_card(records: list[RunRecord]) -> None:
     """Dataset and size, classes, model, strategies, repeats and date, in a bordered card."""
     facts = comparison.describe(records)

@@ -87,16 +87,17 @@ def status_counts(records: list[RunRecord]) -> dict[str, int]:
 
 
 def describe(records: list[RunRecord]) -> dict[str, str]:
-    """What a comparison is about, in words for someone who was not there: dataset, examples, classes, model,
-    strategies, repeats and date. Only names people gave or chose, never a workspace id or a server path."""
+    """What a comparison (or a study's runs) is about, in words for someone who was not there: dataset,
+    examples, classes, model, strategies, repeats and date. Only names people gave or chose, never a workspace
+    id or a server path."""
     first = records[0].config if records else {}
-    done = succeeded(records)
-    result = done[0].result if done else {}
+    done = succeeded(records)  # the largest training set: a study's "all" cell, any run of a comparison
+    result = max((r.result for r in done), key=lambda res: res.get("n_train") or 0, default={})
     sizes = {k: result.get(k) for k in ("n_train", "n_val", "n_test")}
     seeds = sorted({r.config.get("seed") for r in records})
     examples = "not known yet (no run has finished)"
     if all(isinstance(v, int) for v in sizes.values()):
-        examples = (f"{sum(sizes.values()):,} ({sizes['n_train']:,} to train on, {sizes['n_val']:,} to check "
+        examples = (f"{sum(sizes.values()):,} used ({sizes['n_train']:,} to train on, {sizes['n_val']:,} to check "
                     f"progress, {sizes['n_test']:,} held back to test)")
     return {"Dataset": safe_data_name(first), "Examples": examples,
             "Classes": str(result.get("num_classes") or "not known yet"), "Model": _model_title(first.get("model")),
