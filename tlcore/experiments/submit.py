@@ -105,7 +105,8 @@ def previous_comparison(store: RunStore, base: TrainConfig, strategy_ids: list[s
     groups = {r.group_id if r else None for r in found}
     if len(groups) != 1 or None in groups:
         return None
-    return groups.pop()
+    group_id = groups.pop()  # and nothing more in it (a 3-seed comparison is not the 1-seed one asked for)
+    return group_id if len(store.list_runs(owner=owner, group_id=group_id)) == len(found) else None
 
 
 def run_result(store: RunStore, record: RunRecord) -> dict[str, Any]:
