@@ -58,7 +58,16 @@ if strategies:
             f"examples; images at {prep.resolved.image_size} px)." if ds.modality == "image" else
             f"{len(strategies) * int(seeds)} runs on {engine.device()}: {format_duration(seconds)} in total "
             f"({len(prep.train_idx)} training, {len(prep.split.test)} test texts).")
-if st.button("Start comparison", type="primary", disabled=not strategies):
+previous = strategies and submit.previous_comparison(engine.store(), config, list(strategies), int(seeds),
+                                                    owner=state.workspace(), fingerprint=ds.fingerprint)
+if previous:  # identical settings and data give identical numbers: offer them instead of the wait
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    left.info("A comparison with exactly these settings already ran on this data (or is running): training it "
+              "again gives the same numbers.", icon=":material/replay:")
+    if right.button("See that result", width="stretch"):
+        state.started_comparison(previous)
+        st.switch_page("app_pages/compare.py")
+if st.button("Start comparison" if not previous else "Run it again", type="primary", disabled=not strategies):
     try:
         group_id, _, _ = submit.submit_comparison(engine.store(), config, list(strategies), int(seeds),
                                                    name=f"{spec.id} on {ds.name}", owner=state.workspace())

@@ -80,6 +80,8 @@ def test_train_runs_a_tiny_comparison_to_completion(data_dir, tiny_image_folder)
     assert all(r.status == "succeeded" for r in store.list_runs(owner=EVERYONE))
     assert any("Comparison finished" in s.value for s in at.success)
     assert len(at.get("plotly_chart")) == 1  # the live curve of the scratch run; a solved probe has none
+    # the same settings again: the finished result is offered instead of training it again
+    assert {"See that result", "Run it again"} <= {b.label for b in at.button}
 
     # Predict with the runs just trained: upload an image, get top classes from both models side by side
     at.switch_page("app_pages/predict.py").run()
