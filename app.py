@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from components import account, engine, state
+from tlcore.core.errors import UserError
 
 # A file served by this app itself: a ":material/…:" page icon makes every browser fetch it from a font
 # host on the internet, which an offline or locked-down server cannot reach.
@@ -33,7 +34,10 @@ if state.share_token() and (shared is None or shared[0] not in SHARED_PAGES):
     st.stop()
 navigation = (st.navigation([st.Page(SHARED_PAGES[shared[0]], title="Shared", default=True)], position="hidden")
               if shared else st.navigation(PAGES))
-engine.dispatcher()  # one per server: starts queued runs in worker processes
+try:
+    engine.executor()  # one per server: starts queued runs in worker processes, or on a Ray cluster
+except UserError as exc:  # e.g. TLAB_EXECUTOR=ray and the cluster is down: runs wait in the queue meanwhile
+    st.error(f"Runs cannot start: {exc}")
 
 
 @st.fragment(run_every=2.0)

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from components import engine, state
-from components.run_card import run_title
+from components.run_card import describe_node, run_title
 from tlcore.experiments.quotas import describe_usage
 from tlcore.runs.artifacts import delete_artifacts
 
@@ -27,7 +27,7 @@ shown = [r for r in records if (not statuses or r.status in statuses) and (not m
 st.dataframe(pd.DataFrame([{
     "run": r.id, "name": r.name, "status": r.status, "model": r.config["model"],
     "data": state.run_data_label(r), "strategy": r.config["strategy"], "seed": r.config["seed"],
-    "test accuracy": (r.result or {}).get("test_accuracy"), "comparison": r.group_id,
+    "test accuracy": (r.result or {}).get("test_accuracy"), "comparison": r.group_id, "node": r.node or "",
 } for r in shown]), hide_index=True, column_config={"test accuracy": st.column_config.NumberColumn(format="%.3f")})
 
 if not shown:
@@ -39,6 +39,8 @@ if record is None:  # deleted meanwhile (e.g. in another tab)
     st.info("That run was not found; it may have just been deleted.")
     st.stop()
 st.markdown(f"**Status:** {record.status}" + (f" — {record.error}" if record.error else ""))
+if record.node:
+    st.caption(f"**Ran on:** {describe_node(record, store.attempts(run_id))}")
 if record.group_id and st.button("Open its comparison"):
     state.set_comparison(record.group_id)
     st.switch_page("app_pages/compare.py")

@@ -8,14 +8,16 @@ import time
 import streamlit as st
 
 from components import context_card, engine, state
+from components.previews import thumbnail
 from tlcore.core.errors import UserError
 from tlcore.core.strategies import label, title
-from tlcore.data import Dataset, load_image
+from tlcore.data import Dataset
 from tlcore.experiments import comparison, figures, per_example, workspaces
 from tlcore.runs.store import EVERYONE, RunRecord, RunStore
 
 GALLERY_SIZE = 24
-THUMBNAIL_PX = 112
+THUMBNAIL_PX = 112  # shown this wide, so they wrap several to a row even on a phone
+GALLERY_SIDE = 2 * THUMBNAIL_PX  # px decoded: sharp on high-density screens
 CHART_CONFIG = {"displayModeBar": False}  # the toolbar would cover chart titles on narrow screens
 
 
@@ -175,15 +177,15 @@ def _image_gallery(tab, rows, ds: Dataset) -> None:
     shown = rows.head(GALLERY_SIZE)
     images, captions, unreadable = [], [], []
     for row in shown.to_dict("records"):
-        try:
-            images.append(load_image(ds.items[row["index"]]))
-        except UserError:
+        image = thumbnail(ds.items[row["index"]], GALLERY_SIDE)
+        if image is None:
             unreadable.append(str(row["name"]))
             continue
+        images.append(image)
         captions.append(f"true: {row['true']} · scratch: {row['scratch_pred']} · transfer: {row['transfer_pred']}")
     if images:
         tab.image(images, caption=captions, width=THUMBNAIL_PX)
     if unreadable:
-        tab.caption(f"Unreadable: {', '.join(unreadable)}")
+        tab.caption(f"Unreadable or too large to preview: {', '.join(unreadable)}")
     if len(rows) > len(shown):
         tab.caption(f"Showing {len(shown)} of {len(rows)}.")

@@ -1,10 +1,13 @@
-"""The engine objects a Streamlit server shares between sessions: one run store, one dispatcher.
+"""The engine objects a Streamlit server shares between sessions: one run store, one executor.
 
-The dispatcher starts worker processes (never `multiprocessing`, which would re-import the page script)
-and keeps pumping in a daemon thread, so runs go on while people switch pages or close the tab.
+The executor (`TLAB_EXECUTOR`: worker processes here by default, or a Ray cluster) keeps pumping in a daemon
+thread, so runs go on while people switch pages or close the tab. Local workers are processes started with
+`subprocess`, never `multiprocessing`, which would re-import the page script.
 """
 
 from __future__ import annotations
+
+import atexit
 
 import streamlit as st
 
@@ -12,7 +15,8 @@ from tlcore.core import settings
 from tlcore.data import Dataset, load_source
 from tlcore.experiments import estimate
 from tlcore.experiments.calibration import Calibration
-from tlcore.runs import Dispatcher, RunStore
+from tlcore.runs import RunStore
+from tlcore.runs.executor import Executor, make_executor
 from tlcore.train.defaults import device_description
 
 
@@ -20,9 +24,10 @@ def store() -> RunStore:
     return _store(str(settings.data_dir()))
 
 
-def dispatcher() -> Dispatcher:
-    """Started once per server (and data directory); recovers runs orphaned by a previous server first."""
-    return _dispatcher(str(settings.data_dir()))
+def executor() -> Executor:
+    """Started once per server (and data directory); takes over runs a previous server left first. Raises
+    UserError when the configured executor cannot start (e.g. its Ray cluster cannot be reached)."""
+    return _executor(str(settings.data_dir()))
 
 
 @st.cache_resource(show_spinner=False)
@@ -30,11 +35,12 @@ def _store(data_dir: str) -> RunStore:
     return RunStore()
 
 
-@st.cache_resource(show_spinner=False)
-def _dispatcher(data_dir: str) -> Dispatcher:
-    d = Dispatcher(_store(data_dir))
-    d.recover()
-    return d.start()
+@st.cache_resource(show_spinner="Connecting to the workers…")
+def _executor(data_dir: str) -> Executor:
+    ex = make_executor(_store(data_dir))
+    ex.recover()
+    atexit.register(ex.stop)  # a Ray executor hands its runs over at once instead of after its lease
+    return ex.start()
 
 
 @st.cache_resource(show_spinner="Reading the dataset…", max_entries=16)

@@ -7,8 +7,7 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from tlcore.core.errors import UserError
-from tlcore.data import DataReport, Dataset, load_image
+from tlcore.data import DataReport, Dataset, images
 from tlcore.experiments import figures
 
 PREVIEW_SIDE = 96  # px; tiny images (8×8 digits) are scaled up with sharp pixels so they stay legible
@@ -26,14 +25,15 @@ def sample_per_class(ds: Dataset, per_class: int, seed: int = 0) -> dict[str, li
     return out
 
 
-def _thumbnail(ref) -> Image.Image | None:
-    try:
-        im = load_image(ref)
-    except (UserError, OSError):
-        return None
-    scale = PREVIEW_SIDE / max(im.size)
-    size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
-    return im.resize(size, Image.NEAREST if scale > 1 else Image.LANCZOS)
+@st.cache_data(max_entries=2_000, show_spinner=False)
+def _cached_thumbnail(path: str, side: int) -> Image.Image | None:
+    return images.thumbnail(path, side)
+
+
+def thumbnail(ref, side: int = PREVIEW_SIDE) -> Image.Image | None:
+    """A preview (None: unreadable or too large to preview); files are cached by path (uploads live in a
+    content-addressed library, so a path never changes content) so reruns decode nothing again."""
+    return images.thumbnail(ref, side) if isinstance(ref, np.ndarray) else _cached_thumbnail(str(ref), side)
 
 
 def image_grid(ds: Dataset, per_class: int = 6, seed: int = 0) -> None:
@@ -42,9 +42,9 @@ def image_grid(ds: Dataset, per_class: int = 6, seed: int = 0) -> None:
         cols = st.columns([1.2] + [1] * per_class, vertical_alignment="center")
         cols[0].markdown(f"**{name}**  \n{int((ds.labels == ds.classes.index(name)).sum())} examples")
         for col, i in zip(cols[1:], indices):
-            thumb = _thumbnail(ds.items[i])
+            thumb = thumbnail(ds.items[i])
             if thumb is None:
-                col.caption(f"{ds.item_names[i]} (unreadable)")
+                col.caption(f"{ds.item_names[i]} (unreadable or too large to preview)")
             else:
                 col.image(thumb, caption=ds.item_names[i].rsplit("/", 1)[-1][:24])
 

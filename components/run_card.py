@@ -37,6 +37,14 @@ def _loops(record: RunRecord) -> bool:
     return strategy not in strategies.IDS or strategies.get(strategy).solver == "loop"
 
 
+def describe_node(record: RunRecord, attempts: list[dict]) -> str:
+    """Where a run trained: its node, and on a cluster each earlier attempt that a lost node cut short."""
+    where = f"{record.node} (Ray cluster)" if record.executor == "ray" else f"{record.node} (local worker)"
+    earlier = [f"attempt {a['attempt']} on {a['node'] or 'an unknown node'} ({a['ended'] or 'ended'})"
+               for a in attempts[:-1]]
+    return where + (f"; before that: {', '.join(earlier)}" if earlier else "")
+
+
 def run_card(record: RunRecord) -> None:
     store = engine.store()
     with st.container(border=True):

@@ -60,9 +60,10 @@ def workspace() -> str:
 
 
 def client_address() -> str:
-    """Where this session comes from (the address Streamlit saw; behind a proxy, the proxy's), or "" unknown."""
-    address = st.context.ip_address
-    return address if isinstance(address, str) else ""
+    """Where this session comes from: the visitor's address, through the proxies in front (see
+    `workspaces.client_from`); the rate limit and the per-client run cap count by it."""
+    peer = st.context.ip_address
+    return workspaces.client_from(peer if isinstance(peer, str) else None, st.context.headers.get("X-Forwarded-For"))
 
 
 def _linked_or_new_workspace() -> str:

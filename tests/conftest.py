@@ -42,3 +42,10 @@ def tiny_image_folder(tmp_path_factory: pytest.TempPathFactory):
             arr[y:y + 12, x:x + 12] = colour
             Image.fromarray(arr).save(root / name / f"{i}.png")
     return root
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One real two-node Ray cluster on this machine for every Ray test (skipped only where Ray cannot start)."""
+    from tests.support.ray import cluster_or_skip
+    yield from cluster_or_skip()

@@ -1,4 +1,4 @@
-"""The app tests' data directory: fresh for each test, with fresh engine objects (store, dispatcher) and the
+"""The app tests' data directory: fresh for each test, with fresh engine objects (store, executor) and the
 two test workspaces registered, and at most one worker (so a claimed run holds the queue)."""
 
 import pytest
@@ -16,5 +16,5 @@ def data_dir(tmp_path, monkeypatch):
     register(RunStore(), WS_A, WS_B)
     yield tmp_path
     from components import engine  # the server's objects, made for this data directory by the pages
-    engine.dispatcher().stop()
+    engine.executor().stop()
     st.cache_resource.clear()

@@ -13,6 +13,7 @@ import pytest
 
 from tests.support.paths import REPO
 from tlcore.cli import main
+from tlcore.runs.store import EVERYONE, RunStore
 
 ROOT = REPO
 
@@ -66,6 +67,17 @@ def test_bad_input_from_a_real_process_has_no_traceback(tmp_path):
     proc = run_cli("train", "--data", str(bad), "--model", "minilm-l6", data_dir=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_an_executor_that_cannot_start_is_one_line_and_leaves_nothing_queued(tmp_path, tiny_image_folder,
+                                                                            monkeypatch, capsys):
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TLAB_EXECUTOR", "kubernetes")
+    code = main(["train", "--data", str(tiny_image_folder), "--model", "mobilenet_v2", "--strategy", "linear_probe",
+                 "--image-size", "32"])
+    assert code == 2 and "error: TLAB_EXECUTOR must be 'local'" in capsys.readouterr().err
+    (run,) = RunStore(tmp_path / "runs.sqlite3").list_runs(owner=EVERYONE)
+    assert run.status == "cancelled"
 
 
 @pytest.mark.slow

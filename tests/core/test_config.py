@@ -21,6 +21,7 @@ def test_round_trip():
     ({"test_fraction": 0.0}, "test_fraction"),
     ({"val_fraction": 0.5, "test_fraction": 0.45}, "at least 10%"),
     ({"device": "tpu"}, "device"),
+    ({"batch_size": 1}, "batch_size must be a whole number from 2"),  # batch norm cannot train on one example
     ({"data": ""}, "No dataset"),
 ])
 def test_bad_values_have_plain_messages(changes, match):

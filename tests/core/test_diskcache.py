@@ -34,3 +34,14 @@ def test_a_stored_file_is_whole_and_the_cache_shrinks_to_its_budget(tmp_path, mo
         time.sleep(0.01)
     names = sorted(p.name for p in root.iterdir())
     assert names == ["1.bin", "2.bin"] and all((root / n).stat().st_size == 400_000 for n in names)
+
+
+def test_downloaded_weights_kept_under_the_cache_folder_are_never_evicted(tmp_path):
+    now = time.time()
+    weights = tmp_path / "torch" / "hub" / "checkpoints" / "mobilenet_v2.pth"
+    hub_blob = tmp_path / "huggingface" / "hub" / "models--x" / "blobs" / "abc"
+    features = tmp_path / "features" / "f.safetensors"
+    for path in (weights, hub_blob, features):
+        _write(path, 400, now - 1000)
+    assert diskcache.evict(tmp_path, max_bytes=0) == 400
+    assert weights.exists() and hub_blob.exists() and not features.exists()

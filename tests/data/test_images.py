@@ -167,3 +167,26 @@ def test_to_rgb_for_open_images():
 
     im = Image.new("LA", (2, 2), (0, 0))
     assert tuple(np.asarray(to_rgb(im))[0, 0]) == (255, 255, 255)
+
+
+def test_previews_decode_small_images_cheaply_and_skip_huge_ones(tmp_path):
+    from tests.support.hostile.build import png_header_bomb
+    from tlcore.data.images import thumbnail
+
+    photo = tmp_path / "photo.jpg"
+    Image.fromarray(np.full((600, 800, 3), 200, np.uint8)).save(photo)
+    small = thumbnail(photo, 96)
+    assert small is not None and max(small.size) == 96 and small.mode == "RGB"
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_header_bomb(6000, 6000))  # 36 megapixels claimed in a few bytes: no preview, no decode
+    assert thumbnail(bomb, 96) is None
+    (tmp_path / "icon.png").write_bytes(_ico_bytes())  # an icon named .png is not read at all
+    assert thumbnail(tmp_path / "icon.png", 96) is None
+
+
+def _ico_bytes() -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 32), "red").save(buf, "ICO")
+    return buf.getvalue()

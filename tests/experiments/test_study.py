@@ -190,7 +190,7 @@ def study_data_dir(finished_study):
         mp.setenv("TLAB_DATA_DIR", str(finished_study[0]))
         yield finished_study
         from components import engine
-        engine.dispatcher().stop()
+        engine.executor().stop()
         st.cache_resource.clear()
 
 

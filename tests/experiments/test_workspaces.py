@@ -43,6 +43,27 @@ def test_new_workspaces_are_rate_limited_per_client(store, monkeypatch):
     assert workspaces.new_workspace(store, client="198.51.100.1")  # another client is not held back
 
 
+def test_the_client_is_the_visitor_behind_the_proxies_not_the_proxy_and_not_what_the_visitor_claims():
+    # a proxy on this machine (Streamlit reports no peer address for it): the address that proxy appended
+    assert workspaces.client_from(None, "203.0.113.7") == "203.0.113.7"
+    assert workspaces.client_from(None, "6.6.6.6, 203.0.113.7") == "203.0.113.7"  # the first entry is forgeable
+    assert workspaces.client_from("198.51.100.1", "6.6.6.6") == "198.51.100.1"  # no proxy: the peer itself
+    assert workspaces.client_from("172.18.0.5", "6.6.6.6, 203.0.113.7", hops=1) == "203.0.113.7"  # proxy container
+    assert workspaces.client_from("172.18.0.5", "203.0.113.7, 10.0.0.2", hops=2) == "203.0.113.7"  # CDN + proxy
+    assert workspaces.client_from(None, None) == "local"
+
+
+def test_the_workspaces_one_client_opens_share_one_cap_on_queued_runs(store, monkeypatch):
+    monkeypatch.setenv("TLAB_MAX_QUEUED_PER_CLIENT", "4")
+    config = TrainConfig(data="digits", model="mobilenet_v2", strategy="scratch")
+    mine = [workspaces.new_workspace(store, client="203.0.113.7") for _ in range(3)]
+    for ws in mine[:2]:
+        submit.submit_comparison(store, config, ["scratch", "linear_probe"], seeds=1, owner=ws)
+    with pytest.raises(UserError, match="Your network already has 4 run"):
+        submit.submit(store, config, owner=mine[2])  # a fresh workspace does not bring fresh room
+    submit.submit(store, config, owner=workspaces.new_workspace(store, client="198.51.100.1"))
+
+
 def test_account_workspace_is_stable_private_and_keyed_by_a_server_secret(store, tmp_path, monkeypatch):
     ws = workspaces.workspace_for_identity(store, "https://id.example", "user-42")
     assert ws == workspaces.workspace_for_identity(store, "https://id.example", "user-42")

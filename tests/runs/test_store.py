@@ -167,6 +167,15 @@ def test_the_queue_takes_turns_between_workspaces(store):
     assert [store.claim_next(pid=1) for _ in range(5)] == [b1, c1, a2, b2, a3]
 
 
+def test_deleting_finished_runs_does_not_win_a_workspace_the_next_turn(store):
+    a1, a2 = (store.create_run({"n": i}, owner="A") for i in range(2))
+    b1 = store.create_run({"n": 0}, owner="B")
+    assert store.claim_next(pid=1) == a1
+    store.finish(a1, "succeeded")
+    assert store.delete(a1, owner="A")  # A's only started run is gone: it must still wait for B's turn
+    assert [store.claim_next(pid=1) for _ in range(2)] == [b1, a2]
+
+
 def test_a_store_from_before_the_library_moves_its_uploads_and_keeps_its_runs_working(tmp_path, monkeypatch):
     """Schema 3 referred to uploads by their path under uploads/<workspace>/: after the upgrade the same runs
     name them by handle and file name, the workspace may still use them, and the old folder is gone."""
@@ -182,8 +191,11 @@ def test_a_store_from_before_the_library_moves_its_uploads_and_keeps_its_runs_wo
             conn.execute(statement)
     conn.execute("INSERT INTO meta VALUES ('schema_version', '3')")
     config = json.dumps({"data": str(old), "model": "glove-50d-bag", "strategy": "scratch", "seed": 0}, sort_keys=True)
-    conn.execute("INSERT INTO runs (id, owner, status, config, created) VALUES ('r1', 'oldWorkspace_0123456789', "
-                 "'succeeded', ?, 0)", (config,))
+    conn.execute("INSERT INTO runs (id, owner, status, config, created, name) VALUES ('r1', 'oldWorkspace_0123456789', "
+                 "'succeeded', ?, 0, ?)", (config, f"glove-50d-bag on {old}: scratch (seed 0)"))
+    moved = "/srv/old-data-dir/uploads/oldWorkspace_0123456789/fedcba9876543210/gone.csv"  # the data folder moved
+    conn.execute("INSERT INTO runs (id, owner, status, config, created, name) VALUES ('r2', 'oldWorkspace_0123456789', "
+                 "'failed', ?, 0, ?)", (config.replace(str(old), moved), f"glove-50d-bag on {moved}: knn (seed 1)"))
     conn.commit()
     conn.close()
     (tmp_path / "runs" / "r1").mkdir(parents=True)
@@ -199,3 +211,8 @@ def test_a_store_from_before_the_library_moves_its_uploads_and_keeps_its_runs_wo
     saved = json.loads((tmp_path / "runs" / "r1" / "config.json").read_text())["config"]
     assert saved["data"] == ref and "uploads" not in json.dumps(saved)
     assert not (tmp_path / "uploads").exists()
+    names = {r.id: r.name for r in store.list_runs(owner="oldWorkspace_0123456789")}
+    assert names == {"r1": "glove-50d-bag on my reviews.csv: scratch (seed 0)",
+                     "r2": "glove-50d-bag on gone.csv: knn (seed 1)"}  # share views title comparisons by these
+    gone = store.get("r2", owner="oldWorkspace_0123456789").config
+    assert library.is_upload_ref(gone["data"]) and gone["data_name"] == "gone.csv"

@@ -12,7 +12,8 @@ from tqdm import tqdm
 
 from tlcore.core.errors import UserError
 from tlcore.core.jsonutil import json_safe
-from tlcore.runs import Dispatcher, RunRecord, RunStore
+from tlcore.runs import RunRecord, RunStore
+from tlcore.runs.executor import make_executor
 from tlcore.runs.store import EVERYONE
 
 EXIT_BAD_INPUT = 2
@@ -93,15 +94,22 @@ def _new_bar(r: RunRecord) -> tqdm:
 
 
 def wait_with_progress(store: RunStore, run_ids: list[str]) -> list[RunRecord]:
-    """Start and follow the runs until each is final; Ctrl-C (or SIGTERM) cancels them, leaving nothing of
-    ours queued or running."""
-    dispatcher, bars = Dispatcher(store), _Bars()
+    """Start and follow the runs until each is final, with the executor TLAB_EXECUTOR names; Ctrl-C (or SIGTERM)
+    cancels them, leaving nothing of ours queued or running."""
     try:
-        return dispatcher.wait(run_ids, on_poll=bars.update)
+        executor = make_executor(store)
+    except UserError:  # e.g. TLAB_EXECUTOR=ray and no cluster: leave nothing of ours waiting for nobody
+        for run_id in run_ids:
+            store.request_cancel(run_id, owner=EVERYONE)
+        raise
+    bars = _Bars()
+    try:
+        return executor.wait(run_ids, on_poll=bars.update)
     except KeyboardInterrupt:
         for run_id in run_ids:
             store.request_cancel(run_id, owner=EVERYONE)
-        dispatcher.terminate_all(run_ids)
+        executor.terminate_all(run_ids)
         raise
     finally:
         bars.close()
+        executor.stop()

@@ -68,7 +68,7 @@ class TrainConfig:
         if self.device not in DEVICES:
             raise ConfigError(f"Unknown device '{self.device}'. Choose auto, cpu or cuda.")
         _check_positive("epochs", self.epochs, upper=1000)
-        _check_positive("batch_size", self.batch_size, upper=4096)
+        _check_positive("batch_size", self.batch_size, upper=4096, lower=2)  # batch norm cannot train on one
         _check_positive("per_class", self.per_class, upper=10**7)
         _check_positive("max_steps", self.max_steps, upper=10**7)
         _check_positive("max_seconds", self.max_seconds, upper=10**7)

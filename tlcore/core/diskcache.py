@@ -58,19 +58,24 @@ def touch(path: Path) -> None:
         pass
 
 
+ENGINE_FOLDERS = (".", "features")  # decoded images sit at the top, frozen features below
+
+
 def usage(root: Path) -> list[tuple[float, int, Path]]:
-    """(last use, size, path) of every cache file under `root` (temporary files left out)."""
+    """(last use, size, path) of every cache file the engine wrote under `root` (temporary files left out).
+    Other folders there (`torch/`, `huggingface/`: downloaded weights, when TORCH_HOME/HF_HOME point inside) are
+    never counted nor evicted."""
     found = []
-    for dirpath, _, names in os.walk(root):
-        for name in names:
-            if name.endswith(".tmp"):
+    for folder in ENGINE_FOLDERS:
+        try:
+            entries = list(os.scandir(root / folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.endswith(".tmp") or not entry.is_file(follow_symlinks=False):
                 continue
-            path = Path(dirpath) / name
-            try:
-                st = path.stat()
-            except OSError:
-                continue
-            found.append((max(st.st_atime, st.st_mtime), st.st_size, path))
+            st = entry.stat(follow_symlinks=False)
+            found.append((max(st.st_atime, st.st_mtime), st.st_size, Path(entry.path)))
     return found
 
 

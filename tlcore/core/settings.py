@@ -32,11 +32,26 @@ def offline_forced() -> bool:
     return any(os.environ.get(k, "").strip().lower() in {"1", "true", "yes"} for k in flags)
 
 
+def torch_threads(default: int) -> int:
+    """Threads a run trains with (`TLAB_TORCH_THREADS`; else `default`: the CPUs a worker may use). The same
+    config trains to the same numbers with the same thread count; another count changes the last bits of
+    float sums, and with them, on tiny data, a prediction or two."""
+    value = os.environ.get("TLAB_TORCH_THREADS", "").strip()
+    return max(1, int(value) if value.isdigit() else default)
+
+
 def weights_mirror() -> str | None:
     """Base URL that serves torch hub checkpoints by file name instead of download.pytorch.org
     (`TLAB_WEIGHTS_MIRROR`, for hosts behind a firewall); None to use the library's own URL."""
     value = os.environ.get("TLAB_WEIGHTS_MIRROR", "").strip()
     return value.rstrip("/") or None
+
+
+def proxy_hops() -> int | None:
+    """How many reverse proxies stand in front of the app (`TLAB_PROXY_HOPS`), each appending the address it saw
+    to X-Forwarded-For; None (unset) means one when the connection comes from this machine, else none."""
+    raw = os.environ.get("TLAB_PROXY_HOPS", "").strip()
+    return int(raw) if raw else None
 
 
 @dataclass(frozen=True)
@@ -67,6 +82,7 @@ class Limits:
     max_disk_mb: int = 50_000  # uploads + trained models + caches in the data directory
     max_cache_mb: int = 10_000  # decoded images and frozen features; least recently used files go first
     max_new_workspaces_per_hour: int = 30  # per client address
+    max_queued_per_client: int = 60  # runs waiting or running from all the workspaces one client address opened
 
     @classmethod
     def from_env(cls) -> Limits:

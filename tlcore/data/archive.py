@@ -75,6 +75,9 @@ def _entry_parts(info: zipfile.ZipInfo) -> list[str]:
     if ".." in parts:
         raise DataError(f"The zip contains an entry that points outside the archive ({info.filename!r}); "
                         "this is refused for safety. Re-create the zip from the dataset folder.")
+    if len(parts) > MAX_DEPTH:
+        raise DataError(f"The zip contains an entry nested more than {MAX_DEPTH} folders deep; a dataset needs one "
+                        "folder per class. Re-create the zip from the dataset folder.")
     if _is_symlink(info):
         raise DataError(f"The zip contains a symbolic link ({info.filename!r}); links are refused for "
                         "safety. Re-create the zip with the real files instead of links.")
@@ -142,6 +145,9 @@ class _Budget:
 def _plan(zf: zipfile.ZipFile, limits: Limits) -> tuple[list[tuple[zipfile.ZipInfo, list[str]]], list[SkippedItem]]:
     """Decide, before writing anything, which entries are extracted and which are skipped (with reasons)."""
     infos = zf.infolist()
+    if len(infos) > limits.max_files + MAX_FOLDER_ENTRIES:  # folder entries cost work too, and are not files
+        raise DataError(f"The zip holds {len(infos):,} entries (files and folders); the limit is "
+                        f"{limits.max_files:,} files. Upload a smaller dataset.")
     parsed = [(i, _entry_parts(i)) for i in infos]  # raises on unsafe paths before any size work
     _check_sizes(infos, limits)
     _check_file_folder_clash(parsed)
@@ -182,6 +188,9 @@ def _check_pixels(zf: zipfile.ZipFile, keep: list[tuple[zipfile.ZipInfo, list[st
             raise DataError(f"The images in this zip hold more than {limits.max_dataset_pixels / 1e6:,.0f} megapixels "
                             "in total (the limit); upload fewer or smaller images.")
 
+
+MAX_DEPTH = 32  # folders inside folders; checking file/folder clashes costs the square of the depth
+MAX_FOLDER_ENTRIES = 1_000
 
 NESTED_REASON = "archive inside the archive (not unpacked; unpack it and zip the files)"
 

@@ -32,6 +32,9 @@ INTERPOLATIONS = {
     "box": Image.Resampling.BOX,
     "hamming": Image.Resampling.HAMMING,
 }
+# The formats IMAGE_SUFFIXES name. Anything else Pillow knows is refused, whatever
+# its file name: some plugins (ICO, for one) decode pixels while opening, which would bypass the header-only check.
+READ_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")  # JPEG also opens MPO (a JPEG with more frames)
 WHITE = (255, 255, 255)
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is reported as skipped, never half-decoded
 
@@ -51,7 +54,7 @@ def _open(source: Path | bytes, limits: Limits) -> Image.Image:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            im = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+            im = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source, formats=READ_FORMATS)
         except Image.DecompressionBombError as e:
             m = re.search(r"\((\d+) pixels\)", str(e))
             size = f"{int(m.group(1)):,} pixels" if m else "too many pixels"
@@ -164,7 +167,33 @@ def load_image(ref: ImageRef, limits: Limits | None = None) -> Image.Image:
     except DataError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as e:
-        raise DataError(f"{Path(ref).name} is not a readable image ({e}); remove it from the dataset.") from e
+        reason = str(e).replace(str(ref), Path(ref).name)  # PIL names the file by its path on the server
+        raise DataError(f"{Path(ref).name} is not a readable image ({reason}); remove it from the dataset.") from e
+
+
+PREVIEW_MAX_PIXELS = 16_000_000  # a preview of a bigger image would cost the web server a full decode of it
+
+
+def thumbnail(ref: ImageRef, side: int, limits: Limits | None = None) -> Image.Image | None:
+    """A preview at most `side` px on its longer side, decoded as cheaply as the format allows (JPEGs at a
+    reduced scale); None for an image over PREVIEW_MAX_PIXELS, unreadable or too large. The web server shows
+    previews; this keeps one page view from decoding hundreds of megapixels."""
+    if isinstance(ref, np.ndarray):
+        im = _array_to_rgb(ref)
+    else:
+        try:
+            with _open(Path(ref), limits or Limits.from_env()) as src:
+                if src.width * src.height > PREVIEW_MAX_PIXELS:
+                    return None
+                src.draft("RGB", (side, side))  # JPEG: decode at 1/2, 1/4 or 1/8 scale
+                src.seek(0)
+                src.load()
+                im = to_rgb(src).copy()
+        except (DataError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
+            return None
+    scale = side / max(im.size)
+    size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
+    return im.resize(size, Image.Resampling.NEAREST if scale > 1 else Image.Resampling.LANCZOS)
 
 
 def eval_transform(im: Image.Image, size: int, crop_pct: float = 0.875, interpolation: str = "bilinear") -> Image.Image:

@@ -1,7 +1,8 @@
 """JSON Lines tables, read line by line within limits: rows, distinct keys (columns), rows × columns, and how
 deeply a value may nest. A file that would pass a limit is refused as soon as that is clear, so a small file
 cannot make the server build a huge table (one distinct key per line once needed memory growing with the
-square of the lines) or recurse until it crashes."""
+square of the lines) or recurse until it crashes. A line longer than a row can need is skipped unparsed, which
+bounds the work of any one line (a 20 MB array in one cell, or 100,000 keys on one line)."""
 
 from __future__ import annotations
 
@@ -23,19 +24,38 @@ def read_jsonl(text: str, name: str, limits: Limits) -> tuple[pd.DataFrame, list
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        obj, reason = _parse(line, limits.max_json_depth)
+        row, reason = _row(line, limits)
         if reason:
             skipped.append(SkippedItem(f"line {n}", reason))
             continue
-        keys.update(dict.fromkeys(map(str, obj)))
+        keys.update(dict.fromkeys(row))
         _check_size(name, len(rows) + 1, len(keys), limits)
-        rows.append({str(k): _cell(v) for k, v in obj.items()})
+        rows.append(row)
         numbers.append(n)
     if not rows:
         raise DataError(f"{name} has no valid JSON lines; each line must be one object such as "
                         '{"text": "...", "label": "..."}.')
     frame = pd.DataFrame.from_records(rows, columns=list(keys)).fillna("")
     return frame, numbers, skipped
+
+
+def max_line_chars(limits: Limits) -> int:
+    """The longest line read: a text at its limit, its label and some other fields."""
+    return 2 * limits.max_text_chars + 10_000
+
+
+def _row(line: str, limits: Limits) -> tuple[dict[str, str], str | None]:
+    if len(line) > max_line_chars(limits):
+        return {}, f"longer than {max_line_chars(limits):,} characters (a text may have {limits.max_text_chars:,})"
+    obj, reason = _parse(line, limits.max_json_depth)
+    if reason:
+        return {}, reason
+    row = {str(k): _cell(v) for k, v in obj.items()}
+    try:
+        "".join(row).encode("utf-8"), "".join(row.values()).encode("utf-8")
+    except UnicodeEncodeError:  # "\ud800": JSON allows a lone surrogate, no text can hold one
+        return {}, "contains an invalid character (a lone \\ud800-\\udfff escape)"
+    return row, None
 
 
 def _parse(line: str, max_depth: int) -> tuple[dict | None, str | None]:

@@ -126,7 +126,8 @@ def _read_delimited(text: str, suffix: str, name: str, limits: Limits) -> tuple[
     if columns > limits.max_table_columns:
         raise DataError(f"{name} has more than {limits.max_table_columns:,} columns in its first line; it should "
                         "have a text column and a label column. Check the separator and the line breaks.")
-    if columns * body.count("\n") > limits.max_table_cells:  # checked before pandas builds anything
+    lines = max(body.count("\n"), body.count("\r")) + 1  # "\r" alone ends lines in old Mac exports, and for pandas
+    if columns * lines > limits.max_table_cells:  # checked before pandas builds anything
         raise DataError(f"{name} would make a table of more than {limits.max_table_cells:,} cells ({columns:,} "
                         "columns); keep only the text and label columns, or upload fewer rows.")
     df = _parse(text, sep, quoting, name)

@@ -75,6 +75,13 @@ def _check_server(store: RunStore, new_runs: int, new_bytes: int, limits: Limits
 
 
 def _check_workspace(store: RunStore, workspace: str, new_runs: int, new_bytes: int, limits: Limits) -> None:
+    client = store.workspace_client(workspace) if new_runs else ""
+    if client:  # new workspaces are cheap to open (30 an hour): their runs count together too
+        from_client = store.active_runs_of_client(client)
+        if from_client + new_runs > limits.max_queued_per_client:
+            raise UserError(f"Your network already has {from_client} run(s) waiting or running (in all its "
+                            f"workspaces), and {new_runs} more would pass the limit of "
+                            f"{limits.max_queued_per_client}. Wait for some to finish, then start again.")
     if new_runs:
         active = store.count_runs(owner=workspace, statuses=ACTIVE)
         if active + new_runs > limits.max_queued_per_workspace:

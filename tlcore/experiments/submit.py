@@ -81,6 +81,8 @@ def submit_comparison(store: RunStore, base: TrainConfig, strategy_ids: list[str
         raise ConfigError(f"Seeds must be from 1 to 20 (got {seeds}).")
     check_room(store, owner, new_runs=len(strategy_ids) * seeds)
     prep = check(base, strategy_ids)
+    for k in range(1, seeds if base.split_seed is None else 1):  # each seed splits anew: each must be usable
+        prepare(base.with_(seed=base.seed + k), prep.dataset)
     group_id = "cmp-" + uuid.uuid4().hex[:10]
     title = name or display_name(store, queueable(store, base, owner), owner)
     run_ids = [_queue(store, c, group_id=group_id, owner=owner, name=f"{title}: {c.strategy} (seed {c.seed})")

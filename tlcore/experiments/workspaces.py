@@ -36,6 +36,20 @@ _HOUR = 3600.0
 
 
 # -- workspaces ----------------------------------------------------------------------------------------------
+def client_from(peer: str | None, forwarded_for: str | None, hops: int | None = None) -> str:
+    """The visitor's address. `peer` is who connected (None: this machine, e.g. a proxy on the same host); each
+    of the `hops` proxies in front appends the address it saw to X-Forwarded-For, so the visitor is the
+    `hops`-th entry from the end (entries before it are whatever the visitor sent, and are ignored). Behind an
+    unconfigured proxy every visitor would share its address, and one limit."""
+    hops = settings.proxy_hops() if hops is None else hops
+    if hops is None:
+        hops = 0 if peer else 1
+    seen = [a.strip() for a in (forwarded_for or "").split(",") if a.strip()]
+    if hops and len(seen) >= hops:
+        return seen[-hops]
+    return peer or "local"
+
+
 def new_workspace(store: RunStore, client: str = "") -> str:
     """A fresh anonymous workspace for a browser session from `client` (its address); UserError when that
     client has created `max_new_workspaces_per_hour` already."""

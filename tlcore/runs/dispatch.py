@@ -18,14 +18,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import psutil
 
 from tlcore.runs.capacity import default_max_workers
 from tlcore.runs.paths import discard_artifacts, log_path
-from tlcore.runs.store import EVERYONE, RunRecord, RunStore
+from tlcore.runs.pumping import PumpLoop
+from tlcore.runs.store import EVERYONE, RunRecord, RunStore, Scope
 
 log = logging.getLogger("tlcore.jobs")
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
@@ -69,8 +70,10 @@ def runs_by_pid(runs: Iterable[RunRecord]) -> dict[int, list[RunRecord]]:
     return grouped
 
 
-class Dispatcher:
+class Dispatcher(PumpLoop):
     """Starts workers for queued runs, reaps dead workers, and enforces cancellation after a grace period."""
+
+    thread_name = "tlcore-dispatcher"
 
     def __init__(self, store: RunStore, *, max_workers: int | None = None, cancel_grace_s: float = 10.0,
                  recover_every_s: float = 5.0, idle_grace_s: float = 10.0, python: str = sys.executable) -> None:
@@ -86,8 +89,7 @@ class Dispatcher:
         self.recover_every_s = recover_every_s
         self._last_recover = float("-inf")
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
+        super().__init__()
 
     @property
     def worker_pids(self) -> list[int]:
@@ -111,7 +113,7 @@ class Dispatcher:
             self._reap()
             if time.monotonic() - self._last_recover >= self.recover_every_s:
                 self.recover()
-            active = self.store.active_runs()
+            active = self.store.active_runs(executor="local")  # a Ray run's pid is a process on another node
             self._enforce_cancels(runs_by_pid(active))
             self._start_queued(active)
 
@@ -175,7 +177,7 @@ class Dispatcher:
             self._gpus.pop(pid, None)
             self._idle_since.pop(pid, None)
         self._cancel_seen = {key: t for key, t in self._cancel_seen.items() if key[0] not in dead}
-        for run in self.store.active_runs():
+        for run in self.store.active_runs(executor="local"):
             if run.pid not in dead:
                 continue
             discard_artifacts(run.id)
@@ -200,52 +202,19 @@ class Dispatcher:
                     proc.terminate()
         self._cancel_seen = seen
 
-    # -- driving ---------------------------------------------------------------------------------------
-    def start(self, interval_s: float = 0.5) -> Dispatcher:
-        """Pump in a daemon thread (for a long-lived server)."""
-        if self._thread and self._thread.is_alive():
-            return self
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, args=(interval_s,), name="tlcore-dispatcher",
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self, interval_s: float) -> None:
-        while not self._stop.is_set():
-            try:
-                self.pump()
-            except Exception:  # a transient store error must not kill the dispatcher thread
-                log.exception("dispatcher pump failed")
-            self._stop.wait(interval_s)
-
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=5)
+        self.stop_pumping()
 
-    def wait(self, run_ids: Iterable[str], *, poll_s: float = 0.5, timeout_s: float | None = None,
-             on_poll: Callable[[list[RunRecord]], None] | None = None) -> list[RunRecord]:
-        """Pump until every run in `run_ids` is final (for the CLI and tests); TimeoutError after `timeout_s`."""
-        run_ids = list(run_ids)
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while True:
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"runs not finished after {timeout_s} s: {run_ids}")
-            self.pump()
-            records = [self.store.get(r, owner=EVERYONE) for r in run_ids]
-            if on_poll:
-                on_poll(records)
-            if all(r is None or r.is_final for r in records):
-                return records
-            time.sleep(poll_s)
+    def cancel(self, run_id: str, *, owner: Scope) -> str | None:
+        """Set the run's cancel flag (what the pages do); its loop reads it, and `pump` enforces it."""
+        return self.store.request_cancel(run_id, owner=owner)
 
     def terminate_all(self, run_ids: Iterable[str] | None = None) -> None:
         """Cancel runs and stop our workers on them (Ctrl-C in the CLI): `run_ids` are the caller's runs (a
         warm worker that moved on to someone else's run is left to finish it); None means all of ours."""
         mine = None if run_ids is None else set(run_ids)
         with self._lock:
-            by_pid = runs_by_pid(self.store.active_runs())
+            by_pid = runs_by_pid(self.store.active_runs(executor="local"))
             stopping = [proc for pid, proc in self._procs.items()
                         if mine is None or all(run.id in mine for run in by_pid.get(pid, ()))]
             for proc in stopping:

@@ -1,59 +1,94 @@
-"""Executing one queued run in this process, to a final state: prepare, train (once more with half the batch
-if the GPU runs out of memory), save the artifacts, record the result. Used by the worker process."""
+"""Executing one queued run to a final state: prepare, train (once more with half the batch if the GPU runs
+out of memory), save the artifacts, record the result.
+
+`train_to_end` is the part that needs no run store (only a `ProgressBoard`): the local worker process runs it
+against the store itself, a Ray node against a relay to the server's store (`tlcore.runs.ray.actor`). Both
+record the end the same way (`tlcore.runs.recording`: artifacts first, then the row).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
 import os
+import platform
 import time
 import traceback
+from dataclasses import dataclass
 from typing import Any
 
 from tlcore.core.config import TrainConfig
 from tlcore.core.errors import UserError
 from tlcore.runs.artifacts import write_artifacts
 from tlcore.runs.memory import with_smaller_batch_on_oom
-from tlcore.runs.paths import discard_artifacts
-from tlcore.runs.sink import CancelFlag, StoreSink
+from tlcore.runs.recording import record_end, record_success
+from tlcore.runs.sink import CancelFlag, ProgressBoard, StoreSink
 from tlcore.runs.store import EVERYONE, RunStore
 from tlcore.train import Cancelled, Prepared, RunOutput, prepare, train_run
 
 log = logging.getLogger("tlcore.runs")
 
 
+@dataclass
+class Ending:
+    """How a run ended where it trained: its final status, and for a success the output and result row."""
+
+    status: str  # succeeded, failed or cancelled
+    error: str | None = None
+    out: RunOutput | None = None
+    result: dict[str, Any] | None = None
+
+
 def execute(store: RunStore, run_id: str) -> str:
     """Run one job to a final state and return that state. Never raises for a failed run."""
     record = store.get(run_id, owner=EVERYONE)
-    if record is None or not store.mark_running(run_id, os.getpid()):
+    if record is None or not store.mark_running(run_id, os.getpid(), node=platform.node()):
         return record.status if record else "missing"
+    ending = train_to_end(store, run_id, TrainConfig.from_dict(record.config))
+    if ending.status != "succeeded":
+        return record_end(store, run_id, ending.status, ending.error or "")
+    try:
+        return record_success(store, run_id, ending.result or {}, lambda: write_artifacts(run_id, ending.out))
+    except Exception as exc:  # a full disk while saving: the run fails with the reason
+        return record_end(store, run_id, "failed", failure_reason(run_id, exc))
+
+
+def train_to_end(board: ProgressBoard, run_id: str, config: TrainConfig, *, data_path: str | None = None) -> Ending:
+    """Prepare and train `config`, reporting to `board`; never raises for a failed run. `data_path` reads the
+    dataset from another place than `config.data` (a node's copy of it); the output still names `config`."""
     started = time.monotonic()
     try:
-        prep = prepare(TrainConfig.from_dict(record.config), full_check=True)
-        out, note = train_with_oom_retry(store, run_id, prep)
-        return record_success(store, run_id, out, dict(out.summary, **note,
-                                                       wall_seconds=round(time.monotonic() - started, 3)))
+        prep = prepare(config if data_path is None else config.with_(data=data_path), full_check=True)
+        out, note = train_with_oom_retry(board, run_id, dataclasses.replace(prep, config=config))
+        return Ending("succeeded", out=out, result=dict(out.summary, **note,
+                                                        wall_seconds=round(time.monotonic() - started, 3)))
     except Cancelled:
-        return _end(store, run_id, "cancelled", "Cancelled by the user.")
-    except UserError as exc:
-        return _end(store, run_id, "failed", str(exc))
-    except Exception as exc:  # the run fails, with the reason; the traceback goes to the worker log
-        log.error("run %s failed:\n%s", run_id, traceback.format_exc())
-        return _end(store, run_id, "failed", f"Unexpected error ({type(exc).__name__}: {exc}). "
-                    f"The details are in the server's log of run {run_id}.")
+        return Ending("cancelled", "Cancelled by the user.")
+    except Exception as exc:
+        return Ending("failed", failure_reason(run_id, exc))
 
 
-def train_with_oom_retry(store: RunStore, run_id: str, prep: Prepared) -> tuple[RunOutput, dict[str, Any]]:
+def failure_reason(run_id: str, exc: Exception) -> str:
+    """What a person reads about a failed run: a UserError as it is; anything else with a pointer to the log
+    (where its traceback goes)."""
+    if isinstance(exc, UserError):
+        return str(exc)
+    log.error("run %s failed:\n%s", run_id, "".join(traceback.format_exception(exc)))
+    return (f"Unexpected error ({type(exc).__name__}: {exc}). The details are in the server's log of run "
+            f"{run_id}.")
+
+
+def train_with_oom_retry(board: ProgressBoard, run_id: str, prep: Prepared) -> tuple[RunOutput, dict[str, Any]]:
     """Train; if the GPU runs out of memory, once more with half the batch (said in the result's `note`)."""
-    sink, stop, asked = StoreSink(store, run_id), CancelFlag(store, run_id), prep.resolved.batch_size
+    sink, stop, asked = StoreSink(board, run_id), CancelFlag(board, run_id), prep.resolved.batch_size
 
     def attempt(batch_size: int) -> RunOutput:
         resolved = dataclasses.replace(prep.resolved, batch_size=batch_size)
         return train_run(dataclasses.replace(prep, resolved=resolved), emit=sink, should_stop=stop)
 
     def restart(smaller: int) -> None:
-        store.clear_epochs(run_id)
-        store.update_progress(run_id, step=0, epoch=0, message=f"The GPU ran out of memory at batch size "
+        board.clear_epochs(run_id)
+        board.update_progress(run_id, step=0, epoch=0, message=f"The GPU ran out of memory at batch size "
                               f"{asked}; starting again with {smaller}")
 
     out, used = with_smaller_batch_on_oom(attempt, asked, restart)
@@ -61,19 +96,3 @@ def train_with_oom_retry(store: RunStore, run_id: str, prep: Prepared) -> tuple[
         return out, {}
     return out, {"batch_size": used,
                  "note": f"The GPU ran out of memory at batch size {asked}, so this run used batch size {used}."}
-
-
-def record_success(store: RunStore, run_id: str, out: RunOutput, result: dict[str, Any]) -> str:
-    """Artifacts first (they appear whole or not at all), then the row that says succeeded. If the row can
-    no longer say so (cancelled or marked interrupted meanwhile), the artifacts go again: a run folder
-    exists only for a succeeded row, and a succeeded row always has its folder."""
-    write_artifacts(run_id, out)
-    if store.finish(run_id, "succeeded", result=result):
-        return "succeeded"
-    discard_artifacts(run_id)
-    return store.status_of(run_id) or "missing"
-
-
-def _end(store: RunStore, run_id: str, status: str, error: str) -> str:
-    discard_artifacts(run_id)
-    return status if store.finish(run_id, status, error=error) else (store.status_of(run_id) or "missing")

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 
 import torch
 
+from tlcore.core import settings
 from tlcore.runs.capacity import default_max_workers
 from tlcore.runs.execute import execute
 from tlcore.runs.memory import release_memory
@@ -70,7 +71,7 @@ def main(argv: list[str]) -> int:
         os.nice(int(os.environ.get("TLAB_WORKER_NICE", "10")))
     except OSError:
         pass
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    torch.set_num_threads(settings.torch_threads(os.cpu_count() or 1))
     max_runs = max(1, int(os.environ.get("TLAB_WORKER_MAX_RUNS") or DEFAULT_MAX_RUNS))
     statuses = run_chain(RunStore(), argv[0], max_active=default_max_workers(), max_runs=max_runs)
     return 0 if all(s in ("succeeded", "cancelled") for s in statuses) else 1

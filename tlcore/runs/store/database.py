@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,26 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], Callable[[], None] | None]
     """,
     # 5: uploads stored the old way (under uploads/<workspace>/, referred to by their path) move into the library
     import_legacy_uploads,
+    # 6: when each workspace last had a run start, kept apart from its runs: deleting finished runs must not
+    # win a workspace the next turn of the queue (see runs.round_robin)
+    """
+    CREATE TABLE turns (owner TEXT PRIMARY KEY, last REAL NOT NULL);
+    INSERT INTO turns (owner, last)
+        SELECT owner, MAX(started) FROM runs WHERE started IS NOT NULL GROUP BY owner
+    """,
+    # 7: runs on other machines (the Ray executor): which executor started a run and the node it ran on; the
+    # server that watches it (its lease) and the worker it is on; one row per attempt (a node died → retried)
+    """
+    ALTER TABLE runs ADD COLUMN executor TEXT NOT NULL DEFAULT 'local';
+    ALTER TABLE runs ADD COLUMN node TEXT;
+    CREATE TABLE placements (
+        run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE, server TEXT NOT NULL, lease REAL NOT NULL,
+        worker TEXT NOT NULL, attempt INTEGER NOT NULL, node_id TEXT);
+    CREATE INDEX placements_server ON placements(server);
+    CREATE TABLE run_attempts (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, attempt INTEGER NOT NULL, node TEXT,
+        ended TEXT, PRIMARY KEY (run_id, attempt));
+    """,
 ]
 
 
@@ -98,6 +118,10 @@ class Database:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+    def batch(self) -> AbstractContextManager[sqlite3.Connection]:
+        """Several store calls of this thread as one transaction (e.g. a batch of relayed progress writes)."""
+        return self._transaction()
 
     def _migrate(self) -> None:
         """Run the migrations this file has not seen, in one transaction. A Python step may return a function to

@@ -35,26 +35,37 @@ class Lifecycle(Database):
         are already starting or running."""
         limit = "" if max_active is None else f" AND {_BUSY} < ?"
         params = (time.time(), pid) + (() if max_active is None else (max_active,))
-        rows = self._execute(
-            "UPDATE runs SET status='starting', started=?, pid=? WHERE status='queued' AND id=(SELECT q.id FROM "
-            f"runs q LEFT JOIN {LAST_START} s ON s.owner = q.owner WHERE q.status='queued' "
-            f"ORDER BY COALESCE(s.last, 0), q.created, q.id LIMIT 1){limit} RETURNING id", params).fetchall()
-        return rows[0][0] if rows else None
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "UPDATE runs SET status='starting', started=?, pid=? WHERE status='queued' AND id=(SELECT q.id FROM "
+                f"runs q LEFT JOIN {LAST_START} s ON s.owner = q.owner WHERE q.status='queued' "
+                f"ORDER BY COALESCE(s.last, 0), q.created, q.id LIMIT 1){limit} RETURNING id, owner", params).fetchall()
+            if rows:
+                took_turn(conn, rows[0]["owner"], params[0])
+        return rows[0]["id"] if rows else None
 
     def set_pid(self, run_id: str, pid: int) -> None:
         """Record the worker process; `started` moves to now so it is never earlier than that process."""
         self._execute("UPDATE runs SET pid=?, started=? WHERE id=? AND status IN ('starting','running')",
                       (pid, time.time(), run_id))
 
-    def active_runs(self) -> list[RunRecord]:
-        """Runs starting or running, oldest first (each names the worker process it is on in `pid`)."""
-        rows = self._execute("SELECT * FROM runs WHERE status IN ('starting','running') ORDER BY started").fetchall()
+    def active_runs(self, executor: str | None = None) -> list[RunRecord]:
+        """Runs starting or running, oldest first (each names the worker process it is on in `pid`); only
+        those `executor` started when given (a local worker's pid means nothing for a run on another node)."""
+        which, params = ("", ()) if executor is None else (" AND executor=?", (executor,))
+        rows = self._execute(f"SELECT * FROM runs WHERE status IN ('starting','running'){which} ORDER BY started",
+                             params).fetchall()
         return [run_record(r) for r in rows]
 
-    def mark_running(self, run_id: str, pid: int) -> bool:
-        cur = self._execute("UPDATE runs SET status='running', pid=?, started=? "
-                            "WHERE id=? AND status IN ('queued','starting')", (pid, time.time(), run_id))
-        return cur.rowcount == 1
+    def mark_running(self, run_id: str, pid: int, *, node: str | None = None) -> bool:
+        """starting → running on the process `pid` of the machine `node`."""
+        now = time.time()
+        with self._transaction() as conn:
+            rows = conn.execute("UPDATE runs SET status='running', pid=?, node=?, started=? WHERE id=? AND status "
+                                "IN ('queued','starting') RETURNING owner", (pid, node, now, run_id)).fetchall()
+            if rows:
+                took_turn(conn, rows[0]["owner"], now)
+        return bool(rows)
 
     def update_progress(self, run_id: str, **fields: Any) -> None:
         bad = set(fields) - _PROGRESS_FIELDS
@@ -109,14 +120,21 @@ class Lifecycle(Database):
         return row[0] if row else None
 
     def recover_orphans(self, is_alive: Callable[[RunRecord], bool], grace_s: float = 30.0) -> list[str]:
-        """Mark runs whose worker process is gone as interrupted (e.g. after a server restart).
+        """Mark runs whose local worker process is gone as interrupted (e.g. after a server restart). Runs on
+        a Ray cluster are left to the Ray executor: their pid is a process on another machine.
 
         `is_alive(run)` judges the process in `run.pid`. A run claimed moments ago may not have its pid
         yet; it gets `grace_s` before it counts as orphaned.
         """
         now = time.time()
-        orphans = [r.id for r in self.active_runs()
+        orphans = [r.id for r in self.active_runs(executor="local")
                    if (not r.pid and now - (r.started or 0) > grace_s) or (r.pid and not is_alive(r))]
         return [run_id for run_id in orphans if self.finish(
             run_id, "interrupted", error="The worker stopped (server restart or crash) before the run finished; "
             "start it again.", from_states=("starting", "running"))]
+
+
+def took_turn(conn, owner: str, when: float) -> None:
+    """A run of `owner` started: its workspace goes to the back of the queue's turns."""
+    conn.execute("INSERT INTO turns (owner, last) VALUES (?, ?) ON CONFLICT(owner) DO UPDATE SET last=excluded.last",
+                 (owner, when))

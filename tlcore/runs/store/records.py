@@ -56,6 +56,8 @@ class RunRecord:
     message: str
     error: str | None
     result: dict[str, Any] | None
+    executor: str = "local"  # what started it: "local" (a worker process here) or "ray" (a node of a cluster)
+    node: str | None = None  # the machine it ran on (a host name, or a Ray node's address)
 
     @property
     def is_final(self) -> bool:

@@ -13,8 +13,9 @@ from tlcore.runs.store.database import Database
 from tlcore.runs.store.records import FINAL, RunRecord, Scope, run_record, scoped
 
 REUSABLE = ("succeeded", "queued", "starting", "running")
-# When each workspace last had a run start: the queue serves the workspace that has waited longest.
-LAST_START = "(SELECT owner, MAX(started) AS last FROM runs WHERE started IS NOT NULL GROUP BY owner)"
+# When each workspace last had a run start: the queue serves the workspace that has waited longest. Recorded as
+# runs start (`Lifecycle.claim_next`), so it survives the deletion of those runs.
+LAST_START = "(SELECT owner, last FROM turns)"
 
 
 def round_robin(queued: list[RunRecord], last_start: dict[str, float]) -> list[RunRecord]:

@@ -30,6 +30,15 @@ class WorkspaceQueries(Database):
         return self._execute("SELECT COUNT(*) FROM workspaces WHERE client=? AND created>=?",
                              (client, since)).fetchone()[0]
 
+    def workspace_client(self, workspace_id: str) -> str:
+        row = self._execute("SELECT client FROM workspaces WHERE id=?", (workspace_id,)).fetchone()
+        return row[0] if row else ""
+
+    def active_runs_of_client(self, client: str) -> int:
+        """Runs waiting or running in all the workspaces opened from `client`."""
+        return self._execute("SELECT COUNT(*) FROM runs JOIN workspaces w ON w.id = runs.owner WHERE w.client=? "
+                             "AND runs.status IN ('queued','starting','running')", (client,)).fetchone()[0]
+
     def add_upload(self, workspace: str, dataset: str, name: str, nbytes: int) -> None:
         """Let `workspace` use `dataset` under `name` (the same upload again keeps one row)."""
         self._execute("INSERT INTO uploads (workspace, dataset, name, bytes, created) VALUES (?, ?, ?, ?, ?) "
