@@ -4,12 +4,17 @@ Not `pages/`: Streamlit still auto-discovers a folder of that name, and opening 
 URL (e.g. /data) then runs that file alone, without this router and its sidebar.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 from components import account, engine, state
 from tlcore.core.errors import UserError
 
-st.set_page_config(page_title="Transfer Lab", page_icon=":material/science:", layout="wide")
+# A file served by this app itself: a ":material/…:" page icon makes every browser fetch it from a font
+# host on the internet, which an offline or locked-down server cannot reach.
+FAVICON = Path(__file__).parent / "assets" / "favicon.png"
+st.set_page_config(page_title="Transfer Lab", page_icon=str(FAVICON), layout="wide")
 
 PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),

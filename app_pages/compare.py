@@ -1,26 +1,42 @@
-"""Compare: how transfer strategies did against training from scratch, for one comparison (group of runs)."""
+"""Compare: how transfer strategies did against training from scratch, for one comparison (group of runs).
+
+While runs of the comparison are queued or training, the results part reruns itself every few seconds (an
+`st.fragment`); once nothing is active it reruns the page once, which stops the polling."""
 
 import streamlit as st
 
 from components import compare_view, engine
+from components.compare_view import CHART_CONFIG
 from tlcore.experiments import comparison, figures
+
+LIVE_REFRESH_S = 3.0
 
 st.title("Compare")
 store = engine.store()
-group_id, records = compare_view.page_records(store)
-compare_view.status_banner(records)
+group_id, first_records = compare_view.page_records(store)
+live = comparison.status_counts(first_records)["active"] > 0
 
-final = comparison.final_frame(records)
-st.info(f"**{comparison.verdict(final)}**", icon=":material/emoji_events:")
-best = comparison.best_transfer(final)
-compare_view.curves_section(store, records)
-if not final.empty:
-    st.subheader("Test accuracy")
-    st.plotly_chart(figures.final_accuracy_figure(final), key="final")
-if best and "scratch" in set(final["strategy"]):
-    compare_view.scratch_vs_transfer(records, best)
-if not final.empty:
-    st.subheader("Cost")
-    st.plotly_chart(figures.cost_figure(final), key="cost")
-st.download_button("Download metrics (CSV)", comparison.metrics_csv(records), file_name=f"{group_id}-metrics.csv",
-                   mime="text/csv")
+
+@st.fragment(run_every=LIVE_REFRESH_S if live else None)
+def results() -> None:
+    records = compare_view.reload_records(store, group_id)
+    if live and not comparison.status_counts(records)["active"]:
+        st.rerun()  # everything finished: draw the final page once, without polling
+    compare_view.status_banner(records)
+    final = comparison.final_frame(records)
+    st.info(f"**{comparison.verdict(final)}**", icon=":material/emoji_events:")
+    best = comparison.best_transfer(final)
+    compare_view.curves_section(store, records)
+    if not final.empty:
+        st.subheader("Test accuracy")
+        st.plotly_chart(figures.final_accuracy_figure(final), key="final", config=CHART_CONFIG)
+    if best and "scratch" in set(final["strategy"]):
+        compare_view.scratch_vs_transfer(records, best)
+    if not final.empty:
+        st.subheader("Cost")
+        st.plotly_chart(figures.cost_figure(final), key="cost", config=CHART_CONFIG)
+    st.download_button("Download metrics (CSV)", comparison.metrics_csv(records), file_name=f"{group_id}-metrics.csv",
+                       mime="text/csv")
+
+
+results()

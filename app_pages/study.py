@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from components import engine, state
+from components import context_card, engine, state
 from components.choices import strategy_picker
 from components.study_view import share_button, study_progress, study_results
 from tlcore.core.config import TrainConfig
@@ -28,6 +28,7 @@ if shared:  # a read-only share link: this one study, no buttons that change any
         st.error("The shared study no longer exists.")
         st.stop()
     st.subheader(study.name)
+    context_card.context(store.study_runs(study.id), expanded=True)
     study_progress(study, read_only=True)
     study_results(study)
     st.stop()
@@ -76,7 +77,7 @@ cap = right.number_input("Step budget per run (0 = none)", 0, 100_000, default_m
                               "Capped runs are marked in the results.")
 cells = [(s, k) for k in sizes for _ in range(int(seeds)) for s in strategies]
 if cells:
-    seconds = estimate_study_seconds(prep, cells, cap or None)
+    seconds = estimate_study_seconds(prep, cells, cap or None, engine.calibration())
     st.info(f"{len(cells)} runs on {engine.device()}: {format_duration(seconds)}"
             " in total. Runs that already finished with the same settings are reused, not trained again.")
 if st.button("Start study", type="primary", disabled=not cells):

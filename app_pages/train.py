@@ -22,7 +22,7 @@ st.markdown(f"**Dataset:** {ds.name} — {len(ds)} examples, {ds.num_classes} cl
             f"**Model:** {spec.title}")
 st.caption("Change them on the Data and Models pages.")
 
-group = state.comparison()
+group = state.live_comparison()
 if group:  # the live comparison comes first: that is what someone arriving here wants to watch
     st.subheader("Current comparison")
     comparison_cards(group)
@@ -52,19 +52,28 @@ except UserError as exc:
     st.stop()
 
 if strategies:
-    seconds = estimate_comparison_seconds(prep, strategies, int(seeds))
+    seconds = estimate_comparison_seconds(prep, strategies, int(seeds), engine.calibration())
     st.info(f"{len(strategies) * int(seeds)} runs on {engine.device()}: {format_duration(seconds)} in total "
             f"({len(prep.train_idx)} training, {len(prep.val_idx)} validation, {len(prep.split.test)} test "
             f"examples; images at {prep.resolved.image_size} px)." if ds.modality == "image" else
             f"{len(strategies) * int(seeds)} runs on {engine.device()}: {format_duration(seconds)} in total "
             f"({len(prep.train_idx)} training, {len(prep.split.test)} test texts).")
-if st.button("Start comparison", type="primary", disabled=not strategies):
+previous = strategies and submit.previous_comparison(engine.store(), config, list(strategies), int(seeds),
+                                                    owner=state.workspace(), fingerprint=ds.fingerprint)
+if previous:  # identical settings and data give identical numbers: offer them instead of the wait
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    left.info("A comparison with exactly these settings already ran on this data (or is running): training it "
+              "again gives the same numbers.", icon=":material/replay:")
+    if right.button("See that result", width="stretch"):
+        state.started_comparison(previous)
+        st.switch_page("app_pages/compare.py")
+if st.button("Start comparison" if not previous else "Run it again", type="primary", disabled=not strategies):
     try:
         group_id, _, _ = submit.submit_comparison(engine.store(), config, list(strategies), int(seeds),
                                                    name=f"{spec.id} on {ds.name}", owner=state.workspace())
     except UserError as exc:
         st.error(str(exc))
     else:
-        state.set_comparison(group_id)
+        state.started_comparison(group_id)
         st.toast("Comparison queued: it keeps running if you leave this page.")
         st.rerun()

@@ -3,9 +3,11 @@ the test examples the two disagree on, the cost, and the share link."""
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
-from components import engine, state
+from components import context_card, engine, state
 from components.previews import thumbnail
 from tlcore.core.errors import UserError
 from tlcore.core.strategies import label, title
@@ -14,7 +16,9 @@ from tlcore.experiments import comparison, figures, per_example, workspaces
 from tlcore.runs.store import EVERYONE, RunRecord, RunStore
 
 GALLERY_SIZE = 24
-GALLERY_SIDE = 320  # px: sharp in a sixth of a wide page, and in the full width of a phone
+THUMBNAIL_PX = 112  # shown this wide, so they wrap several to a row even on a phone
+GALLERY_SIDE = 2 * THUMBNAIL_PX  # px decoded: sharp on high-density screens
+CHART_CONFIG = {"displayModeBar": False}  # the toolbar would cover chart titles on narrow screens
 
 
 def choose_comparison(store: RunStore, workspace: str) -> str:
@@ -35,11 +39,17 @@ def choose_comparison(store: RunStore, workspace: str) -> str:
     options = list(groups)
     group_id = st.selectbox(
         "Comparison", options, index=options.index(chosen) if chosen in groups else 0,
-        format_func=lambda g: f"{groups[g]['name']} — {', '.join(map(label, groups[g]['strategies']))} "
-                              f"({groups[g]['runs']} runs)")
+        format_func=lambda g: picker_label(groups[g]))
     if group_id != chosen:
         state.set_comparison(group_id)
     return group_id
+
+
+def picker_label(group: dict) -> str:
+    """"Demo — from scratch, linear probe (6 runs, 2 Dec 14:05, 2 running)": the time tells repeats apart."""
+    when = time.strftime("%d %b %H:%M", time.localtime(group["created"]))
+    live = f", {group['active']} running or waiting" if group["active"] else ""
+    return f"{group['name']} — {', '.join(map(label, group['strategies']))} ({group['runs']} runs, {when}{live})"
 
 
 def share_panel(store: RunStore, workspace: str, group_id: str) -> None:
@@ -72,20 +82,26 @@ def page_records(store: RunStore) -> tuple[str, list[RunRecord]]:
             st.warning("The comparison behind this link no longer exists: its runs were deleted.")
             st.stop()
         st.caption(f"A read-only view of **{comparison.group_summaries(records)[0]['name']}**, shared with you.")
+        context_card.context(records, expanded=True)
         return shared[1], records
     workspace = state.workspace()
     group_id = choose_comparison(store, workspace)
     share_panel(store, workspace, group_id)
-    return group_id, comparison.comparison_records(store, group_id, owner=workspace)
+    records = comparison.comparison_records(store, group_id, owner=workspace)
+    context_card.context(records, expanded=False)
+    return group_id, records
+
+
+def reload_records(store: RunStore, group_id: str) -> list[RunRecord]:
+    """The comparison's runs as they are now (the shared view's, or this workspace's)."""
+    return comparison.comparison_records(store, group_id, owner=EVERYONE if state.shared() else state.workspace())
 
 
 def status_banner(records: list[RunRecord]) -> None:
     counts = comparison.status_counts(records)
     if counts["active"]:
-        left, right = st.columns([4, 1])
-        left.info(f"{counts['active']} of {counts['total']} runs are still running or waiting; "
-                  "the charts show what has finished so far.")
-        right.button("Refresh", width="stretch")
+        st.info(f"{counts['active']} of {counts['total']} runs are still running or waiting; the charts show what "
+                "has finished so far and update by themselves.", icon=":material/autorenew:")
     if counts["unsuccessful"]:
         st.warning(f"{counts['unsuccessful']} run(s) failed or were cancelled; they are left out (see the Runs page).")
 
@@ -97,9 +113,10 @@ def curves_section(store: RunStore, records: list[RunRecord]) -> None:
         st.caption("No epoch has finished yet.")
         return
     by_epoch, by_time = st.tabs(["By epoch", "By training time"])
-    by_epoch.plotly_chart(figures.curves_figure(comparison.seed_bands(curves, "epoch"), "epoch"), key="curves_epoch")
+    by_epoch.plotly_chart(figures.curves_figure(comparison.seed_bands(curves, "epoch"), "epoch"), key="curves_epoch",
+                          config=CHART_CONFIG)
     by_time.plotly_chart(figures.curves_figure(comparison.seed_bands(curves, "elapsed"), "elapsed"),
-                         key="curves_time")
+                         key="curves_time", config=CHART_CONFIG)
     st.caption("Lines are the mean over seeds; the shaded band runs from the worst to the best seed.")
 
 
@@ -111,10 +128,14 @@ def scratch_vs_transfer(records: list[RunRecord], best: str) -> None:
     missing = {run for frame in (left, right, gain, diff) for run in frame.attrs.get("missing", [])}
     if missing:
         st.warning(f"The result files of {len(missing)} run(s) are missing (deleted runs?); they are left out here.")
-    if not left.empty and not right.empty:
-        st.plotly_chart(figures.confusion_figure(left, right, "From scratch", title(best)), key="confusion")
+    if not left.empty and not right.empty:  # two figures in columns: on a phone they stack, never overlap
+        for column, (matrix, name, key) in zip(st.columns(2), ((left, "From scratch", "confusion_scratch"),
+                                                                (right, title(best), "confusion_transfer"))):
+            column.plotly_chart(figures.confusion_figure(matrix, name), key=key, config=CHART_CONFIG)
+        st.caption("Rows: the true class; columns: what the model said. Counts over all seeds; the darker a cell, "
+                   "the larger its share of the true class.")
     if not gain.empty:
-        st.plotly_chart(figures.per_class_gain_figure(gain, best), key="gain")
+        st.plotly_chart(figures.per_class_gain_figure(gain, best), key="gain", config=CHART_CONFIG)
     st.subheader("Test examples they disagree on")
     disagreement_gallery(diff, comparison_dataset(records))
 
@@ -151,14 +172,20 @@ def disagreement_gallery(diff, ds: Dataset | None) -> None:
 
 
 def _image_gallery(tab, rows, ds: Dataset) -> None:
+    """Small thumbnails that wrap to the screen's width (one list of images, not a grid of columns, which
+    a phone would stack into one very long column of blown-up images)."""
     shown = rows.head(GALLERY_SIZE)
-    cols = tab.columns(6)
-    for i, row in enumerate(shown.to_dict("records")):
+    images, captions, unreadable = [], [], []
+    for row in shown.to_dict("records"):
         image = thumbnail(ds.items[row["index"]], GALLERY_SIDE)
         if image is None:
-            cols[i % 6].caption(f"{row['name']} (unreadable or too large to preview)")
+            unreadable.append(str(row["name"]))
             continue
-        cols[i % 6].image(image, width="stretch", caption=f"true: {row['true']} · scratch: "
-                          f"{row['scratch_pred']} · transfer: {row['transfer_pred']}")
+        images.append(image)
+        captions.append(f"true: {row['true']} · scratch: {row['scratch_pred']} · transfer: {row['transfer_pred']}")
+    if images:
+        tab.image(images, caption=captions, width=THUMBNAIL_PX)
+    if unreadable:
+        tab.caption(f"Unreadable or too large to preview: {', '.join(unreadable)}")
     if len(rows) > len(shown):
         tab.caption(f"Showing {len(shown)} of {len(rows)}.")

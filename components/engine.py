@@ -13,6 +13,8 @@ import streamlit as st
 
 from tlcore.core import settings
 from tlcore.data import Dataset, load_source
+from tlcore.experiments import estimate
+from tlcore.experiments.calibration import Calibration
 from tlcore.runs import RunStore
 from tlcore.runs.executor import Executor, make_executor
 from tlcore.train.defaults import device_description
@@ -53,3 +55,14 @@ def dataset(source: str, text_column: str | None = None, label_column: str | Non
 @st.cache_data(show_spinner=False)
 def device() -> str:
     return device_description()
+
+
+def calibration() -> Calibration:
+    """How long runs really took on this server against the throughput model, for the time estimates."""
+    return _calibration(str(settings.data_dir()))
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _calibration(data_dir: str) -> Calibration:
+    """Re-read at most once a minute: it reads the latest finished runs' saved settings."""
+    return estimate.calibration(_store(data_dir))

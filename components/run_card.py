@@ -3,13 +3,15 @@ live curves and Cancel. It polls the run store from an `st.fragment`, so only th
 
 from __future__ import annotations
 
+import time
+
 import plotly.graph_objects as go
 import streamlit as st
 
 from components import engine, state
 from tlcore.core import strategies
 from tlcore.experiments import figures
-from tlcore.experiments.estimate import format_duration
+from tlcore.experiments.estimate import format_duration, time_left
 from tlcore.runs import RunRecord
 
 STATUS_ICONS = {"queued": ":material/hourglass_top:", "starting": ":material/rocket_launch:",
@@ -27,6 +29,12 @@ def cached_curve_figure(run_id: str, n_epochs: int, _epochs: list[dict]) -> go.F
 def run_title(record: RunRecord) -> str:
     cfg = record.config
     return f"{strategies.title(cfg['strategy'])} · seed {cfg['seed']}"
+
+
+def _loops(record: RunRecord) -> bool:
+    """Whether the run trains epoch by epoch (a linear probe or nearest neighbours is solved in one go)."""
+    strategy = record.config.get("strategy", "")
+    return strategy not in strategies.IDS or strategies.get(strategy).solver == "loop"
 
 
 def describe_node(record: RunRecord, attempts: list[dict]) -> str:
@@ -53,11 +61,13 @@ def run_card(record: RunRecord) -> None:
             st.progress(min(record.progress, 1.0), text=f"{record.message or 'Starting'}{eta}")
         elif record.status == "succeeded" and record.result:
             res = record.result
-            st.caption(f"Test accuracy **{res['test_accuracy']:.1%}** · {res['epochs']} epochs · "
+            trained = (f"{res['epochs']} epoch{'s' if res['epochs'] != 1 else ''}" if _loops(record)
+                       else "solved directly, no epochs")
+            st.caption(f"Test accuracy **{res['test_accuracy']:.1%}** · {trained} · "
                        f"{res['wall_seconds']:.0f} s · {res['trainable_params']:,} trainable parameters")
         elif record.error:
             (st.warning if record.status == "cancelled" else st.error)(record.error)
-        epochs = store.epochs(record.id)
+        epochs = store.epochs(record.id) if _loops(record) else []  # a probe's one "epoch" is no curve
         if epochs:
             st.plotly_chart(cached_curve_figure(record.id, len(epochs), epochs), key=f"curve-{record.id}",
                             config={"displayModeBar": False})
@@ -74,7 +84,10 @@ def comparison_cards(group_id: str) -> None:
                 "to another workspace.")
         return
     done = sum(r.is_final for r in records)
-    st.markdown(f"**{done} of {len(records)} runs finished**")
+    left, complete = time_left(records, time.time())
+    remaining = "" if done == len(records) or not left else (
+        f" — {format_duration(left)} left in total" if complete else f" — at least {format_duration(left)} left")
+    st.markdown(f"**{done} of {len(records)} runs finished**{remaining}")
     if done == len(records):
         ok = sum(r.status == "succeeded" for r in records)
         st.success(f"Comparison finished: {ok} of {len(records)} runs succeeded.")

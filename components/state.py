@@ -21,8 +21,8 @@ from tlcore.models import get_spec
 DEFAULT_IMAGE_DATA = "tux-photos"
 DEFAULT_IMAGE_MODEL = "mobilenet_v2"
 DEFAULT_TEXT_MODEL = "minilm-l6"
-_KEYS = {"data": "data", "model": "model", "comparison": "cmp", "study": "study", "text_column": "text",
-         "label_column": "label"}
+_KEYS = {"data": "data", "model": "model", "comparison": "cmp", "live_comparison": "live", "study": "study",
+         "text_column": "text", "label_column": "label"}
 
 
 def _get(name: str, default: str | None = None) -> str | None:
@@ -174,10 +174,23 @@ def set_model(model: str) -> None:
 
 
 def comparison() -> str | None:
+    """The comparison the Compare page shows (its picker changes it)."""
     return _get("comparison")
 
 
 def set_comparison(group_id: str | None) -> None:
+    _set("comparison", group_id)
+
+
+def live_comparison() -> str | None:
+    """The comparison this session last started, which the Train page keeps watching. Separate from the
+    Compare page's choice, so that looking at an older comparison never hides the one that is running."""
+    return _get("live_comparison")
+
+
+def started_comparison(group_id: str) -> None:
+    """A comparison was just started (or reused): Train watches it and Compare opens on it."""
+    _set("live_comparison", group_id)
     _set("comparison", group_id)
 
 

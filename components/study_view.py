@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import engine, state
+from components.compare_view import CHART_CONFIG
 from tlcore.core.strategies import label
 from tlcore.experiments import figures, workspaces
 from tlcore.experiments.estimate import format_duration
@@ -52,7 +53,7 @@ def study_results(study: StudyRecord) -> None:
     multiplier = results.data_multiplier(summary)
     if multiplier and multiplier.get("text"):
         st.markdown(f"**Data multiplier:** {multiplier['text']}")
-    st.plotly_chart(figures.accuracy_vs_data(summary, cells), key="study_accuracy")
+    st.plotly_chart(figures.accuracy_vs_data(summary, cells), key="study_accuracy", config=CHART_CONFIG)
     tests = results.paired_tests(cells, summary)
     if tests:
         st.subheader("Is the gap real?")
@@ -62,11 +63,11 @@ def study_results(study: StudyRecord) -> None:
                        "verdict": t["verdict"]} for t in tests], hide_index=True,
                      column_config={"p-value": st.column_config.NumberColumn(format="%.2g")})
     with st.expander("Cost: accuracy per second and per trainable parameter"):
-        st.plotly_chart(figures.study_cost_figure(summary), key="study_cost")
+        st.plotly_chart(figures.study_cost_figure(summary), key="study_cost", config=CHART_CONFIG)
     if st.toggle("Show per-class curves"):
         per_class = results.per_class_frame(cells)
         if not per_class.empty:
-            st.plotly_chart(figures.per_class_figure(per_class), key="study_per_class")
+            st.plotly_chart(figures.per_class_figure(per_class), key="study_per_class", config=CHART_CONFIG)
     # a callable: the ~5 MB report (plotly.js inside) is built only when someone clicks, not on every rerun
     store = engine.store()
     st.download_button("Download the report (HTML)", lambda: render_report(store, study),

@@ -45,12 +45,15 @@ def test_compare_page_shows_a_comparison(data_dir, tiny_image_folder):
     assert "non-overlapping 95% intervals" in texts
     assert "1 of 8 runs are still running or waiting" in texts
     assert not at.warning  # nothing missing, nothing failed
-    # curves by epoch and by time, final accuracy, confusion, per-class gain, cost
-    assert len(at.get("plotly_chart")) == 6
+    # curves by epoch and by time, final accuracy, two confusion matrices, per-class gain, cost
+    assert len(at.get("plotly_chart")) == 7
     assert at.selectbox[0].value == "cmp-test"
-    # the gallery: images of the 5 "transfer wins" examples with plain captions; the reverse in the other tab
+    # what the comparison is about, before any chart
+    assert "**Repeats:** 3 seeds" in texts and "**Examples:** 36 (30 to train on" not in texts  # no n_val: unknown
+    assert "What the words mean" in [e.proto.label for e in at.get("expander")]
+    # the gallery: thumbnails of the 5 "transfer wins" examples with plain captions; the reverse in the other tab
     images = at.get("image")
-    captions = [img.proto.imgs[0].caption for img in images]
+    captions = [img.caption for element in images for img in element.proto.imgs]
     assert len(captions) == 6 and "true: cat · scratch: dog · transfer: cat" in captions
     (download,) = at.get("download_button")
     assert download.proto.label == "Download metrics (CSV)"
@@ -73,7 +76,7 @@ def test_compare_page_when_data_and_link_are_gone(data_dir):
     warnings = " ".join(w.value for w in at.warning)
     assert "was not found in this workspace" in warnings and "can no longer be read" in warnings
     assert at.selectbox[0].value == "cmp-test"
-    assert len(at.get("plotly_chart")) == 6
+    assert len(at.get("plotly_chart")) == 7
     wins = at.dataframe[0].value  # without the data, the examples are listed by name
     assert list(wins["name"]) == ["item1.png", "item3.png", "item2.png", "item3.png", "item0.png"]
 
@@ -84,3 +87,21 @@ def test_compare_page_without_runs_points_to_train(data_dir):
     assert "no comparison yet" in at.info[0].value
     assert not at.get("plotly_chart")
     assert "train" in [link.proto.page for link in at.get("page_link")]
+
+
+def test_looking_at_an_older_comparison_keeps_trains_running_one(data_dir):
+    """Choosing another comparison on Compare changes what Compare shows, never what Train is watching."""
+    store = RunStore(data_dir / "runs.sqlite3")
+    make_comparison(store, data_dir, running=False, owner=WS, group_id="cmp-old")
+    make_comparison(store, data_dir, running=False, owner=WS, group_id="cmp-live")
+    open_app(ws=WS)  # the dispatcher has recovered what it found before a run is claimed
+    store.claim(store.create_run({"strategy": "finetune", "seed": 1, "model": "m", "data": "tiny"},
+                                 group_id="cmp-live", owner=WS))
+    at = _compare_page("cmp-live")
+    at.session_state["live_comparison"] = "cmp-live"
+    at.selectbox[0].select("cmp-old").run()
+    assert at.session_state["comparison"] == "cmp-old" and at.session_state["live_comparison"] == "cmp-live"
+    options = at.selectbox[0].options
+    assert len(options) == len(set(options)) == 2 and "running or waiting" in options[0]  # told apart
+    at.switch_page("app_pages/train.py").run()
+    assert "7 of 8 runs finished" in _texts(at)  # the running one, not the finished one that Compare shows

@@ -130,6 +130,10 @@ def test_a_viewer_of_the_share_links_receives_nothing_of_the_owners_workspace(sh
         for content in files:
             assert_private(content.decode("utf-8", errors="replace"), shared["secrets"])
         assert "pets.zip" in received(viewer) or any(b"pets.zip" in f for f in files)  # named by its name
+        assert "Device:" not in received(viewer) and "Queue:" not in received(viewer)  # nothing about the server
+    viewer = open_app(share=_token(shared["comparison"]))
+    card = " ".join(m.value for m in viewer.markdown)  # the header card: what it is about, in names people gave
+    assert "**Dataset:** pets.zip" in card and "**Repeats:** 3 seeds" in card and "**Model:**" in card
 
 
 def test_a_guessed_or_forged_workspace_link_opens_an_empty_workspace(shared, data_dir):

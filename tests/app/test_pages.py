@@ -35,9 +35,14 @@ def test_home_demo_button_queues_a_comparison_and_opens_train(data_dir):
     runs = RunStore().list_runs(owner=EVERYONE)
     assert sorted(r.config["strategy"] for r in runs) == ["linear_probe"] * 3 + ["scratch"] * 3
     assert {r.config["data"] for r in runs} == {"tux-photos"}
+    assert at.title[0].value == "Train"
+    at.switch_page("app_pages/home.py").run()  # the demo again, while it runs: no second copy is queued
+    assert "Run the demo" not in [b.label for b in at.button]
+    [watch] = [b for b in at.button if b.label == "Watch it train"]
+    watch.click().run()
+    assert not at.exception and at.title[0].value == "Train" and len(RunStore().list_runs(owner=EVERYONE)) == 6
     for r in runs:  # keep the shared CPU free for the other tests
         RunStore().request_cancel(r.id, owner=EVERYONE)
-    assert at.title[0].value == "Train"
 
 
 def test_models_page_shows_cards_and_selects_a_model(data_dir):
@@ -74,7 +79,9 @@ def test_train_runs_a_tiny_comparison_to_completion(data_dir, tiny_image_folder)
     at.run()
     assert all(r.status == "succeeded" for r in store.list_runs(owner=EVERYONE))
     assert any("Comparison finished" in s.value for s in at.success)
-    assert len(at.get("plotly_chart")) == 2  # live curves of both runs
+    assert len(at.get("plotly_chart")) == 1  # the live curve of the scratch run; a solved probe has none
+    # the same settings again: the finished result is offered instead of training it again
+    assert {"See that result", "Run it again"} <= {b.label for b in at.button}
 
     # Predict with the runs just trained: upload an image, get top classes from both models side by side
     at.switch_page("app_pages/predict.py").run()

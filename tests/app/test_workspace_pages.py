@@ -52,11 +52,11 @@ def test_another_workspace_cannot_see_or_cancel_runs_on_the_train_page(data_dir)
                               owner=A)
     assert store.claim(running)  # holds the only worker slot (no process yet), so `queued` stays queued
 
-    theirs = session("train", ws=B, cmp="cmp-a", data="digits")
+    theirs = session("train", ws=B, live="cmp-a", data="digits")  # Train watches `?live=`
     assert "was not found in this workspace" in texts(theirs)
     assert "Cancel" not in labels(theirs) and "position 1 in the queue" not in texts(theirs)
 
-    mine = session("train", ws=A, cmp="cmp-a", data="digits")
+    mine = session("train", ws=A, live="cmp-a", data="digits")
     assert "Waiting for a free worker: position 1 in the queue." in texts(mine)
     mine.button(key=f"cancel-{queued}").click().run()
     assert store.get(queued, owner=EVERYONE).status == "cancelled"

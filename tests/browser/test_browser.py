@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from tests.support.browser import chromium_or_skip, serve_app
+from tests.support.browser import chromium_or_skip
 from tests.support.paths import REPO
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -25,10 +25,8 @@ TRAINING_TIMEOUT_MS = 420_000
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    chromium_or_skip()
-    with serve_app(tmp_path_factory.mktemp("browser-data")) as (url, _):
-        yield url
+def server(served):
+    return served[0]
 
 
 @pytest.fixture(scope="module")

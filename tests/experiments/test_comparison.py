@@ -97,8 +97,8 @@ def test_final_frame_and_verdict(setup):
                     "with non-overlapping 95% intervals.")
     one_seed = analysis.final_frame([r for r in records if r.config["seed"] == 0])
     assert "single seed" in analysis.verdict(one_seed)
-    assert "overlap, so" in analysis.verdict(analysis.final_frame(
-        [r for r in records if r.config["seed"] in (0, 1)]))  # two seeds: wide t-intervals
+    two_seeds = analysis.verdict(analysis.final_frame([r for r in records if r.config["seed"] in (0, 1)]))
+    assert "overlap, so" in two_seeds and "With 2 seeds the intervals are very wide" in two_seeds
     only_scratch = analysis.final_frame([r for r in records if r.config["strategy"] == "scratch"])
     assert analysis.best_transfer(only_scratch) is None and "no transfer run" in analysis.verdict(only_scratch)
     assert analysis.verdict(analysis.final_frame([])) == "No run of this comparison has finished yet."

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
 from tlcore.core.config import TrainConfig
 from tlcore.experiments import submit
-from tlcore.experiments.estimate import WORKER_START_S, estimate_seconds
+from tlcore.experiments.calibration import Calibration
+from tlcore.experiments.estimate import (
+    FROZEN_RUN_S,
+    WORKER_START_S,
+    calibration,
+    estimate_comparison_seconds,
+    estimate_seconds,
+    predicted_as_planned,
+    time_left,
+)
+from tlcore.runs.paths import run_dir
+from tlcore.runs.store import RunRecord, RunStore
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU every strategy runs at the model's own size")
@@ -19,4 +32,66 @@ def test_a_feature_pass_is_priced_at_the_size_it_runs_at():
     from_scratch_prep = estimate_seconds(scratch, "linear_probe") - WORKER_START_S
     from_probe_prep = estimate_seconds(probe, "linear_probe") - WORKER_START_S
     assert from_scratch_prep == pytest.approx(from_probe_prep)
-    assert estimate_seconds(scratch, "linear_probe", features_cached=True) == WORKER_START_S
+    assert estimate_seconds(scratch, "linear_probe", features_cached=True) == WORKER_START_S + FROZEN_RUN_S
+
+
+@pytest.fixture(scope="module")
+def demo_prep():
+    return submit.check(TrainConfig(data="tux-photos", model="mobilenet_v2", strategy="scratch"))
+
+
+def test_a_comparison_starts_one_worker_and_computes_frozen_features_once(demo_prep):
+    one_each = estimate_comparison_seconds(demo_prep, ["scratch", "linear_probe"], 1)
+    three_each = estimate_comparison_seconds(demo_prep, ["scratch", "linear_probe"], 3)
+    scratch = estimate_seconds(demo_prep, "scratch") - WORKER_START_S
+    # two more seeds: two more scratch runs and two probes on cached features, no more worker starts
+    assert three_each - one_each == pytest.approx(2 * scratch + 2 * FROZEN_RUN_S)
+
+
+def _finished_run(store: RunStore, strategy: str, wall: float, epochs_planned: int = 15) -> str:
+    run_id = store.create_run({"model": "mobilenet_v2", "strategy": strategy, "seed": 0, "data": "tux-photos"})
+    store.claim(run_id)
+    result = {"wall_seconds": wall, "n_train": 100, "n_val": 20, "n_test": 40, "epochs": 6}
+    assert store.finish(run_id, "succeeded", result=result)
+    run_dir(run_id).mkdir(parents=True, exist_ok=True)
+    run_dir(run_id).joinpath("config.json").write_text(json.dumps(
+        {"resolved": {"image_size": 160, "max_length": None, "device": "cpu", "epochs": epochs_planned}}))
+    return run_id
+
+
+def test_finished_runs_calibrate_the_training_loop_estimate(tmp_path, monkeypatch, demo_prep):
+    """Runs that took half of what the throughput model predicted (as planned) halve the next estimate of that
+    model and strategy; other strategies of the model use the model's ratio; unknown models keep 1.0."""
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
+    store = RunStore()
+    predicted = predicted_as_planned({"model": "mobilenet_v2", "strategy": "scratch"},
+                                     {"image_size": 160, "device": "cpu", "epochs": 15},
+                                     {"n_train": 100, "n_val": 20, "n_test": 40})
+    assert predicted and predicted > 0
+    for wall in (0.4, 0.5, 0.6):
+        _finished_run(store, "scratch", wall * predicted)
+    _finished_run(store, "linear_probe", 1.0)  # not a training loop: not part of the ratio
+    learnt = calibration(store)
+    assert learnt.factor("mobilenet_v2", "scratch") == pytest.approx(0.5)
+    assert learnt.factor("mobilenet_v2", "finetune") == pytest.approx(0.5) and learnt.runs == 3
+    assert learnt.factor("resnet50", "scratch") == 1.0
+    plain = estimate_seconds(demo_prep, "scratch") - WORKER_START_S
+    assert estimate_seconds(demo_prep, "scratch", calibrated=learnt) - WORKER_START_S == pytest.approx(plain / 2)
+    assert calibration(RunStore(tmp_path / "empty.sqlite3")) == Calibration()
+
+
+def _record(status: str, strategy: str, *, wall=None, started=None, eta=None) -> RunRecord:
+    return RunRecord(id=f"{strategy}-{status}", name="", group_id="g", owner="", status=status,
+                     config={"strategy": strategy}, created=0.0, started=started, finished=None, pid=None,
+                     cancel_requested=False, step=0, total_steps=0, epoch=0, eta_s=eta, message="", error=None,
+                     result={"wall_seconds": wall} if wall else None)
+
+
+def test_time_left_for_a_whole_comparison():
+    now = 1000.0
+    records = [_record("succeeded", "scratch", wall=60), _record("running", "linear_probe", started=now - 10, eta=5),
+               _record("queued", "scratch"), _record("queued", "linear_probe")]
+    assert time_left(records, now) == (5 + 60 + 15, True)  # its ETA, a scratch run's 60 s, a probe's 10 + 5 s
+    unknown = records + [_record("queued", "finetune")]
+    assert time_left(unknown, now) == (80, False)  # no fine-tune has run yet: a lower bound
+    assert time_left(records[:1], now) == (0, True)

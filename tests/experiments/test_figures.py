@@ -62,19 +62,16 @@ def test_final_accuracy_figure_has_error_bars_and_labels():
     assert fig.layout.yaxis.title.text == "Test accuracy"
 
 
-def test_confusion_figure_side_by_side():
+def test_confusion_figure_one_matrix_per_figure():
     classes = ["cat", "dog", "fox"]
-    left = pd.DataFrame([[4, 2, 0], [1, 3, 2], [0, 1, 5]], index=classes, columns=classes)
-    right = pd.DataFrame(np.diag([6, 6, 4]) + np.array([[0, 0, 0], [0, 0, 0], [2, 0, 0]]), index=classes,
-                         columns=classes)
-    fig = charts.confusion_figure(left, right, "From scratch", "Linear probe")
-    heatmaps = [t for t in fig.data if isinstance(t, go.Heatmap)]
-    assert len(heatmaps) == 2
-    assert list(heatmaps[0].x) == classes and list(heatmaps[0].y) == classes
-    assert heatmaps[0].z[0][0] == 4 / 6 and heatmaps[1].z[2][0] == 2 / 6
-    assert [a.text for a in fig.layout.annotations] == ["From scratch", "Linear probe"]
+    matrix = pd.DataFrame([[4, 2, 0], [1, 3, 2], [0, 1, 5]], index=classes, columns=classes)
+    fig = charts.confusion_figure(matrix, "From scratch")
+    (heatmap,) = fig.data
+    assert list(heatmap.x) == classes and list(heatmap.y) == classes
+    assert heatmap.z[0][0] == 4 / 6 and heatmap.z[1][2] == 2 / 6
+    assert fig.layout.title.text.startswith("From scratch")
     assert fig.layout.xaxis.title.text == "Predicted class" and fig.layout.yaxis.title.text == "True class"
-    assert len(charts.confusion_figure(left, pd.DataFrame(), "a", "b").data) == 1
+    assert len(charts.confusion_figure(pd.DataFrame(), "b").data) == 0
 
 
 def test_per_class_gain_figure():
@@ -87,6 +84,8 @@ def test_per_class_gain_figure():
     assert list(bar.x) == [-0.2, 0.4, 0.5]
     assert list(bar.marker.color) == [colour("scratch")] + [colour("linear_probe")] * 2
     assert "linear probe" in fig.layout.xaxis.title.text
+    assert list(bar.text) == ["-20% (2 in test)", "+40% (2 in test)", "+50% (2 in test)"]  # the count beside it
+    assert fig.layout.xaxis.range[0] < -0.2 and fig.layout.xaxis.range[1] > 0.5 + 0.3  # room for the labels
 
 
 def test_cost_figure_log_params_and_time():
@@ -118,8 +117,72 @@ def test_class_names_are_plain_text_in_every_chart_never_links():
     gain = pd.DataFrame({"class": [evil, "dogs"], "scratch": [0.5, 0.5], "transfer": [0.9, 0.7], "gain": [0.4, 0.2],
                          "support": [4, 4]})
     per_class = pd.DataFrame({"strategy": ["scratch"], "k_label": ["2"], "x": [2.0], "class": [evil], "recall": [0.5]})
-    figures = [charts.confusion_figure(matrix, matrix, "a", "b"), charts.per_class_gain_figure(gain, "linear_probe"),
+    figures = [charts.confusion_figure(matrix, "a"), charts.per_class_gain_figure(gain, "linear_probe"),
                charts.class_balance_figure({evil: 4, "dogs": 4}), charts.per_class_figure(per_class)]
     for fig in figures:
         shown = fig.to_json()
         assert "<a href" not in shown and "&lt;a href" in shown
+
+
+def _study_frames():
+    rows, cells = [], []
+    for strategy in ("scratch", "linear_probe", "knn"):
+        for k, x in (("2", 2.0), ("all", 17.0)):
+            acc = 0.4 + (0.3 if strategy != "scratch" else 0) + x / 100
+            rows.append({"strategy": strategy, "k_label": k, "x": x, "accuracy": acc, "low": acc - 0.1,
+                         "high": acc + 0.1, "wall_seconds": 3.0 * x, "trainable_params": 0 if strategy == "knn"
+                         else 3_000 * x})
+            cells += [{"strategy": strategy, "x": x, "test_accuracy": acc + d, "status": "succeeded"}
+                      for d in (-0.05, 0.05)]
+    per_class = pd.DataFrame([{**r, "class": c, "recall": r["accuracy"]} for r in rows for c in ("cat", "dog")])
+    return pd.DataFrame(rows), pd.DataFrame(cells), per_class
+
+
+def _every_figure() -> dict[str, go.Figure]:
+    """Every chart builder, fed tables with bands, one-point series (one epoch) and a single seed."""
+    one_epoch = pd.concat([_bands(), pd.DataFrame([{"strategy": "finetune", "epoch": 1, "mean": 0.9, "low": 0.85,
+                                                    "high": 0.95, "n": 3}])])
+    summary, cells, per_class = _study_frames()
+    gain = pd.DataFrame({"class": ["cat"], "scratch": [0.5], "transfer": [0.9], "gain": [0.4], "support": [3]})
+    matrix = pd.DataFrame([[3, 1], [0, 4]], index=["cat", "dog"], columns=["cat", "dog"])
+    return {"curves": charts.curves_figure(one_epoch, "epoch"), "final": charts.final_accuracy_figure(_final()),
+            "confusion": charts.confusion_figure(matrix, "Linear probe"),
+            "gain": charts.per_class_gain_figure(gain, "linear_probe"), "cost": charts.cost_figure(_final()),
+            "balance": charts.class_balance_figure({"cat": 3}), "study": charts.accuracy_vs_data(summary, cells),
+            "study cost": charts.study_cost_figure(summary), "per class": charts.per_class_figure(per_class),
+            "live": charts.live_curve_figure([{"epoch": 1, "val_acc": 0.8, "train_loss": None}]),
+            "live 3": charts.live_curve_figure([{"epoch": e, "val_acc": 0.5, "train_loss": 1 / e} for e in (1, 2, 3)])}
+
+
+def test_no_chart_can_draw_stray_markers():
+    """A shaded band whose mode includes markers (or is left to plotly's default, which adds markers to short
+    traces) draws its outline as unexplained coloured dots; every scatter must say what it draws."""
+    for name, fig in _every_figure().items():
+        for trace in fig.data:
+            if not isinstance(trace, go.Scatter):
+                continue
+            assert trace.mode, f"{name}: a scatter trace ({trace.name}) left its mode to plotly's default"
+            if trace.fill not in (None, "none"):
+                assert "markers" not in trace.mode, f"{name}: the band {trace.name} draws markers"
+
+
+def test_a_single_point_series_is_a_labelled_marker_in_the_legend():
+    fig = _every_figure()["curves"]
+    (point,) = [t for t in fig.data if t.name == "fine-tune"]
+    assert point.mode == "markers+text" and point.showlegend and list(point.text) == ["fine-tune"]
+    assert fig.layout.showlegend is True  # shown even with one strategy, e.g. while the others still train
+    live = _every_figure()["live"]
+    assert [t.name for t in live.data] == ["validation accuracy"] and "yaxis2" not in live.layout.to_plotly_json()
+
+
+def test_axes_grow_to_fit_their_labels_and_log_axes_are_uncluttered():
+    figs = _every_figure()
+    for name in ("final", "cost", "study", "study cost", "gain", "confusion"):
+        layout = figs[name].layout
+        axes = [layout[k] for k in layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))]
+        assert axes and all(a.automargin for a in axes), f"{name}: an axis can clip its labels"
+    cost = figs["cost"].layout.yaxis
+    assert cost.type == "log" and len(cost.tickvals) <= 6 and list(cost.ticktext)[0].endswith("k")
+    final = figs["final"]
+    assert [a.text for a in final.layout.annotations][0] == "55% (43%–67%)"  # above the error bar, not under it
+    assert final.layout.annotations[0].y == 0.67 and final.data[0].textposition == "none"

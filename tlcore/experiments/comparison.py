@@ -7,6 +7,7 @@ which read the runs' saved predictions, are in `tlcore.experiments.per_example`.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pandas as pd
 
 from tlcore.core import strategies
 from tlcore.core.csvsafe import write_csv
+from tlcore.core.errors import UserError
 from tlcore.data import library
 from tlcore.experiments.summary import run_rows, summarize
 from tlcore.runs.store import ACTIVE, RunRecord, RunStore, Scope
@@ -82,6 +84,36 @@ def status_counts(records: list[RunRecord]) -> dict[str, int]:
     done = len(succeeded(records))
     return {"total": len(records), "succeeded": done, "active": active, "unsuccessful": len(records) - done - active}
 
+
+
+def describe(records: list[RunRecord]) -> dict[str, str]:
+    """What a comparison (or a study's runs) is about, in words for someone who was not there: dataset,
+    examples, classes, model, strategies, repeats and date. Only names people gave or chose, never a workspace
+    id or a server path."""
+    first = records[0].config if records else {}
+    done = succeeded(records)  # the largest training set: a study's "all" cell, any run of a comparison
+    result = max((r.result for r in done), key=lambda res: res.get("n_train") or 0, default={})
+    sizes = {k: result.get(k) for k in ("n_train", "n_val", "n_test")}
+    seeds = sorted({r.config.get("seed") for r in records})
+    examples = "not known yet (no run has finished)"
+    if all(isinstance(v, int) for v in sizes.values()):
+        examples = (f"{sum(sizes.values()):,} used ({sizes['n_train']:,} to train on, {sizes['n_val']:,} to check "
+                    f"progress, {sizes['n_test']:,} held back to test)")
+    return {"Dataset": safe_data_name(first), "Examples": examples,
+            "Classes": str(result.get("num_classes") or "not known yet"), "Model": _model_title(first.get("model")),
+            "Strategies": ", ".join(strategies.title(s) for s in sorted({r.config.get("strategy", "") for r in records},
+                                                                         key=strategies.order)),
+            "Repeats": f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''} (each a different random split and start)",
+            "Date": time.strftime("%d %b %Y", time.gmtime(max((r.created for r in records), default=0)))}
+
+
+def _model_title(model_id: Any) -> str:
+    from tlcore.models import get_spec  # here, not at the top: the model registry imports torch
+
+    try:
+        return get_spec(str(model_id)).title
+    except UserError:
+        return str(model_id or "?")
 
 
 # -- learning curves ----------------------------------------------------------------------------------------
@@ -169,9 +201,11 @@ def verdict(final: pd.DataFrame) -> str:
     bounds = [t["low"], t["high"], scratch["low"], scratch["high"]]
     if any(math.isnan(b) for b in bounds):
         return head + ", from a single seed, so there is no 95% interval yet (add seeds to check it is not chance)."
+    few = (f" With {min(t['n'], scratch['n'])} seeds the intervals are very wide; 3 or more give a fairer "
+           "picture." if min(t["n"], scratch["n"]) < 3 else "")
     if t["low"] > scratch["high"] or scratch["low"] > t["high"]:
-        return head + ", with non-overlapping 95% intervals."
-    return head + ", but the 95% intervals overlap, so the difference may be chance."
+        return head + ", with non-overlapping 95% intervals." + few
+    return head + ", but the 95% intervals overlap, so the difference may be chance." + few
 
 
 

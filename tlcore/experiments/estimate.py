@@ -1,7 +1,12 @@
-"""A rough time estimate for a run before it starts, so people know whether to wait or grab a coffee.
+"""A time estimate for runs before they start, so people know whether to wait or grab a coffee.
 
-Throughputs were measured on this project's reference machine (2 CPU cores; see README) and are scaled
-by image area or sequence length. Early stopping usually makes real runs shorter than the estimate.
+Throughputs were measured on this project's reference machine (2 CPU cores; see README and
+`python -m bench.estimates`) and are scaled by image area or sequence length. A `Calibration` learnt from
+this server's finished runs (`tlcore.experiments.calibration`) then scales the training-loop part by what
+really happened here: the machine's speed and load, and how early runs stop.
+
+Runs execute one after another in warm workers, so a batch of runs pays the worker start once, and the
+frozen features of probe-like strategies are computed once per dataset and model (then cached).
 """
 
 from __future__ import annotations
@@ -9,9 +14,13 @@ from __future__ import annotations
 import numpy as np
 
 from tlcore.core import strategies
+from tlcore.core.errors import UserError
 from tlcore.data.images import median_side
+from tlcore.experiments.calibration import Calibration, from_store
+from tlcore.models import get_spec
+from tlcore.runs.store import RunRecord, RunStore
 from tlcore.train import Prepared, cap_epochs
-from tlcore.train.defaults import resolve
+from tlcore.train.defaults import Resolved, resolve
 
 # (training examples/s, inference examples/s) at the reference size on 2 CPU cores.
 CPU_RATES = {
@@ -23,62 +32,123 @@ CPU_RATES = {
 REFERENCE = {"image": 160, "text": 128}
 GPU_SPEEDUP = 30.0
 WORKER_START_S = 8.0  # importing torch, timm and transformers in a fresh worker process
+FROZEN_RUN_S = 2.0  # a probe-like run on cached features: loading them, solving, testing
 
 
-def _rates(prep: Prepared) -> tuple[float, float]:
-    """(training, inference) examples per second for this model, size and device."""
-    spec, r = prep.spec, prep.resolved
+def rates(spec, size: int, device: str) -> tuple[float, float]:
+    """(training, inference) examples per second for a model spec at an input size (image side or tokens)."""
     train_rate, infer_rate = CPU_RATES.get((spec.family, spec.modality), (20.0, 100.0))
-    size = r.image_size if spec.modality == "image" else r.max_length
     exponent = 2 if spec.modality == "image" else 1
-    scale = (REFERENCE[spec.modality] / size) ** exponent
-    if r.device == "cuda":
+    scale = (REFERENCE[spec.modality] / max(1, size)) ** exponent
+    if device == "cuda":
         scale *= GPU_SPEEDUP
     return train_rate * scale, infer_rate * scale
 
 
-def _feature_cost(prep: Prepared, strategy: str) -> float:
-    """How much more a frozen-feature pass costs than an inference pass at the prepared size: on a CPU such
-    strategies read images at the model's own size (see `resolve`), which `prep` may not have resolved to."""
-    if prep.spec.modality != "image" or prep.config.image_size or strategies.get(prep.config.strategy).frozen_features:
-        return 1.0
-    own = resolve(prep.config.with_(strategy=strategy), prep.spec, median_side(prep.dataset)).image_size
-    return (own / prep.resolved.image_size) ** 2
+def _resolved_for(prep: Prepared, strategy: str) -> Resolved:
+    """The settings `strategy` runs with, whichever strategy `prep` was made for: on a CPU, frozen-feature
+    strategies read images at the model's own size and training loops at a smaller one (see `resolve`)."""
+    if strategy == prep.config.strategy:
+        return prep.resolved
+    native = median_side(prep.dataset) if prep.spec.modality == "image" else None
+    return resolve(prep.config.with_(strategy=strategy), prep.spec, native)
 
 
-def estimate_seconds(prep: Prepared, strategy: str, *, n_train: int | None = None, epochs: int | None = None,
-                     features_cached: bool = False) -> float:
-    """One run; `n_train`/`epochs` override the prepared ones (a study's smaller cells), and
-    `features_cached` drops the one-off feature pass of probe-like strategies."""
-    r = prep.resolved
-    train_rate, infer_rate = _rates(prep)
+def _rates(prep: Prepared, r: Resolved) -> tuple[float, float]:
+    return rates(prep.spec, r.image_size if prep.spec.modality == "image" else r.max_length, r.device)
+
+
+def loop_seconds(train_rate: float, infer_rate: float, strategy: str, epochs: int, n_train: int, n_val: int,
+                 n_test: int) -> float:
+    """A training-loop run without the worker start: its epochs, then the test set."""
+    per_epoch = (n_train / train_rate + n_val / infer_rate) * strategies.get(strategy).cost
+    return epochs * per_epoch + n_test / infer_rate
+
+
+def predicted_as_planned(config: dict, resolved: dict, result: dict) -> float | None:
+    """What the throughput model says a finished loop run should have taken, at its planned epochs (None when
+    its saved settings are incomplete); `tlcore.experiments.calibration` compares it with the wall time."""
+    try:
+        spec = get_spec(config["model"])
+        size = resolved["image_size"] if spec.modality == "image" else resolved["max_length"]
+        train_rate, infer_rate = rates(spec, int(size), resolved["device"])
+        return loop_seconds(train_rate, infer_rate, config["strategy"], int(resolved["epochs"]),
+                            int(result["n_train"]), int(result["n_val"]), int(result["n_test"]))
+    except (KeyError, TypeError, ValueError, UserError):
+        return None
+
+
+def calibration(store: RunStore) -> Calibration:
+    """This server's calibration from its finished runs (see `tlcore.experiments.calibration`)."""
+    return from_store(store, predicted_as_planned)
+
+
+def estimate_seconds(prep: Prepared, strategy: str, *, n_train: int | None = None, max_steps: int | None = None,
+                     features_cached: bool = False, calibrated: Calibration | None = None) -> float:
+    """One run in a fresh worker; `n_train` overrides the prepared number of training examples (a study's
+    smaller cells) and `max_steps` caps its epochs, `features_cached` drops the one-off feature pass of
+    probe-like strategies, and `calibrated` scales the training loop by what this server measured."""
+    return WORKER_START_S + _run_seconds(prep, strategy, n_train, max_steps, features_cached, calibrated)
+
+
+def _run_seconds(prep: Prepared, strategy: str, n_train: int | None, max_steps: int | None, features_cached: bool,
+                 calibrated: Calibration | None) -> float:
+    r = _resolved_for(prep, strategy)
+    train_rate, infer_rate = _rates(prep, r)
+    if strategies.get(strategy).frozen_features:
+        return FROZEN_RUN_S + (0 if features_cached else len(prep.dataset) / infer_rate)
     n_train = len(prep.train_idx) if n_train is None else n_train
-    n_val, n_test = len(prep.val_idx), len(prep.split.test)
-    declared = strategies.get(strategy)
-    if declared.frozen_features:
-        feature_pass = 0 if features_cached else len(prep.dataset) / infer_rate * _feature_cost(prep, strategy)
-        return WORKER_START_S + feature_pass
-    epochs = r.epochs if epochs is None else epochs
-    per_epoch = (n_train / train_rate + n_val / infer_rate) * declared.cost
-    return WORKER_START_S + epochs * per_epoch + n_test / infer_rate
+    seconds = loop_seconds(train_rate, infer_rate, strategy, cap_epochs(r, max_steps, n_train).epochs, n_train,
+                           len(prep.val_idx), len(prep.split.test))
+    seconds *= calibrated.factor(prep.spec.id, strategy) if calibrated else 1.0
+    budget = prep.config.max_seconds  # training stops there (keeping its best epoch); testing still follows
+    return min(seconds, budget + len(prep.split.test) / infer_rate) if budget else seconds
 
 
-def estimate_comparison_seconds(prep: Prepared, strategy_ids: list[str], seeds: int) -> float:
-    """Runs execute one after another on one device, so the estimate is their sum."""
-    return seeds * sum(estimate_seconds(prep, s) for s in strategy_ids)
+def estimate_comparison_seconds(prep: Prepared, strategy_ids: list[str], seeds: int,
+                                calibrated: Calibration | None = None) -> float:
+    """Runs execute one after another in a warm worker: one worker start, and frozen features computed once."""
+    total, cached = WORKER_START_S, False
+    for _ in range(seeds):
+        for s in strategy_ids:
+            total += _run_seconds(prep, s, None, None, cached, calibrated)
+            cached = cached or strategies.get(s).frozen_features
+    return total
 
 
-def estimate_study_seconds(prep: Prepared, cells: list[tuple[str, int | None]], max_steps: int | None) -> float:
+def estimate_study_seconds(prep: Prepared, cells: list[tuple[str, int | None]], max_steps: int | None,
+                           calibrated: Calibration | None = None) -> float:
     """A study's (strategy, examples per class) cells run one after another; frozen features are computed
     once for the whole study (they are cached per dataset and model)."""
     counts = np.bincount(prep.dataset.labels[prep.split.train], minlength=prep.dataset.num_classes)
-    total, cached = 0.0, False
+    total, cached = WORKER_START_S, False
     for strategy, k in cells:
         n_train = int(counts.sum() if k is None else np.minimum(counts, k).sum())
-        epochs = cap_epochs(prep.resolved, max_steps, n_train).epochs
-        total += estimate_seconds(prep, strategy, n_train=n_train, epochs=epochs, features_cached=cached)
+        total += _run_seconds(prep, strategy, n_train, max_steps, cached, calibrated)
         cached = cached or strategies.get(strategy).frozen_features
     return total
+
+
+def time_left(records: list[RunRecord], now: float) -> tuple[float, bool]:
+    """(seconds, complete) until every run of a batch has finished: running runs by their own ETA, waiting
+    ones by how long runs of the same strategy took in this batch (finished, or running: elapsed + ETA).
+    `complete` is False when a waiting run's strategy has no such measure yet (the sum is then a lower bound)."""
+    took: dict[str, list[float]] = {}
+    for r in records:
+        strategy = r.config.get("strategy", "")
+        if r.status == "succeeded" and (r.result or {}).get("wall_seconds"):
+            took.setdefault(strategy, []).append(float(r.result["wall_seconds"]))
+        elif r.status == "running" and r.started and r.eta_s is not None:
+            took.setdefault(strategy, []).append(now - r.started + r.eta_s)
+    left, complete = 0.0, True
+    for r in records:
+        if r.status == "running" and r.eta_s is not None:
+            left += r.eta_s
+        elif r.status in ("queued", "starting", "running"):
+            known = took.get(r.config.get("strategy", ""))
+            complete = complete and bool(known)
+            left += sum(known) / len(known) if known else 0.0
+    return left, complete
 
 
 def format_duration(seconds: float | None) -> str:

@@ -87,10 +87,30 @@ def submit_comparison(store: RunStore, base: TrainConfig, strategy_ids: list[str
     group_id = "cmp-" + uuid.uuid4().hex[:10]
     title = name or display_name(store, queueable(store, base, owner), owner)
     open_group(group_id, title, "comparison", len(strategy_ids) * seeds)  # before its runs can start
-    run_ids = [_queue(store, base.with_(strategy=s, seed=base.seed + k), group_id=group_id, owner=owner,
-                      name=f"{title}: {s} (seed {base.seed + k})")
-               for k in range(seeds) for s in strategy_ids]
+    run_ids = [_queue(store, c, group_id=group_id, owner=owner, name=f"{title}: {c.strategy} (seed {c.seed})")
+               for c in planned_configs(store, base, strategy_ids, seeds, owner)]
     return group_id, run_ids, prep
+
+
+def planned_configs(store: RunStore, base: TrainConfig, strategy_ids: list[str], seeds: int,
+                    owner: str) -> list[TrainConfig]:
+    """Every (seed, strategy) run of a comparison, as it is stored. Runs of one seed share one split."""
+    return [queueable(store, base.with_(strategy=s, seed=base.seed + k), owner) for k in range(seeds)
+            for s in strategy_ids]
+
+
+def previous_comparison(store: RunStore, base: TrainConfig, strategy_ids: list[str], seeds: int, *, owner: str,
+                        fingerprint: str) -> str | None:
+    """The id of this workspace's latest comparison with exactly these settings on exactly this data (the
+    dataset's `fingerprint`) whose every run succeeded or is still on its way; None when there is none.
+    Showing it instead of training again gives identical numbers at once."""
+    found = [store.find_reusable_run(c.to_dict(), owner=owner, fingerprint=fingerprint)
+             for c in planned_configs(store, base, strategy_ids, seeds, owner)]
+    groups = {r.group_id if r else None for r in found}
+    if len(groups) != 1 or None in groups:
+        return None
+    group_id = groups.pop()  # and nothing more in it (a 3-seed comparison is not the 1-seed one asked for)
+    return group_id if len(store.list_runs(owner=owner, group_id=group_id)) == len(found) else None
 
 
 def run_result(store: RunStore, record: RunRecord) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from tlcore.core.strategies import label
-from tlcore.experiments.figures.common import colour, plain, rgba
+from tlcore.experiments.figures.common import band, colour, compact, layout, log_ticks, plain, rgba, series
 
 
 def _ticks(summary: pd.DataFrame) -> tuple[list[float], list[str]]:
@@ -29,25 +29,21 @@ def accuracy_vs_data(summary: pd.DataFrame, cells: pd.DataFrame) -> go.Figure:
         c, name = colour(strategy), label(strategy)
         banded = rows.dropna(subset=["low", "high"])
         if len(banded):
-            fig.add_trace(go.Scatter(x=list(banded["x"]) + list(banded["x"])[::-1],
-                                     y=list(banded["high"]) + list(banded["low"])[::-1], fill="toself",
-                                     fillcolor=rgba(c, 0.18), line=dict(width=0), hoverinfo="skip",
-                                     showlegend=False, name=f"{name} 95% band", legendgroup=strategy))
+            fig.add_trace(band(banded["x"], banded["low"], banded["high"], c, name=f"{name} 95% band",
+                               group=strategy))
         seeds = done[done["strategy"] == strategy]
         fig.add_trace(go.Scatter(x=seeds["x"], y=seeds["test_accuracy"], mode="markers", showlegend=False,
                                  marker=dict(color=rgba(c, 0.45), size=5), legendgroup=strategy,
                                  name=f"{name} (one seed)", hovertemplate="%{y:.1%} (one seed)<extra></extra>"))
-        fig.add_trace(go.Scatter(x=rows["x"], y=rows["accuracy"], mode="lines+markers", name=name, legendgroup=strategy,
-                                 line=dict(color=c, width=3, dash="dash" if strategy == "knn" else "solid"),
-                                 customdata=rows[["k_label"]], hovertemplate=(
-                                     f"{name}<br>%{{customdata[0]}} per class: %{{y:.1%}}<extra></extra>")))
+        fig.add_trace(series(rows["x"], rows["accuracy"], name=name, hex_colour=c, group=strategy, width=3,
+                             dash="dash" if strategy == "knn" else "solid", customdata=rows[["k_label"]],
+                             hovertemplate=f"{name}<br>%{{customdata[0]}} per class: %{{y:.1%}}<extra></extra>"))
     tickvals, ticktext = _ticks(summary)
     fig.update_xaxes(type="log", title="Training examples per class (log scale)", tickvals=tickvals,
                      ticktext=ticktext)
     fig.update_yaxes(title="Test accuracy", tickformat=".0%", rangemode="tozero")
-    fig.update_layout(title="Accuracy as the data grows (line: mean over seeds; band: 95 % interval)",
-                      margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.2))
-    return fig
+    return layout(fig, "Accuracy as the data grows<br><sup>line: mean over seeds · band: 95 % interval · "
+                       "small dots: single seeds</sup>", showlegend=True, legend=dict(orientation="h", y=-0.25))
 
 
 def cost_figure(summary: pd.DataFrame) -> go.Figure:
@@ -62,11 +58,12 @@ def cost_figure(summary: pd.DataFrame) -> go.Figure:
             fig.add_trace(go.Scatter(x=x, y=rows["accuracy"], mode="markers+text", text=text, textposition="top center",
                                      name=name, legendgroup=strategy, showlegend=col == 1,
                                      marker=dict(color=c, size=10), textfont=dict(size=10)), row=1, col=col)
-    fig.update_xaxes(type="log")
+    for col, values in ((1, summary["wall_seconds"]), (2, summary["trainable_params"].clip(lower=1))):
+        ticks = log_ticks(values)
+        fig.update_xaxes(type="log", tickvals=ticks, ticktext=list(map(compact, ticks)), row=1, col=col)
     fig.update_yaxes(title="Test accuracy", tickformat=".0%", col=1)
-    fig.update_layout(title="Cost: accuracy per second of training and per trainable parameter (no-training "
-                            "baselines are drawn at 1)", margin=dict(l=10, r=10, t=70, b=10))
-    return fig
+    return layout(fig, "Cost: accuracy per second of training and per trainable parameter<br><sup>no-training "
+                       "baselines are drawn at 1 parameter</sup>", margin=dict(l=10, r=10, t=80, b=10))
 
 
 def per_class_figure(per_class: pd.DataFrame) -> go.Figure:
@@ -80,11 +77,10 @@ def per_class_figure(per_class: pd.DataFrame) -> go.Figure:
         sub = per_class[per_class["class"] == cls]
         for strategy, rows in sub.groupby("strategy", sort=False):
             rows = rows.sort_values("x")
-            fig.add_trace(go.Scatter(x=rows["x"], y=rows["recall"], mode="lines+markers", name=label(strategy),
-                                     legendgroup=strategy, showlegend=i == 0, line=dict(color=colour(strategy))),
-                          row=i // cols + 1, col=i % cols + 1)
+            trace = series(rows["x"], rows["recall"], name=label(strategy), hex_colour=colour(strategy),
+                           group=strategy)
+            fig.add_trace(trace.update(showlegend=i == 0), row=i // cols + 1, col=i % cols + 1)
     fig.update_xaxes(type="log")
     fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
-    fig.update_layout(title="Per class: share of each class's test items recognised (recall)",
-                      height=260 * rows_n + 80, margin=dict(l=10, r=10, t=80, b=10))
-    return fig
+    return layout(fig, "Per class: share of each class's test items recognised (recall)",
+                  height=260 * rows_n + 80, margin=dict(l=10, r=10, t=80, b=10))

@@ -156,5 +156,5 @@ def submit_study(store: RunStore, spec: StudySpec, *, owner: str = "", name: str
 
 
 def _cell_name(spec: StudySpec, cell: Cell, name: str) -> str:
-    return (f"{name or spec.base.model + ' study'}: {cell.strategy}, {per_class_label(cell.per_class)} per "
-            f"class (seed {cell.seed})")
+    return (f"{name or spec.base.model + ' study'}: {strategies.label(cell.strategy)}, "
+            f"{per_class_label(cell.per_class)} per class (seed {cell.seed})")
