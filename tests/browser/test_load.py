@@ -3,7 +3,7 @@
 Each session (a Playwright context in one Chromium) uploads its own tiny image zip (2 classes × 6 images,
 24 px, different colours per session) and starts a comparison (linear probe vs scratch, 1 seed, 1 epoch).
 While a long real run holds the only worker, every session must show its two runs' true queue positions;
-then that run is cancelled, all 20 runs must finish and start in the order they were queued (FIFO), each
+then that run is cancelled, all 20 runs must finish and start taking turns between the sessions, each
 session must see only its own runs and data, and the server with its workers must stay under a memory bound.
 """
 
@@ -26,8 +26,10 @@ from PIL import Image
 
 from tests.support.browser import chromium_or_skip, serve_app
 from tlcore.core.config import TrainConfig
+from tlcore.data import library
 from tlcore.experiments import submit
 from tlcore.runs.store import EVERYONE, RunStore
+from tlcore.runs.store.runs import round_robin
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -175,7 +177,7 @@ async def check_isolation(s: Session, other: Session, url: str) -> None:
     await expect(page.get_by_text("Comparison finished: 2 of 2 runs succeeded")).to_be_visible(timeout=TIMEOUT_MS)
     await page.goto(f"{url}/compare?ws={s.ws}&cmp={other.cmp}")
     await expect(page.get_by_text("was not found in this workspace")).to_be_visible(timeout=TIMEOUT_MS)
-    await expect(page.get_by_role("combobox", name="Comparison")).to_have_value(re.compile(rf"on session-{s.i} "))
+    await expect(page.get_by_role("combobox", name="Comparison")).to_have_value(re.compile(rf"on session-{s.i}\.zip "))
     body = await page.locator("body").inner_text()
     assert f"session-{other.i}" not in body and other.ws not in body
     await _open(page, "Runs")
@@ -271,12 +273,13 @@ def test_ten_browser_sessions_share_one_server_fairly_and_privately(tmp_path):
     runs = [r for r in store.list_runs(owner=EVERYONE) if r.owner != "load-test-blocker-ws"]
     assert len(runs) == 2 * SESSIONS and all(r.status == "succeeded" for r in runs), \
         [(r.status, r.error) for r in runs if r.status != "succeeded"]
-    queue_order = [r.id for r in sorted(runs, key=lambda r: (r.created, r.id))]
-    assert [r.id for r in sorted(runs, key=lambda r: r.started)] == queue_order  # FIFO
+    turns = [r.id for r in round_robin(sorted(runs, key=lambda r: (r.created, r.id)), {})]
+    assert [r.id for r in sorted(runs, key=lambda r: r.started)] == turns  # every session's first run, then seconds
     for s in sessions:
         mine = store.list_runs(group_id=s.cmp, owner=EVERYONE)
         assert len(mine) == 2 and {r.owner for r in mine} == {s.ws}
-        assert all(f"/uploads/{s.ws}/" in r.config["data"] and r.config["data"].endswith(f"session-{s.i}.zip")
+        assert all(library.is_upload_ref(r.config["data"]) and r.config["data_name"] == f"session-{s.i}.zip"
+                   and store.upload_name(s.ws, library.upload_id(r.config["data"])) == f"session-{s.i}.zip"
                    for r in mine)
     assert len({s.ws for s in sessions}) == SESSIONS
     print(f"\nload test: {SESSIONS} sessions, {len(runs)} runs, {wall:.0f} s wall; peak RSS server "
