@@ -6,18 +6,16 @@ links open an empty workspace."""
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
-from PIL import Image
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from tests.support.comparisons import make_comparison
+from tests.support.data import coloured_zip
 from tests.support.pages import WS_A, open_app
 from tlcore.data import library, load_source
 from tlcore.experiments import workspaces
@@ -28,15 +26,7 @@ ADA = {"is_logged_in": True, "sub": "ada-42", "iss": "https://id.example", "name
 
 
 def _zip() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, colour in (("cat", (220, 30, 30)), ("dog", (30, 30, 220)), ("fox", (30, 220, 30))):
-            for i in range(4):
-                img, png = Image.new("RGB", (10, 10), colour), io.BytesIO()
-                img.putpixel((i, i), (255, 255, 255))
-                img.save(png, format="PNG")
-                zf.writestr(f"pets/{name}/{i}.png", png.getvalue())
-    return buf.getvalue()
+    return coloured_zip("pets", {"cat": (220, 30, 30), "dog": (30, 30, 220), "fox": (30, 220, 30)}, per_class=4)
 
 
 @contextmanager

@@ -4,14 +4,12 @@ limits give plain messages; sign-in (when configured) gives each account its own
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tests.support.comparisons import make_comparison
+from tests.support.data import coloured_zip
 from tests.support.pages import WS_A, WS_B, open_app
 from tlcore.data import library
 from tlcore.experiments import workspaces
@@ -113,15 +111,7 @@ def test_queue_limit_shows_a_plain_message_and_queues_nothing(data_dir, monkeypa
 
 
 def _zip() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, colour in (("red", (220, 30, 30)), ("blue", (30, 30, 220))):
-            for i in range(3):
-                img, png = Image.new("RGB", (10, 10), colour), io.BytesIO()
-                img.putpixel((i, i), (255, 255, 255))
-                img.save(png, format="PNG")
-                zf.writestr(f"tiny/{name}/{i}.png", png.getvalue())
-    return buf.getvalue()
+    return coloured_zip("tiny", {"red": (220, 30, 30), "blue": (30, 30, 220)}, per_class=3)
 
 
 def test_an_upload_is_private_to_its_workspace(data_dir):

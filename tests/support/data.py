@@ -49,3 +49,17 @@ def zip_entries(zip_path: Path, entries: dict[str, bytes], compression: int = zi
         for name, data in entries.items():
             zf.writestr(name, data)
     return zip_path
+
+
+def coloured_zip(folder: str, colours: dict[str, tuple[int, int, int]], per_class: int) -> bytes:
+    """A zip of `folder/<class>/<i>.png`: 10 px squares of the class colour, each with one white pixel in its
+    own place (so no two files are duplicates)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, colour in colours.items():
+            for i in range(per_class):
+                img, png = Image.new("RGB", (10, 10), colour), io.BytesIO()
+                img.putpixel((i, i), (255, 255, 255))
+                img.save(png, format="PNG")
+                zf.writestr(f"{folder}/{name}/{i}.png", png.getvalue())
+    return buf.getvalue()
