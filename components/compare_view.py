@@ -82,13 +82,13 @@ def page_records(store: RunStore) -> tuple[str, list[RunRecord]]:
             st.warning("The comparison behind this link no longer exists: its runs were deleted.")
             st.stop()
         st.caption(f"A read-only view of **{comparison.group_summaries(records)[0]['name']}**, shared with you.")
-        context_card.context(records, expanded=True)
+        context_card.context(records)
         return shared[1], records
     workspace = state.workspace()
     group_id = choose_comparison(store, workspace)
     share_panel(store, workspace, group_id)
     records = comparison.comparison_records(store, group_id, owner=workspace)
-    context_card.context(records, expanded=False)
+    context_card.context(records)
     return group_id, records
 
 

@@ -9,10 +9,11 @@ view at both widths go to test-artifacts/screenshots/demo/ for a person to look 
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import sqlite3
 import time
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -85,6 +86,27 @@ def _wait_for_results(page) -> None:
     page.locator(".st-key-confusion_transfer .js-plotly-plot").wait_for()
 
 
+def _compare_updates_by_itself(context, url: str, train_url: str) -> None:
+    """While the demo trains, a Compare tab that nobody touches shows runs finishing: its live fragment polls
+    the store (no reload, no Refresh button)."""
+    query = parse_qs(urlparse(train_url).query)
+    tab = context.new_page()
+    tab.goto(f"{url}/compare?ws={query['ws'][0]}&cmp={query['live'][0]}")
+    pattern = re.compile(r"(\d) of 6 runs are still running or waiting")
+    tab.get_by_text(pattern).wait_for(timeout=DEMO_TIMEOUT_MS)
+    first = int(pattern.search(tab.locator("body").inner_text()).group(1))
+    deadline = time.monotonic() + DEMO_TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        found = pattern.search(tab.locator("body").inner_text())
+        if found is None or int(found.group(1)) < first:
+            break
+        time.sleep(2)
+    else:
+        raise AssertionError(f"the Compare tab still says {first} of 6 runs are active: it did not update by itself")
+    print(f"Compare updated by itself: {first} active → {found.group(1) if found else 0}")
+    tab.close()
+
+
 def test_demo_once_then_instantly_shared_and_readable_at_any_width(visitor, served):
     from playwright.sync_api import expect
 
@@ -93,6 +115,8 @@ def test_demo_once_then_instantly_shared_and_readable_at_any_width(visitor, serv
     page = context.new_page()
     page.goto(url)
     page.get_by_role("button", name="Run the demo").click()
+    page.wait_for_url(re.compile(r"live=cmp-"))
+    _compare_updates_by_itself(context, url, page.url)
     expect(page.get_by_text("Comparison finished: 6 of 6 runs succeeded")).to_be_visible(timeout=DEMO_TIMEOUT_MS)
     runs = _runs(data_dir)
 
