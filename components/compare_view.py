@@ -120,8 +120,9 @@ def curves_section(store: RunStore, records: list[RunRecord]) -> None:
     st.caption("Lines are the mean over seeds; the shaded band runs from the worst to the best seed.")
 
 
-def scratch_vs_transfer(records: list[RunRecord], best: str) -> None:
-    """Confusion matrices, per-class gain, and the test examples the two disagree on."""
+def scratch_vs_transfer(records: list[RunRecord], best: str) -> Dataset | None:
+    """Confusion matrices, per-class gain, and the test examples the two disagree on; returns the comparison's
+    dataset (None when it can no longer be read)."""
     st.subheader(f"From scratch vs {label(best)}")
     left, right = (per_example.confusion_frame(records, s) for s in ("scratch", best))
     gain, diff = per_example.per_class_gain(records, best), per_example.disagreements(records, best)
@@ -137,7 +138,9 @@ def scratch_vs_transfer(records: list[RunRecord], best: str) -> None:
     if not gain.empty:
         st.plotly_chart(figures.per_class_gain_figure(gain, best), key="gain", config=CHART_CONFIG)
     st.subheader("Test examples they disagree on")
-    disagreement_gallery(diff, comparison_dataset(records))
+    ds = comparison_dataset(records)
+    disagreement_gallery(diff, ds)
+    return ds
 
 
 def comparison_dataset(records: list[RunRecord]) -> Dataset | None:

@@ -119,9 +119,16 @@ def test_compare_page_shows_how_each_trained_model_sees_the_test_items(data_dir,
     at = _compare_page("cmp-real")
     charts = len(at.get("plotly_chart"))
     [show] = [b for b in at.button if b.label == "Show how each model sees the test items"]
+    [look] = [b for b in at.button if b.label == "Show where each model looked"]
     show.click().run()
     assert not at.exception and not at.warning
     assert len(at.get("plotly_chart")) == charts + 2  # one map per model, side by side
     assert "a test example finds its own class" in _texts(at)
-    at.switch_page("app_pages/compare.py").run()  # the maps stay once asked for, without another click
-    assert len(at.get("plotly_chart")) == charts + 2
+    images = len(at.get("image"))
+    look.click().run()
+    assert not at.exception and not at.warning
+    painted = [img for element in at.get("image")[images:] for img in element.proto.imgs]
+    assert len(painted) == 4  # 4 test items, each a pair: from scratch left, transfer right
+    assert "left, from scratch:" in painted[0].caption and "right, linear probe:" in painted[0].caption
+    at.switch_page("app_pages/compare.py").run()  # both stay once asked for, without another click
+    assert len(at.get("plotly_chart")) == charts + 2 and len(at.get("image")) == images + 1

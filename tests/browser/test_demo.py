@@ -107,6 +107,21 @@ def _compare_updates_by_itself(context, url: str, train_url: str) -> None:
     tab.close()
 
 
+def _why_transfer_won(page) -> None:
+    """The shared view's viewer asks why transfer won: the painted images and the two feature maps appear."""
+    page.get_by_role("button", name="Show where each model looked").click()
+    page.get_by_text("left, from scratch:").first.wait_for(timeout=120_000)
+    page.get_by_role("button", name="Show how each model sees the test items").click()
+    page.locator(".st-key-map_transfer .js-plotly-plot").wait_for(timeout=120_000)
+    _settle(page)
+    assert page.get_by_test_id("stException").count() == 0
+    heading = page.get_by_role("heading", name="Why transfer won")
+    heading.scroll_into_view_if_needed()
+    page.screenshot(path=str(DEMO_SHOTS / "charts" / "why-desktop.png"), full_page=False)
+    page.locator(".st-key-map_scratch").scroll_into_view_if_needed()
+    page.screenshot(path=str(DEMO_SHOTS / "charts" / "maps-desktop.png"), full_page=False)
+
+
 def test_demo_once_then_instantly_shared_and_readable_at_any_width(visitor, served):
     from playwright.sync_api import expect
 
@@ -163,6 +178,7 @@ def test_demo_once_then_instantly_shared_and_readable_at_any_width(visitor, serv
             assert server_detail not in text, f"the shared view shows {server_detail!r}"
         _confusion_matrices_apart(page, f"the shared view at {w} px")
         _shot(page, f"shared-{width}")
+    _why_transfer_won(page)
     assert foreign == [], f"the browser asked other hosts: {sorted(set(foreign))[:5]}"
     assert sorted(p.stem for p in DEMO_SHOTS.glob("*.png")) == sorted(
         f"{name}-{width}" for name in ("home", "compare", "compare-confusion", "shared") for width in WIDTHS)

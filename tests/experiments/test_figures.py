@@ -166,7 +166,7 @@ def _feature_map():
 def test_a_feature_map_says_how_well_classes_separate_and_escapes_names():
     fig = _every_figure()["feature map"]
     assert [t.name for t in fig.data] == ["cat", "&lt;i&gt;dog&lt;/i&gt;"] and {t.mode for t in fig.data} == {"markers"}
-    assert "neighbours share the class 100% of the time" in fig.layout.title.text
+    assert "neighbours of the same class: 100%" in fig.layout.title.text
     assert "<b>" not in str(list(fig.data[0].text))
 
 

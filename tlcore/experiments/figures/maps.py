@@ -26,7 +26,6 @@ def feature_map_figure(fmap: FeatureMap, title: str) -> go.Figure:
             hovertemplate="%{text}<extra>" + plain(name)[:30] + "</extra>"))
     fig.update_xaxes(showticklabels=False, title="", zeroline=False)
     fig.update_yaxes(showticklabels=False, title="", zeroline=False, scaleanchor="x", scaleratio=1)
-    subtitle = (f"neighbours share the class {fmap.neighbours_agree:.0%} of the time · "
-                f"this flat picture keeps {fmap.explained:.0%} of the spread")
+    subtitle = f"neighbours of the same class: {fmap.neighbours_agree:.0%} · picture keeps {fmap.explained:.0%}"
     return layout(fig, f"{plain(title)}<br><sup>{subtitle}</sup>", showlegend=True, height=420,
                   legend=dict(orientation="h", y=-0.05), margin=dict(l=10, r=10, t=70, b=10))
