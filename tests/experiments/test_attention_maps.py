@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
+from tests.support.data import square_images
 from tests.support.worker import tiny_config
 from tlcore.core.errors import UserError
 from tlcore.data import load_source
@@ -29,15 +29,8 @@ COLOURS = {"red": (235, 25, 25), "green": (25, 220, 40), "blue": (30, 40, 235)}
 @pytest.fixture(scope="module")
 def squares_probe(tmp_path_factory):
     """A linear probe (real run, MobileNetV2 at 224 px: a 7×7 map) on 3 colours × 12 images of one square."""
-    root = tmp_path_factory.mktemp("squares")
-    rng = np.random.default_rng(3)
-    for name, colour in COLOURS.items():
-        (root / name).mkdir()
-        for i in range(12):
-            image = rng.integers(80, 170, size=(96, 96, 3)).astype(np.uint8)
-            y, x = rng.integers(12, 60, size=2)
-            image[y:y + 24, x:x + 24] = colour
-            Image.fromarray(image).save(root / name / f"{i}.png")
+    root = square_images(tmp_path_factory.mktemp("squares"), COLOURS, 12, side=96, square=24, margin=12,
+                         noise=(80, 170), seed=3)
     store = RunStore()
     run_id = store.create_run(tiny_config(root, strategy="linear_probe", image_size=224, test_fraction=0.34).to_dict())
     assert store.claim(run_id) and execute(store, run_id) == "succeeded"
