@@ -5,8 +5,9 @@ While runs of the comparison are queued or training, the results part reruns its
 
 import streamlit as st
 
-from components import compare_view, engine, why_view
+from components import compare_view, engine, state, try_models, why_view
 from components.compare_view import CHART_CONFIG
+from components.run_card import run_title
 from tlcore.experiments import comparison, figures
 
 LIVE_REFRESH_S = 3.0
@@ -40,3 +41,6 @@ def results() -> None:
 
 
 results()
+if state.shared():  # the viewer may try the shared models on an example of their own (read-only, rate-limited)
+    shown = comparison.models_to_try(compare_view.reload_records(store, group_id))
+    try_models.try_shared_models([r.id for r in shown], {r.id: run_title(r) for r in shown})

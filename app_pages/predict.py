@@ -4,15 +4,9 @@ import streamlit as st
 
 from components import engine, state
 from components.run_card import run_title
+from components.try_models import example_input, predictions_side_by_side, predictor
 from tlcore.core.errors import UserError
-from tlcore.data.images import load_image_bytes
-from tlcore.experiments.predict import Predictor, export_onnx_bytes, export_zip
-
-
-@st.cache_resource(max_entries=8, show_spinner="Loading the trained model…")
-def predictor(run_id: str) -> Predictor:
-    return Predictor(run_id)
-
+from tlcore.experiments.predict import export_onnx_bytes, export_zip
 
 st.title("Predict")
 store = engine.store()
@@ -35,30 +29,9 @@ if any(predictor(run_id).modality != modality for run_id in chosen):
     st.error("Pick models trained on the same kind of data (all images or all texts).")
     st.stop()
 
-if modality == "image":
-    upload = st.file_uploader("An image to classify", type=["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"])
-    try:  # within the server's image limits (TLAB_MAX_IMAGE_PIXELS), like every other image
-        example = load_image_bytes(upload.getvalue()) if upload else None
-    except UserError as exc:
-        example = None
-        st.error(str(exc))
-    if example is not None:
-        st.image(example, width=224)
-else:
-    example = st.text_area("A text to classify", placeholder="Type or paste a sentence…") or None
-
+example = example_input(modality, camera=True)
 if example is not None:
-    for column, run_id in zip(st.columns(len(chosen)), chosen):
-        with column:
-            st.markdown(f"**{labels[run_id].split(' — ')[0]}**")
-            try:
-                top = predictor(run_id).predict([example], top=5)[0]
-            except UserError as exc:
-                st.error(str(exc))
-                continue
-            st.dataframe({"class": [c for c, _ in top], "probability": [p for _, p in top]}, hide_index=True,
-                         column_config={"probability": st.column_config.ProgressColumn(
-                             "probability", min_value=0.0, max_value=1.0, format="percent")})
+    predictions_side_by_side(chosen, {run_id: labels[run_id].split(" — ")[0] for run_id in chosen}, example)
 
 st.subheader("Download a trained model")
 run_id = st.selectbox("Model", chosen, format_func=labels.get)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
+from PIL import Image
 
 from components import engine
 from components.compare_view import CHART_CONFIG
@@ -68,11 +69,18 @@ def attention_section(pair: Pair, best: str) -> None:
     except (UserError, OSError) as exc:
         st.warning(f"The maps cannot be drawn: {exc}")
         return
-    gap = np.full((painted[0][0].shape[0], 6, 3), 255, dtype=np.uint8)
-    pairs = [np.concatenate([painted[0][k], gap, painted[1][k]], axis=1) for k in range(len(items))]
+    pairs = [side_by_side(painted[0][k], painted[1][k]) for k in range(len(items))]
     captions = [f"true: {i['true']} · left, from scratch: {i['scratch']} · right, {label(best)}: {i['transfer']}"
                 for i in items]
     st.image(pairs, caption=captions, width=2 * THUMBNAIL_PX)  # a pair stays together at any screen width
+
+
+def side_by_side(left: np.ndarray, right: np.ndarray, gap: int = 6) -> np.ndarray:
+    """Two images at one height (the models may have seen different sizes: scratch trains at 160 px on a CPU,
+    a probe reads 224 px), with a white gap between them."""
+    side = max(left.shape[0], right.shape[0])
+    left, right = (np.asarray(Image.fromarray(a).resize((side, side))) for a in (left, right))
+    return np.concatenate([left, np.full((side, gap, 3), 255, dtype=np.uint8), right], axis=1)
 
 
 def feature_map_section(pair: Pair, best: str) -> None:

@@ -112,8 +112,8 @@ def test_compare_page_shows_how_each_trained_model_sees_the_test_items(data_dir,
     from tlcore.runs.execute import execute
     store = RunStore(data_dir / "runs.sqlite3")
     source = upload(store, WS, tiny_image_folder)
-    for strategy in ("scratch", "linear_probe"):
-        config = tiny_config(source, strategy=strategy, epochs=2, test_fraction=0.5)
+    for strategy, size in (("scratch", 32), ("linear_probe", 48)):  # as on a CPU: scratch sees smaller images
+        config = tiny_config(source, strategy=strategy, epochs=2, test_fraction=0.5, image_size=size)
         run_id = store.create_run(config.to_dict(), group_id="cmp-real", owner=WS, name=f"tiny: {strategy} (seed 0)")
         assert store.claim(run_id) and execute(store, run_id) == "succeeded"
     at = _compare_page("cmp-real")
@@ -128,7 +128,7 @@ def test_compare_page_shows_how_each_trained_model_sees_the_test_items(data_dir,
     look.click().run()
     assert not at.exception and not at.warning
     painted = [img for element in at.get("image")[images:] for img in element.proto.imgs]
-    assert len(painted) == 4  # 4 test items, each a pair: from scratch left, transfer right
+    assert len(painted) == 4  # 4 test items, each a pair: from scratch left, transfer right, at one height
     assert "left, from scratch:" in painted[0].caption and "right, linear probe:" in painted[0].caption
     at.switch_page("app_pages/compare.py").run()  # both stay once asked for, without another click
     assert len(at.get("plotly_chart")) == charts + 2 and len(at.get("image")) == images + 1

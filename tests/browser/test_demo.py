@@ -122,6 +122,24 @@ def _why_transfer_won(page) -> None:
     page.screenshot(path=str(DEMO_SHOTS / "charts" / "maps-desktop.png"), full_page=False)
 
 
+def _tries_a_photo(page, data_dir) -> None:
+    """The share link's viewer gives the shared models a photo of their own: each model answers, and the store
+    is left as it was (nothing queued, nothing uploaded)."""
+    from PIL import Image
+
+    photo = data_dir.parent / "viewer-photo.png"
+    Image.new("RGB", (64, 64), (250, 200, 40)).save(photo)
+    runs = _runs(data_dir)
+    page.get_by_role("heading", name="Try these models").scroll_into_view_if_needed()
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(photo))
+    page.get_by_text(re.compile(r"Linear probe · seed \d")).wait_for(timeout=120_000)
+    page.locator("[data-testid='stDataFrame']").nth(1).wait_for(timeout=120_000)
+    _settle(page)
+    assert page.get_by_test_id("stException").count() == 0
+    page.screenshot(path=str(DEMO_SHOTS / "charts" / "try-desktop.png"))
+    assert _runs(data_dir) == runs, "trying the shared models changed the store"
+
+
 def test_demo_once_then_instantly_shared_and_readable_at_any_width(visitor, served):
     from playwright.sync_api import expect
 
@@ -179,6 +197,7 @@ def test_demo_once_then_instantly_shared_and_readable_at_any_width(visitor, serv
         _confusion_matrices_apart(page, f"the shared view at {w} px")
         _shot(page, f"shared-{width}")
     _why_transfer_won(page)
+    _tries_a_photo(page, data_dir)
     assert foreign == [], f"the browser asked other hosts: {sorted(set(foreign))[:5]}"
     assert sorted(p.stem for p in DEMO_SHOTS.glob("*.png")) == sorted(
         f"{name}-{width}" for name in ("home", "compare", "compare-confusion", "shared") for width in WIDTHS)

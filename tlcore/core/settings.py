@@ -89,6 +89,7 @@ class Limits:
     max_cache_mb: int = 10_000  # decoded images and frozen features; least recently used files go first
     max_new_workspaces_per_hour: int = 30  # per client address
     max_queued_per_client: int = 60  # runs waiting or running from all the workspaces one client address opened
+    max_shared_predictions_per_hour: int = 60  # per client address: share-link viewers trying the shared models
 
     @classmethod
     def from_env(cls) -> Limits:

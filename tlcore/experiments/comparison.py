@@ -181,6 +181,18 @@ def verdict(final: pd.DataFrame) -> str:
 
 
 
+def models_to_try(records: list[RunRecord]) -> list[RunRecord]:
+    """The finished runs of the lowest seed that trained a model (nearest neighbours trains none), in strategy
+    order: what a share link's viewer may try on an example of their own."""
+    usable = [r for r in succeeded(records)
+              if r.config.get("strategy") in strategies.IDS and strategies.get(r.config["strategy"]).solver != "knn"]
+    if not usable:
+        return []
+    seed = min(r.config.get("seed", 0) for r in usable)
+    return sorted((r for r in usable if r.config.get("seed", 0) == seed),
+                  key=lambda r: strategies.order(r.config["strategy"]))
+
+
 # -- export ---------------------------------------------------------------------------------------------------
 def metrics_csv(records: list[RunRecord]) -> str:
     """One CSV row per run (unfinished runs have empty metrics); formula-like cells are neutralised."""

@@ -1,0 +1,12 @@
+"""The share-link prediction budget: a sliding window per client address."""
+
+from tlcore.experiments.rate_limit import SlidingWindow
+
+
+def test_a_client_gets_its_limit_per_window_and_others_are_not_affected():
+    budget = SlidingWindow(limit=3, window_s=60)
+    assert [budget.take("a", now=t) for t in (0, 1, 2, 3)] == [True, True, True, False]
+    assert budget.left("a", now=3) == 0 and budget.wait_s("a", now=3) == 57
+    assert budget.take("b", now=3) and budget.left("b", now=3) == 2
+    assert budget.take("a", now=60.5) and not budget.take("a", now=60.6)  # the first event left the window
+    assert budget.left("a", now=61) == 1 and budget.wait_s("a", now=61) == 0  # the event at 1 s left too
