@@ -4,8 +4,9 @@ A linear probe then costs one forward pass over the data, however many epochs, s
 reuse it: the cache is shared by every run that uses the same data and model.
 
 The cache key does not name the backend (ONNX Runtime or eager PyTorch, see `frozen_onnx`): both compute the
-same function (a fresh export is checked to agree within 1e-3 relative; measured ~1e-6), so features written by
-one are valid for the other, and switching backends (`TLAB_FEATURE_BACKEND=torch`, a GPU) costs no recompute.
+same function (a fresh export is checked to agree within 1e-3 relative; measured 2e-6 on 32 tux-photos at
+224 px), so features written by one are valid for the other, and switching backends (`TLAB_FEATURE_BACKEND`,
+a GPU) costs no recompute.
 """
 
 from __future__ import annotations

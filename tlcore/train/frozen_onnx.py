@@ -1,8 +1,8 @@
 """The frozen image body on ONNX Runtime: the same features as PyTorch's eager forward, ~3x more per CPU-second.
 
-Measured on this project's 2-core CPU (`python -m bench --cases roofline`): MobileNetV2's frozen pass runs at
-~15-20 images per CPU-second in eager PyTorch and ~45-75 on ONNX Runtime's CPU execution provider
-(EfficientNet-Lite ~2.5x). Text bodies stay on PyTorch: MiniLM was slower on ONNX Runtime.
+Measured on this project's 2-core CPU (`python -m bench --cases roofline`, docs/performance.md): MobileNetV2's
+frozen pass 9.3 → 26.4 images/s (14 → 47 per CPU-second), EfficientNet-Lite0/1 2.2-2.3x. Text bodies stay on
+PyTorch: MiniLM was slower on ONNX Runtime (measured for issue 14: 22 vs 14 texts per CPU-second).
 
 The body is exported once (legacy TorchScript exporter, opset 17, dynamic batch axis) to
 `<data dir>/cache/onnx/<key>.onnx`, the key naming the model, a digest of the body's weights and the input
