@@ -7,7 +7,7 @@ from components import engine, state
 from components.run_card import describe_node, run_title
 from tlcore.core import strategies
 from tlcore.experiments.quotas import describe_usage
-from tlcore.runs.artifacts import delete_artifacts
+from tlcore.runs.paths import discard_artifacts
 
 st.title("Runs")
 store = engine.store()
@@ -60,7 +60,7 @@ if record.is_final:
     confirm = st.checkbox("Yes, delete this run and its trained model", key=f"confirm-{run_id}")
     if st.button("Delete run", disabled=not confirm):
         if store.delete(run_id, owner=workspace):
-            delete_artifacts(run_id)
+            discard_artifacts(run_id)
         st.success("Deleted.")
         st.rerun()
 else:

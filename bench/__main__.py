@@ -28,13 +28,16 @@ os.environ.setdefault("TLAB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+# Cases that are not a reference-vs-ours comparison: name → "module:runner" (imported only when asked for).
+SPECIAL = {"ray": "bench.ray_scaling:run_ray_scaling", "roofline": "bench.roofline:run_roofline"}
+
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="CI-size run: small subsets and 1-2 epochs")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--cases", default="vision,text",
-                        help="comma-separated: vision, text, ray (default vision,text)")
+                        help="comma-separated: vision, text, ray, roofline (default vision,text)")
     parser.add_argument("--ui", action=argparse.BooleanOptionalAction, default=None,
                         help="measure page-switch latency idle vs with a worker training (default: full mode only)")
     parser.add_argument("--seed", type=int, default=0)
@@ -46,9 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     names = [c.strip() for c in args.cases.split(",") if c.strip()]
     from bench.cases import CASES
-    unknown = [n for n in names if n not in (*CASES, "ray")]
+    unknown = [n for n in names if n not in (*CASES, *SPECIAL)]
     if unknown:
-        print(f"Unknown case {unknown[0]!r}; choose from {', '.join(CASES)}, ray.", file=sys.stderr)
+        print(f"Unknown case {unknown[0]!r}; choose from {', '.join((*CASES, *SPECIAL))}.", file=sys.stderr)
         return 2
     data_dir = tempfile.mkdtemp(prefix="tlab-bench-")
     os.environ["TLAB_DATA_DIR"] = data_dir  # cold caches: decoding and the feature pass are measured
@@ -69,24 +72,28 @@ def run(names: list[str], args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     from bench.cases import case_for, run_case
-    from bench.ray_scaling import run_ray_scaling
     from tlcore.train.defaults import device_description
 
     _warm_imports()
     started = time.perf_counter()
-    cases = [run_ray_scaling(args.quick, args.seed) if name == "ray" else
+    cases = [special_case(name)(args.quick, args.seed) if name in SPECIAL else
              run_case(case_for(name, args.quick), args.seed) for name in names]
     result: dict[str, Any] = {
         "mode": "quick" if args.quick else "full", "seed": args.seed, "device": device_description(),
         "torch_threads": torch.get_num_threads(), "torch": torch.__version__, "python": platform.python_version(),
         "cases": cases}
-    want_ui = (not args.quick and names != ["ray"]) if args.ui is None else args.ui  # the UI check is the engine's
+    want_ui = (not args.quick and not set(names) <= set(SPECIAL)) if args.ui is None else args.ui  # the engine's
     if want_ui:
         from bench.ui import measure_ui, ui_unavailable
         reason = ui_unavailable()
         result["ui"] = {"skipped": reason} if reason else measure_ui()
     result["total_s"] = round(time.perf_counter() - started, 1)
     return result
+
+
+def special_case(name: str) -> Any:
+    module, function = SPECIAL[name].split(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def _warm_imports() -> None:
@@ -109,12 +116,13 @@ def _finite(value: Any) -> Any:
 
 def render(result: dict[str, Any]) -> str:
     from bench.ray_scaling import render_ray
+    from bench.roofline import render_roofline
     lines = [f"Transfer Lab bench ({result['mode']}), {result['device']}, {result['torch_threads']} torch threads, "
              f"seed {result['seed']}"]
     head = f"{'side':40} {'test acc':>8} {'to target':>10} {'wall':>8} {'ex/s':>7} {'+mem MB':>8} {'speedup':>8}"
     for case in result["cases"]:
-        if case.get("kind") == "ray":
-            lines += render_ray(case)
+        if case.get("kind") in ("ray", "roofline"):
+            lines += render_ray(case) if case["kind"] == "ray" else render_roofline(case)
             continue
         if "skipped" in case:
             lines += ["", f"{case['name']}: skipped ({case['skipped']})"]

@@ -33,6 +33,7 @@ def run_ours(ds: Dataset, config: TrainConfig, label: str | None = None) -> Side
             side.train_start_s = watch.now()
 
     def probe(module: torch.nn.Module, inputs: Inputs) -> dict[str, float]:
+        side.extra["data_device"] = _data_device(inputs)
         with watch.pause():
             was_training = module.training
             probs, labels, _ = predict_probs(module, inputs, test_idx, prep.resolved.batch_size * 2,
@@ -48,7 +49,7 @@ def run_ours(ds: Dataset, config: TrainConfig, label: str | None = None) -> Side
         side.epochs.append((side.wall_s, len(prep.train_idx), side.final_accuracy))
         side.solved = True
     r = prep.resolved
-    side.extra = {"strategy": config.strategy, "batch_size": r.batch_size, "image_size": r.image_size,
+    side.extra = {**side.extra, "strategy": config.strategy, "batch_size": r.batch_size, "image_size": r.image_size,
                   "max_length": r.max_length, "epochs_run": out.summary["epochs"],
                   "best_epoch": out.summary["best_epoch"], "device": r.device, "bf16": r.amp_bf16,
                   "channels_last": r.channels_last}
@@ -57,3 +58,9 @@ def run_ours(ds: Dataset, config: TrainConfig, label: str | None = None) -> Side
         side.extra["feature_pass_s"] = round(seconds, 2)
         side.extra["feature_pass_per_s"] = round(len(ds) / seconds, 1) if seconds > 0 else None
     return side
+
+
+def _data_device(inputs: Inputs) -> str | None:
+    """Where the tensors each training step indexes live (the whole decoded dataset, or cached features)."""
+    data = getattr(inputs, "images", getattr(inputs, "features", None))
+    return None if data is None else data.device.type

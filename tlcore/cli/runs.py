@@ -1,4 +1,7 @@
-"""`runs` (list, show, export, push) and `predict`: what has been trained, and using it."""
+"""`runs` (list, show, export, push) and `predict`: what has been trained, and using it.
+
+`runs list` and `runs show` only read the store: torch and the model libraries are imported only by the
+commands that load a model (export, predict; tests/cli/test_lean_imports.py holds this)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from tlcore.cli.output import CliError, emit, get_run, table
-from tlcore.experiments.predict import Predictor, export_run
 from tlcore.runs import RunStore
 from tlcore.runs.store import EVERYONE
 
@@ -27,6 +29,8 @@ def runs(args: argparse.Namespace) -> int:
     elif args.runs_command == "push":
         _push(store, args)
     else:
+        from tlcore.experiments.predict import export_run
+
         record = get_run(store, args.run_id)
         if record.status != "succeeded":
             raise CliError(f"Run {record.id} is {record.status}; only finished runs can be exported.")
@@ -49,6 +53,8 @@ def _push(store: RunStore, args: argparse.Namespace) -> None:
 
 
 def predict(args: argparse.Namespace) -> int:
+    from tlcore.experiments.predict import Predictor
+
     if args.top < 1:
         raise CliError("--top must be at least 1.")
     record = get_run(RunStore(), args.run_id)

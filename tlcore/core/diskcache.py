@@ -58,7 +58,7 @@ def touch(path: Path) -> None:
         pass
 
 
-ENGINE_FOLDERS = (".", "features")  # decoded images sit at the top, frozen features below
+ENGINE_FOLDERS = (".", "features", "onnx")  # decoded images at the top; frozen features, exported bodies below
 
 
 def usage(root: Path) -> list[tuple[float, int, Path]]:

@@ -114,7 +114,3 @@ def load_run_model(run_id: str) -> tuple[TransferModel, dict[str, Any]]:
 
 def _write_json(path: Path, value: Any) -> None:
     path.write_text(json.dumps(json_safe(value), indent=1))
-
-
-def delete_artifacts(run_id: str) -> None:
-    shutil.rmtree(run_dir(run_id), ignore_errors=True)

@@ -47,6 +47,6 @@ def feature_inputs(prep: Prepared, model: TransferModel, inputs: Inputs, device:
     def compute() -> torch.Tensor:
         progress(0, len(ds))  # the pass starts now (only on a cache miss)
         return compute_features(model.body, inputs, len(ds), r.batch_size * 2, amp_bf16=r.amp_bf16,
-                                progress=progress)
+                                progress=progress, model_id=prep.spec.id)
     features = cached_features(path, len(ds), compute)
     return FeatureInputs(features, torch.as_tensor(ds.labels), device)

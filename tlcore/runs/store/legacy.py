@@ -17,7 +17,6 @@ from pathlib import Path
 
 from tlcore.core import settings
 from tlcore.core.errors import DataError
-from tlcore.data import library
 from tlcore.runs.paths import run_dir
 
 _TABLES = (("runs", "config"), ("studies", "spec"))
@@ -26,6 +25,8 @@ _UPLOAD_PATH = re.compile(r"(?:[^\s:]*/)?uploads/[^\s:]*")  # any path through a
 
 def import_legacy_uploads(conn: sqlite3.Connection) -> Callable[[], None] | None:
     """Rewrite the rows; returns the removal of the old folder, for after the transaction has committed."""
+    from tlcore.data import library  # here: opening the store does not import the data layer (pandas, PIL)
+
     legacy = settings.data_dir() / "uploads"
     imported: dict[str, tuple[str, str, int]] = {}
     for table, column in _TABLES:
@@ -51,6 +52,8 @@ def import_legacy_uploads(conn: sqlite3.Connection) -> Callable[[], None] | None
 
 
 def _file_name(match: re.Match) -> str:
+    from tlcore.data import library
+
     return library.display_name(Path(match.group(0)).name)
 
 
@@ -82,6 +85,8 @@ def _legacy_upload(path: object, legacy: Path) -> Path | None:
 def _import(path: Path) -> tuple[str, str, int]:
     """(handle, display name, bytes) of one old upload; a file that is gone keeps a handle that resolves to
     nothing (the pages then say the data can no longer be read)."""
+    from tlcore.data import library
+
     a_file = path.is_file() or (path.suffix != "" and not path.is_dir())  # a file that is gone still has a suffix
     name = library.display_name(path.name if a_file else "uploaded folder")
     try:
