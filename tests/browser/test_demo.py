@@ -133,8 +133,10 @@ def _tries_a_photo(page, data_dir) -> None:
     page.get_by_role("heading", name="Try these models").scroll_into_view_if_needed()
     page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(photo))
     page.get_by_text(re.compile(r"Linear probe · seed \d")).wait_for(timeout=120_000)
-    page.locator("[data-testid='stDataFrame']").nth(1).wait_for(timeout=120_000)
+    answers = page.locator("[data-testid='stDataFrame']").nth(1)
+    answers.wait_for(timeout=120_000)
     _settle(page)
+    answers.scroll_into_view_if_needed()
     assert page.get_by_test_id("stException").count() == 0
     page.screenshot(path=str(DEMO_SHOTS / "charts" / "try-desktop.png"))
     assert _runs(data_dir) == runs, "trying the shared models changed the store"
