@@ -37,7 +37,7 @@ def _store(data_dir: str) -> RunStore:
 
 @st.cache_resource(show_spinner="Connecting to the workers…")
 def _executor(data_dir: str) -> Executor:
-    ex = make_executor(_store(data_dir))
+    ex = make_executor(_store(data_dir), standby=settings.standby_worker())  # the first run starts at once
     ex.recover()
     atexit.register(ex.stop)  # a Ray executor hands its runs over at once instead of after its lease
     return ex.start()

@@ -10,6 +10,9 @@ os.environ["TLAB_OFFLINE"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TLAB_WORKER_NICE", "0")
+# No standby worker for each app test's fresh server objects (it would import torch in a new process every
+# time); tests/runs/test_standby.py and the browser tests' server turn it on.
+os.environ.setdefault("TLAB_STANDBY_WORKER", "0")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -6,7 +6,9 @@ Concurrency is counted in the store, so several dispatchers sharing a data direc
 
 A worker is warm: after its run it claims the next queued one itself (see `tlcore.runs.worker`), so the
 dispatcher tracks *processes* and asks the store which run each is on (`runs.pid`) to enforce a cancel,
-or to record why a run ended when its process dies.
+or to record why a run ended when its process dies. With `standby=True` (the app's dispatcher) one worker is
+started before any run is queued and kept there: it waits with torch and the model libraries imported, so
+the first run after a server start begins at once instead of after a worker start.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from tlcore.runs.pumping import PumpLoop
 from tlcore.runs.store import EVERYONE, RunRecord, RunStore, Scope
 
 log = logging.getLogger("tlcore.jobs")
+STANDBY = "--standby"  # the worker's argument for "no run yet: wait for one" (tlcore.runs.worker)
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 # A run's `started` is set after its worker process exists; allow for clock steps between the two clocks
 # (psutil derives a process's start from boot time) before calling a younger process with its pid a stranger.
@@ -76,7 +79,8 @@ class Dispatcher(PumpLoop):
     thread_name = "tlcore-dispatcher"
 
     def __init__(self, store: RunStore, *, max_workers: int | None = None, cancel_grace_s: float = 10.0,
-                 recover_every_s: float = 5.0, idle_grace_s: float = 10.0, python: str = sys.executable) -> None:
+                 recover_every_s: float = 5.0, idle_grace_s: float = 10.0, python: str = sys.executable,
+                 standby: bool = False) -> None:
         self.store = store
         self.max_workers = max_workers or default_max_workers()
         self.cancel_grace_s = cancel_grace_s
@@ -86,6 +90,8 @@ class Dispatcher(PumpLoop):
         self._gpus: dict[int, str | None] = {}
         self._cancel_seen: dict[tuple[int, str], float] = {}
         self._idle_since: dict[int, float] = {}
+        self.standby = standby
+        self._standby_pids: set[int] = set()  # started with no run: idle by design until they claim one
         self.recover_every_s = recover_every_s
         self._last_recover = float("-inf")
         self._lock = threading.Lock()
@@ -116,6 +122,8 @@ class Dispatcher(PumpLoop):
             active = self.store.active_runs(executor="local")  # a Ray run's pid is a process on another node
             self._enforce_cancels(runs_by_pid(active))
             self._start_queued(active)
+            if self.standby and not self._procs and len(active) < self.max_workers:
+                self._spawn(None)
 
     def _start_queued(self, active: list[RunRecord]) -> None:
         """Fill free slots in FIFO order. One snapshot of the active runs counts both the busy slots and our
@@ -133,27 +141,34 @@ class Dispatcher(PumpLoop):
         for pid in self._procs:
             if by_pid.get(pid):
                 self._idle_since.pop(pid, None)
-            elif now - self._idle_since.setdefault(pid, now) < self.idle_grace_s:
+            elif pid in self._standby_pids or now - self._idle_since.setdefault(pid, now) < self.idle_grace_s:
                 idle += 1
         return idle
 
-    def _spawn(self, run_id: str) -> None:
+    def _spawn(self, run_id: str | None) -> None:
+        """A worker for `run_id` (already claimed), or with None a standby worker that claims runs itself."""
         env = dict(os.environ, TLAB_MAX_WORKERS=str(self.max_workers))  # the limit its next claims respect
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
         gpu = self._free_gpu()
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = gpu
         try:
-            path = log_path(run_id)
+            path = log_path(run_id or "standby")
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "ab") as stderr:  # import errors and crashes before logging starts land here
-                proc = subprocess.Popen([self.python, "-m", "tlcore.runs.worker", run_id], env=env, cwd=PACKAGE_ROOT,
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-                                        start_new_session=True)
+                proc = subprocess.Popen([self.python, "-m", "tlcore.runs.worker", run_id or STANDBY], env=env,
+                                        cwd=PACKAGE_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=stderr, start_new_session=True)
         except OSError as exc:
-            self.store.finish(run_id, "failed", error=f"Could not start a worker process ({exc}).")
+            if run_id:
+                self.store.finish(run_id, "failed", error=f"Could not start a worker process ({exc}).")
+            else:
+                log.warning("could not start a standby worker: %s", exc)
             return
-        self.store.set_pid(run_id, proc.pid)
+        if run_id:
+            self.store.set_pid(run_id, proc.pid)
+        else:
+            self._standby_pids.add(proc.pid)
         self._procs[proc.pid] = proc
         self._gpus[proc.pid] = gpu
         log.info("started run %s as pid %s on %s", run_id, proc.pid, f"GPU {gpu}" if gpu else "the CPU")
@@ -176,6 +191,7 @@ class Dispatcher(PumpLoop):
             del self._procs[pid]
             self._gpus.pop(pid, None)
             self._idle_since.pop(pid, None)
+            self._standby_pids.discard(pid)
         self._cancel_seen = {key: t for key, t in self._cancel_seen.items() if key[0] not in dead}
         for run in self.store.active_runs(executor="local"):
             if run.pid not in dead:

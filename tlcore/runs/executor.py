@@ -53,11 +53,13 @@ def executor_kind(env: Mapping[str, str] = os.environ) -> str:
     return kind
 
 
-def make_executor(store: RunStore, env: Mapping[str, str] = os.environ, **kwargs: Any) -> Executor:
-    """The executor `TLAB_EXECUTOR` names; keyword arguments go to its constructor. The Ray one connects to
+def make_executor(store: RunStore, env: Mapping[str, str] = os.environ, *, standby: bool = False,
+                  **kwargs: Any) -> Executor:
+    """The executor `TLAB_EXECUTOR` names; keyword arguments go to its constructor. `standby`: the local one
+    keeps a worker started and waiting (a Ray cluster's workers are the cluster's own). The Ray one connects to
     the cluster now (UserError, in plain words, when it cannot)."""
     if executor_kind(env) == "local":
-        return Dispatcher(store, **kwargs)
+        return Dispatcher(store, standby=standby, **kwargs)
     try:
         from tlcore.runs.ray.executor import RayExecutor
         from tlcore.runs.ray.settings import RaySettings

@@ -1,4 +1,5 @@
-"""Worker process: `python -m tlcore.runs.worker RUN_ID` trains a queued run and writes everything to the store.
+"""Worker process: `python -m tlcore.runs.worker RUN_ID` trains a queued run and writes everything to the store;
+`python -m tlcore.runs.worker --standby` starts with no run and waits, warm, for the next one to be queued.
 
 Then it stays warm: it claims the next queued run itself (within the dispatcher's limit passed in
 `TLAB_MAX_WORKERS`) and runs it in the same process, until the queue is empty or `TLAB_WORKER_MAX_RUNS`
@@ -15,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -29,6 +31,8 @@ from tlcore.runs.store import RunStore
 
 log = logging.getLogger("tlcore.runs")
 DEFAULT_MAX_RUNS = 50
+STANDBY = "--standby"
+STANDBY_POLL_S = 0.25
 
 
 @contextmanager
@@ -62,9 +66,40 @@ def run_chain(store: RunStore, run_id: str | None, *, max_active: int, max_runs:
     return statuses
 
 
+WARM_MODULES = ("tlcore.train.run", "sklearn.linear_model", "torchvision.models", "timm", "onnxruntime",
+                "transformers")
+
+
+def warm_up() -> None:
+    """Import what a run needs before any run is there (the libraries a model is built with are otherwise
+    imported by its first run); a module that is missing here is simply left to the run that needs it."""
+    import importlib
+    for name in WARM_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            log.info("standby: %s not imported (%s)", name, exc)
+
+
+def standby(store: RunStore, *, max_active: int, max_runs: int, poll_s: float = STANDBY_POLL_S) -> list[str]:
+    """Import everything, then wait; claim each run as it is queued and run the chain from it, then wait
+    again, until `max_runs` runs are done. Stops when the process that started it (the server) is gone, so a
+    crashed server leaves no worker behind."""
+    parent, statuses, started = os.getppid(), [], time.monotonic()
+    warm_up()
+    print(f"standby worker {os.getpid()}: ready after {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+    while len(statuses) < max_runs and os.getppid() == parent:
+        run_id = store.claim_next(os.getpid(), max_active)
+        if run_id is None:
+            time.sleep(poll_s)
+            continue
+        statuses += run_chain(store, run_id, max_active=max_active, max_runs=max_runs - len(statuses))
+    return statuses
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m tlcore.runs.worker RUN_ID", file=sys.stderr)
+        print(f"usage: python -m tlcore.runs.worker RUN_ID | {STANDBY}", file=sys.stderr)
         return 2
     logging.getLogger().setLevel(logging.INFO)
     try:
@@ -73,7 +108,9 @@ def main(argv: list[str]) -> int:
         pass
     torch.set_num_threads(settings.torch_threads(os.cpu_count() or 1))
     max_runs = max(1, int(os.environ.get("TLAB_WORKER_MAX_RUNS") or DEFAULT_MAX_RUNS))
-    statuses = run_chain(RunStore(), argv[0], max_active=default_max_workers(), max_runs=max_runs)
+    store, max_active = RunStore(), default_max_workers()
+    statuses = (standby(store, max_active=max_active, max_runs=max_runs) if argv[0] == STANDBY
+                else run_chain(store, argv[0], max_active=max_active, max_runs=max_runs))
     return 0 if all(s in ("succeeded", "cancelled") for s in statuses) else 1
 
 

@@ -1,0 +1,60 @@
+"""The app's standby worker: started before any run is queued, it waits with everything imported, takes the
+first run itself (no new process), goes back to waiting, and exits when the server that started it is gone."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import psutil
+
+from tests.support.paths import REPO
+from tests.support.worker import pump_until, tiny_config
+from tlcore.runs import Dispatcher, RunStore
+from tlcore.runs.paths import log_path
+from tlcore.runs.store import EVERYONE
+
+
+def _ready(timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    while "ready after" not in (log_path("standby").read_text() if log_path("standby").exists() else ""):
+        assert time.monotonic() < deadline, "the standby worker did not get ready"
+        time.sleep(0.2)
+
+
+def test_the_standby_worker_takes_runs_without_a_new_process(tmp_path, monkeypatch, tiny_image_folder):
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
+    store = RunStore()
+    dispatcher = Dispatcher(store, max_workers=1, standby=True)
+    try:
+        dispatcher.pump()
+        [standby] = dispatcher.worker_pids  # started with nothing queued
+        _ready()
+        for k in range(2):  # the first run, and one after it went back to waiting
+            run_id = store.create_run(tiny_config(tiny_image_folder, seed=k).to_dict())
+            pump_until(lambda run_id=run_id: store.get(run_id, owner=EVERYONE).is_final, dispatcher, timeout_s=180)
+            record = store.get(run_id, owner=EVERYONE)
+            assert record.status == "succeeded" and record.pid == standby, record.error
+            assert dispatcher.worker_pids == [standby]
+    finally:
+        dispatcher.terminate_all()
+
+
+def test_the_standby_worker_leaves_with_the_server(tmp_path, monkeypatch):
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
+    server = subprocess.Popen(  # a stand-in server: starts the standby worker, then dies without cleaning up
+        [sys.executable, "-c", "import time; from tlcore.runs import Dispatcher, RunStore; "
+         "d = Dispatcher(RunStore(), max_workers=1, standby=True); d.pump(); print(d.worker_pids[0], flush=True); "
+         "time.sleep(600)"],
+        cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=subprocess.PIPE, text=True)
+    standby = psutil.Process(int(server.stdout.readline()))
+    try:
+        _ready()
+        server.kill()
+        server.wait()
+        standby.wait(timeout=30)  # it noticed its parent is gone
+    finally:
+        if standby.is_running():
+            standby.kill()
