@@ -1,19 +1,27 @@
-"""Models: a card per model for the dataset's kind (images or text), with availability and advice."""
+"""Models: which model suits the data (a ranking without training), then a card per model for the dataset's kind
+(images or text), with availability and advice."""
 
 import streamlit as st
 
 from components import state
+from components.ranking_view import ranking_section
 from tlcore.core.errors import UserError
 from tlcore.models import availability, get_spec, list_specs, named
 
 st.title("Models")
 try:
-    modality = state.dataset(state.data_source(), *state.columns()).modality
+    dataset = state.dataset(state.data_source(), *state.columns())
+    modality = dataset.modality
 except UserError:
-    modality = "image"
-chosen = state.model_id(modality)
+    dataset, modality = None, "image"
 st.write(f"Pretrained models for **{'images' if modality == 'image' else 'text'}**. Each one is also trained "
          "from scratch (random start) when you compare strategies, so you see what pretraining adds.")
+
+split = st.session_state.get("split_settings", {})
+if dataset is not None:
+    with st.container(border=True):
+        ranking_section(state.data_source(), dataset, split)
+chosen = state.model_id(modality)  # after the ranking, which preselects its best model
 
 columns = st.columns(2)
 for i, spec in enumerate(list_specs(modality)):

@@ -1,0 +1,50 @@
+"""`python -m tlcore rank`: a real ranking of two offline models on a tiny folder, the probe's feature cache
+filled by it and read by the second ranking, and one plain line for bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tlcore.cli import main
+from tlcore.core.config import TrainConfig
+from tlcore.train.prepare import prepare
+from tlcore.train.run_inputs import feature_cache_file
+
+MODELS = ["mobilenet_v2", "efficientnet_lite0"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["rank", "--data", "/no/such/file.zip"], "file.zip"),
+    (["rank", "--data", "digits", "--models", "minilm-l6"], "minilm-l6"),
+    (["rank", "--data", "digits", "--models", "no-such-model"], "no-such-model"),
+    (["rank", "--data", "digits", "--models", " , "], "--models"),
+    (["rank", "--data", "digits", "--models", "resnet50"], "resnet50"),
+    (["rank"], "--data"),
+])
+def test_rank_bad_input_exits_2_with_one_line(args, message, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err
+    assert message in err
+
+
+def test_rank_fills_the_probes_feature_cache_and_ranks_again_from_it(tiny_image_folder, capsys):
+    args = ["rank", "--data", str(tiny_image_folder), "--models", ",".join(MODELS), "--json"]
+    assert main(args) == 0
+    first = json.loads(capsys.readouterr().out)
+    for model in MODELS:  # exactly the file a linear probe of this data and model reads
+        assert feature_cache_file(prepare(TrainConfig(data=str(tiny_image_folder), model=model))).exists()
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    second = json.loads(captured.out)
+    assert "features" in captured.err  # progress lines on stderr
+    assert all(m["from_cache"] for m in second["models"])
+    assert sorted(m["model_id"] for m in second["models"]) == sorted(MODELS)
+    assert [m["model_id"] for m in second["models"]] == [m["model_id"] for m in first["models"]]
+    assert second["models"][0]["verdict"] == "best" and second["headline"].startswith("Best start")
+    assert second["n_train"] == 15 and 0 <= second["models"][0]["knn_loo"] <= 1
+    assert main(["rank", "--data", str(tiny_image_folder), "--models", ",".join(MODELS)]) == 0
+    table = capsys.readouterr().out
+    assert "Best start" in table and "logme" in table and "training examples" in table

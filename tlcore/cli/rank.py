@@ -1,0 +1,45 @@
+"""`rank`: which pretrained model suits a dataset, from frozen features and labels, without training."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from tlcore.cli.output import CliError, emit, table
+from tlcore.experiments import ranking
+
+
+def rank(args: argparse.Namespace) -> int:
+    names = ("seed", "per_class", "test_fraction", "val_fraction", "text_column", "label_column")
+    options = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    model_ids = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    if args.models is not None and not model_ids:
+        raise CliError("--models is empty; name models separated by commas (see `python -m tlcore models`).")
+    result = ranking.rank_models(args.data, options, model_ids=model_ids, progress=ProgressLines())
+    emit(result.to_dict(), args.json, _render)
+    return 0
+
+
+class ProgressLines:
+    """One line on stderr per step and every ~10 % of it, so a log file's last line says where a job is."""
+
+    def __init__(self) -> None:
+        self.last: tuple[str, int] | None = None
+
+    def __call__(self, message: str, done: int, total: int) -> None:
+        tenth = done * 10 // max(total, 1)
+        if self.last != (message, tenth):
+            self.last = (message, tenth)
+            print(f"{message} ({done}/{total})" if total > 1 else message, file=sys.stderr, flush=True)
+
+
+def _render(o: dict[str, Any]) -> str:
+    rows = [{"model": m["model_id"], "verdict": m["verdict"], "logme": m["logme"], "knn_loo": m["knn_loo"],
+             "seconds": m["seconds"], "cached": m["from_cache"]} for m in o["models"]]
+    lines = [o["headline"], table(rows, ["model", "verdict", "logme", "knn_loo", "seconds", "cached"]),
+             o["certainty"], o["second_opinion"],
+             f"Ranked on {o['n_train']:,} training examples in {o['seconds']:.1f} s."]
+    lines += [f"not ranked: {model}: {why}" for model, why in o["skipped"].items()]
+    return "\n".join(lines)
+
