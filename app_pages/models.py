@@ -4,7 +4,8 @@
 import streamlit as st
 
 from components import state
-from components.ranking_view import ranking_section
+from components.layers_view import layers_section
+from components.ranking_view import ranking_options, ranking_section
 from tlcore.core.errors import UserError
 from tlcore.models import availability, get_spec, list_specs, named
 
@@ -22,6 +23,9 @@ if dataset is not None:
     with st.container(border=True):
         ranking_section(state.data_source(), dataset, split)
 chosen = state.model_id(modality)  # after the ranking, which preselects its best model
+if dataset is not None and availability(get_spec(chosen)).available:
+    with st.expander(f"Which layers of {get_spec(chosen).title} transfer?"):
+        layers_section(state.data_source(), get_spec(chosen), ranking_options(split))
 
 columns = st.columns(2)
 for i, spec in enumerate(list_specs(modality)):

@@ -43,3 +43,19 @@ def test_models_page_ranks_in_the_background_and_preselects_the_best_model(data_
     assert not at.exception and at.success and "Ranking the models" not in [i.value for i in at.info]
     assert any("3 of 3 from cached features" in c.value for c in at.caption)
 
+
+def test_models_page_shows_which_layers_transfer_for_the_chosen_model(data_dir, tiny_image_folder):
+    at = open_app("models", ws=WS_A, data=upload(RunStore(), WS_A, Path(tiny_image_folder)), model="mobilenet_v2")
+    assert any(e.label == "Which layers of MobileNetV2 transfer?" for e in at.expander)
+    [show] = [b for b in at.button if b.key == "layers-run"]
+    show.click().run()
+    deadline = time.monotonic() + 240
+    while not at.get("plotly_chart"):
+        assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+        assert time.monotonic() < deadline, "the per-layer analysis did not finish in time"
+        time.sleep(1.0)
+        at.run()
+    advice = [m.value for m in at.markdown if m.value.startswith("**") and "frozen" in m.value]
+    assert advice, "the freeze suggestion is shown above the curve"
+    assert any("pretrained on" in p.proto.text for p in at.get("progress"))  # the gauge
+    assert any("training examples in" in c.value for c in at.caption)

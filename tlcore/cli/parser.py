@@ -75,6 +75,9 @@ def _data_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--per-class", type=int, help="score at most this many training examples per class")
     p.add_argument("--test-fraction", type=float, help="share held out for testing, never scored (default 0.2)")
     p.add_argument("--val-fraction", type=float, help="share held out for validation, never scored (default 0.15)")
+    p.add_argument("--layers", metavar="MODEL",
+                   help="instead: how useful each depth of MODEL is for the data, how many stages to freeze, and how "
+                        "far the data is from what MODEL was pretrained on")
     p.add_argument("--text-column")
     p.add_argument("--label-column")
     _json_option(p)

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from tlcore.cli.output import CliError, emit, table
-from tlcore.experiments import ranking
+from tlcore.experiments import layers, ranking
 
 
 def rank(args: argparse.Namespace) -> int:
@@ -16,6 +16,12 @@ def rank(args: argparse.Namespace) -> int:
     model_ids = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
     if args.models is not None and not model_ids:
         raise CliError("--models is empty; name models separated by commas (see `python -m tlcore models`).")
+    if args.layers:
+        if model_ids:
+            raise CliError("--layers names the one model to look into; leave out --models.")
+        report = layers.layer_report(args.data, args.layers, options, progress=ProgressLines())
+        emit(report.to_dict(), args.json, _render_layers)
+        return 0
     result = ranking.rank_models(args.data, options, model_ids=model_ids, progress=ProgressLines())
     emit(result.to_dict(), args.json, _render)
     return 0
@@ -43,3 +49,14 @@ def _render(o: dict[str, Any]) -> str:
     lines += [f"not ranked: {model}: {why}" for model, why in o["skipped"].items()]
     return "\n".join(lines)
 
+
+def _render_layers(o: dict[str, Any]) -> str:
+    rows = [{"depth": c["depth"], "features": c["dim"], "logme": c["logme"], "knn_loo": c["knn_loo"],
+             "frozen": "yes" if i <= o["freeze_through"] else ""} for i, c in enumerate(o["curve"])]
+    lines = [f"{o['title']} on {o['n_train']:,} training examples ({o['seconds']:.1f} s):",
+             table(rows, ["depth", "features", "logme", "knn_loo", "frozen"]), o["advice"]]
+    if o["gauge"]:
+        g = o["gauge"]
+        lines.append(f"Distance from the pretraining data: {g['level']} (pretrained head's mean confidence "
+                     f"{g['msp']:.2f}). {g['message']}")
+    return "\n".join(lines)
