@@ -8,7 +8,7 @@ import pytest
 
 from tlcore.core.errors import ModelError
 from tlcore.core.transferability import PairedScores
-from tlcore.experiments.ranking import Ranking, candidates, describe
+from tlcore.experiments.ranking import Ranking, candidates, describe, skipped_lines
 
 NAMES = ["mobilenet_v2", "efficientnet_lite0", "efficientnet_lite1"]
 TIMING = {m: (1.0, False) for m in NAMES}
@@ -48,3 +48,7 @@ def test_candidates_are_the_available_models_of_the_kind():
         candidates("image", ["minilm-l6"])
     with pytest.raises(ModelError, match="No pretrained image model"):
         candidates("image", ["resnet50"])
+
+
+def test_models_left_out_for_one_reason_share_a_line():
+    assert skipped_lines({"a": "no weights", "b": "no weights", "c": "broken"}) == ["a, b: no weights", "c: broken"]

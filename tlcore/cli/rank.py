@@ -46,8 +46,7 @@ def _render(o: dict[str, Any]) -> str:
     lines = [o["headline"], table(rows, ["model", "verdict", "logme", "knn_loo", "seconds", "cached"]),
              o["certainty"], o["second_opinion"],
              f"Ranked on {o['n_train']:,} training examples in {o['seconds']:.1f} s."]
-    lines += [f"not ranked: {model}: {why}" for model, why in o["skipped"].items()]
-    return "\n".join(lines)
+    return "\n".join(lines + [f"not ranked: {line}" for line in ranking.skipped_lines(o["skipped"])])
 
 
 def _render_layers(o: dict[str, Any]) -> str:

@@ -85,6 +85,14 @@ def candidates(modality: str, model_ids: list[str] | None = None) -> tuple[list[
     return usable, skipped
 
 
+def skipped_lines(skipped: dict[str, str]) -> list[str]:
+    """Why models were left out, one line per reason ("resnet18, resnet50: not downloaded yet …")."""
+    by_reason: dict[str, list[str]] = {}
+    for model_id, why in skipped.items():
+        by_reason.setdefault(why, []).append(model_id)
+    return [f"{', '.join(ids)}: {why}" for why, ids in by_reason.items()]
+
+
 def rank_models(source: str, options: dict[str, Any] | None = None, *, model_ids: list[str] | None = None,
                 dataset: Dataset | None = None, progress: Progress | None = None,
                 cached_only: bool = False) -> Ranking | None:
