@@ -48,3 +48,18 @@ def test_rank_fills_the_probes_feature_cache_and_ranks_again_from_it(tiny_image_
     assert main(["rank", "--data", str(tiny_image_folder), "--models", ",".join(MODELS)]) == 0
     table = capsys.readouterr().out
     assert "Best start" in table and "logme" in table and "training examples" in table
+
+
+def test_rank_layers_gives_the_curve_the_freeze_advice_and_the_gauge(tiny_image_folder, capsys):
+    args = ["rank", "--data", str(tiny_image_folder), "--layers", "mobilenet_v2"]
+    assert main([*args, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    depths = [c["depth"] for c in report["curve"]]
+    assert depths[-1] == "features.18" and len(depths) == 6 and report["curve"][-1]["dim"] == 1280
+    assert 0 <= report["freeze_through"] < 6 and report["freeze_stages"] == report["freeze_through"] + 1
+    assert report["advice"] and report["gauge"]["level"] in ("near", "moderate", "far")
+    assert 0 < report["gauge"]["msp"] <= 1
+    assert main(args) == 0
+    assert "features.18" in capsys.readouterr().out
+    assert main([*args, "--models", "efficientnet_lite0"]) == 2
+    assert "leave out --models" in capsys.readouterr().err

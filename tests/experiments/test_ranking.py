@@ -1,5 +1,5 @@
-"""The ranking's words: ties shown as ties, how sure, whether the second opinion agrees, and which models
-are ranked (pure: scores given, no models run)."""
+"""The ranking's and the layer report's words: ties shown as ties, how sure, whether the second opinion agrees,
+which models are ranked, freeze advice that never contradicts the gauge (pure: scores given, no models run)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from tlcore.core.errors import ModelError
 from tlcore.core.transferability import PairedScores
+from tlcore.experiments.layers import DepthScore, freeze_advice, gauge
 from tlcore.experiments.ranking import Ranking, candidates, describe, skipped_lines
 
 NAMES = ["mobilenet_v2", "efficientnet_lite0", "efficientnet_lite1"]
@@ -52,3 +53,13 @@ def test_candidates_are_the_available_models_of_the_kind():
 
 def test_models_left_out_for_one_reason_share_a_line():
     assert skipped_lines({"a": "no weights", "b": "no weights", "c": "broken"}) == ["a, b: no weights", "c: broken"]
+
+
+def test_freeze_advice_words_never_contradict_the_gauge():
+    curve = [DepthScore(f"d{i}", 8, 0.1 * i, 0.01, 0.5, 0.01) for i in range(4)]
+    assert "linear probe is enough" in freeze_advice(curve, 3)
+    assert "fine-tune the whole network" in freeze_advice(curve, 3, far=True)
+    assert "first 2 of the 4 stages" in freeze_advice(curve, 1)
+    flat = gauge(np.zeros((5, 1000)))  # the pretrained head sees nothing it knows
+    assert flat.level == "far" and flat.warn and "transfer may not help" in flat.message
+    assert gauge(None) is None

@@ -14,31 +14,35 @@ from __future__ import annotations
 
 import numpy as np
 
+from tlcore.core.transferability import PairedScores
+
 WITHIN = 0.1  # "as good as the best": within this share of the curve's range (or of the noise)
 NEAR_MSP, FAR_MSP = 0.4, 0.2  # ImageNet max-softmax bands: tux-photos ≈ 0.5, fashion-mnist ≈ 0.3, digits ≈ 0.1
 
 
-def freeze_index(samples: np.ndarray) -> int:
-    """The depth to freeze through (index into the curve; the last = freeze everything), from scores
-    [depths, resamples] of one kind."""
-    mean = samples.mean(axis=1)
-    best, last = int(np.argmax(mean)), len(mean) - 1
-    span = max(float(mean.max() - mean.min()), 1e-12)
+def freeze_index(full: np.ndarray, samples: np.ndarray, fraction: float) -> int:
+    """The depth to freeze through (index into the curve; the last = freeze everything), from one kind of
+    score on all items `full` [depths] and on resamples of a share `fraction` of them `samples` [depths, R].
+    The noise of a difference is 2 standard errors, the delete-d jackknife's (see `PairedScores`)."""
+    best, last = int(np.argmax(full)), len(full) - 1
+    span = max(float(full.max() - full.min()), 1e-12)
+    scale = np.sqrt(fraction / (1 - fraction))
 
     def gap(i: int) -> tuple[float, float]:
-        d = samples[best] - samples[i]
-        return float(d.mean()), 2 * float(d.std(ddof=1)) if d.size > 1 else 0.0
+        spread = float((samples[best] - samples[i]).std(ddof=1)) if samples.shape[1] > 1 else 0.0
+        return float(full[best] - full[i]), 2 * scale * spread
 
     last_gap, last_noise = gap(last)
     if best == last or last_gap <= last_noise:
         return last
-    return next(i for i in range(len(mean)) if gap(i)[0] <= max(WITHIN * span, gap(i)[1]))
+    return next(i for i in range(len(full)) if gap(i)[0] <= max(WITHIN * span, gap(i)[1]))
 
 
-def combined_freeze_index(logme_samples: np.ndarray, knn_samples: np.ndarray) -> int:
+def combined_freeze_index(scores: PairedScores) -> int:
     """Partial freezing only when both opinions want it; then the deeper of their two freeze points."""
-    last = len(logme_samples) - 1
-    by_logme, by_knn = freeze_index(logme_samples), freeze_index(knn_samples)
+    last = len(scores.names) - 1
+    by_logme = freeze_index(scores.logme_full, scores.logme, scores.fraction)
+    by_knn = freeze_index(scores.knn_full, scores.knn, scores.fraction)
     return last if last in (by_logme, by_knn) else max(by_logme, by_knn)
 
 

@@ -89,13 +89,19 @@ def layer_report(source: str, model_id: str, options: dict[str, Any] | None = No
     curve = [DepthScore(name, int(f.shape[1]), float(scores.logme_full[i]), float(scores.logme[i].std(ddof=1)),
                         float(scores.knn_full[i]), float(scores.knn[i].std(ddof=1)))
              for i, (name, f) in enumerate(zip(depths.names, depths.features))]
-    through = layer_advice.combined_freeze_index(scores.logme, scores.knn)
+    through, distance = layer_advice.combined_freeze_index(scores), gauge(depths.logits)
     return LayerReport(source, prep.spec.id, prep.spec.title, len(prep.train_idx), curve, through, through + 1,
-                       freeze_advice(curve, through), gauge(depths.logits), round(time.monotonic() - started, 3))
+                       freeze_advice(curve, through, bool(distance and distance.warn)), distance,
+                       round(time.monotonic() - started, 3))
 
 
-def freeze_advice(curve: list[DepthScore], through: int) -> str:
+def freeze_advice(curve: list[DepthScore], through: int, far: bool = False) -> str:
+    """The freeze suggestion in words; `far`: the gauge says the data is far from the pretraining data, where a
+    frozen network is the wrong default even when its deepest features are its best (FINDINGS.md §5, digits)."""
     last = len(curve) - 1
+    if through == last and far:
+        return ("The deepest features are the most useful of this network's, but your data is far from what it "
+                "was pretrained on: fine-tune the whole network rather than keeping it frozen.")
     if through == last:
         return ("Keep the whole pretrained network frozen (a linear probe is enough): its deepest features are "
                 "the most useful for your data.")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from tlcore.core.errors import ModelError
@@ -21,13 +22,14 @@ from tlcore.train.inputs import Inputs
 from tlcore.train.prepare import Prepared
 
 TAPS = 6  # depths read per image network (shallow to deep, the last one is the body's output)
+GAUGE_ITEMS = 64  # items the pretrained ImageNet head is shown for the domain gauge
 
 
 @dataclass(frozen=True)
 class DepthFeatures:
     names: list[str]  # shallow to deep
     features: list[np.ndarray]  # [rows, D_depth] each, rows in the order asked for
-    logits: np.ndarray | None  # [rows, 1000] of the pretrained ImageNet head (images only)
+    logits: np.ndarray | None  # [≤ GAUGE_ITEMS, 1000] of the pretrained ImageNet head (images only)
 
 
 def image_taps(model: nn.Module) -> dict[str, nn.Module]:
@@ -80,10 +82,10 @@ def depth_features(prep: Prepared, inputs: Inputs, rows: np.ndarray,
     if prep.resolved.channels_last:
         model.to(memory_format=torch.channels_last)
     taps = image_taps(model)
-    pooled, logits, order = _Pooled(taps), [], []
+    pooled, order = _Pooled(taps), []
     try:
         for (x,), _, idx in inputs.batches(torch.as_tensor(rows), prep.resolved.batch_size * 2, train=False):
-            logits.append(model(x).float().cpu())
+            model(x)
             order.append(idx.cpu())
             if progress:
                 progress(sum(len(i) for i in order), len(rows))
@@ -91,7 +93,19 @@ def depth_features(prep: Prepared, inputs: Inputs, rows: np.ndarray,
         pooled.close()
     position = _positions(rows, torch.cat(order))
     return DepthFeatures(list(taps), [torch.cat(pooled.out[n]).cpu().numpy()[position] for n in taps],
-                         torch.cat(logits).numpy()[position])
+                         _head_logits(model, inputs, rows[:GAUGE_ITEMS], prep.spec.input_size))
+
+
+def _head_logits(model: nn.Module, inputs: Inputs, rows: np.ndarray, size: int) -> np.ndarray:
+    """The pretrained head's logits at the input size it was trained at. Its confidence means nothing at
+    another size: on 8×8 digits decoded at 64 px MobileNetV2's mean max-softmax is 0.45 ("near"), at 224 px
+    0.1 ("far", FINDINGS.md §5)."""
+    out = []
+    for (x,), _, _ in inputs.batches(torch.as_tensor(rows), len(rows), train=False):
+        if x.shape[-1] != size:
+            x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+        out.append(model(x).float().cpu())
+    return torch.cat(out).numpy()
 
 
 def _text_depths(prep: Prepared, inputs: Inputs, rows: np.ndarray,
