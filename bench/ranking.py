@@ -8,6 +8,7 @@ best measured one. Training sets are capped per class (the table says so) to kee
 
     python -m bench.ranking                    # all datasets, 3 seeds (CPU-heavy: run it on a quiet machine)
     python -m bench.ranking --quick --json     # smoke check: digits, 2 models, 1 seed, 5 per class, 2 steps
+    python -m bench.ranking --timing           # ranking tux-photos cold (fresh caches) and warm, side by side
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from typing import Any
 
@@ -36,6 +38,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--finetune-steps", type=int, help="cap on fine-tune optimisation steps (default 150; "
                         "quick 2)")
     parser.add_argument("--data", help="comma-separated dataset ids (default: every built-in one)")
+    parser.add_argument("--timing", action="store_true", help="only time ranking the data (default tux-photos) "
+                        "cold and warm in one process, and the scores with 1 vs default BLAS threads")
     return parser.parse_args(argv)
 
 
@@ -86,6 +90,65 @@ def evaluate(data: str, per_class: int | None, seeds: int, steps: int, models: l
     return out
 
 
+def timing(data: str) -> dict[str, Any]:
+    """Cold: fresh caches (decode, model builds, frozen passes, scores), as the CLI's first `rank`; warm: the
+    page's path (dataset loaded, features cached, scores only, median of 3). Then the scores alone with one BLAS
+    thread (what the ranking uses) and with BLAS's default thread count. One process, side by side."""
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="tlab-rank-bench-")
+    os.environ["TLAB_DATA_DIR"] = folder
+    try:
+        return _timed(data)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _timed(data: str) -> dict[str, Any]:
+    import time
+
+    import numpy as np
+
+    from tlcore.data import load_source
+    from tlcore.experiments import ranking
+
+    started = time.perf_counter()
+    cold = ranking.rank_models(data)
+    cold_s = time.perf_counter() - started
+    ds = load_source(data)
+    warm_s = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        ranking.rank_models(data, dataset=ds, cached_only=True)
+        warm_s.append(time.perf_counter() - t0)
+    scores_s = scores_by_blas_threads(data, ds, [m.model_id for m in cold.models])
+    return {"data": data, "models": [m.model_id for m in cold.models], "cold_s": round(cold_s, 2),
+            "warm_s": round(float(np.median(warm_s)), 2), "scores_1_blas_thread_s": round(scores_s[1], 2),
+            "scores_default_blas_threads_s": round(scores_s[None], 2),
+            "blas_1_thread_speedup": round(scores_s[None] / scores_s[1], 2),
+            "cpus": os.cpu_count(), "load_average": os.getloadavg()}
+
+
+def scores_by_blas_threads(data: str, ds: Any, models: list[str]) -> dict[int | None, float]:
+    """Seconds the ranking's scores take on the cached features with 1 BLAS thread and with BLAS's default."""
+    import time
+
+    from tlcore.core.config import TrainConfig
+    from tlcore.core.transferability import paired_scores
+    from tlcore.experiments import ranking
+    from tlcore.train import prepare
+
+    preps = [prepare(TrainConfig(data=data, model=m), dataset=ds) for m in models]
+    rows = ranking.scored_rows(preps[0])
+    features = {p.spec.id: ranking.frozen_features(p, None, cached_only=True)[0][rows] for p in preps}
+    seconds: dict[int | None, float] = {}
+    for threads in (1, None):
+        t0 = time.perf_counter()
+        paired_scores(features, ds.labels[rows], resamples=ranking.RESAMPLES, blas_threads=threads)
+        seconds[threads] = time.perf_counter() - t0
+    return seconds
+
+
 def render(results: list[dict[str, Any]]) -> str:
     lines = ["| data (train cap) | model | ranking | LogME | k-NN LOO | probe acc | fine-tune acc (capped) |",
              "|---|---|---|---|---|---|---|"]
@@ -106,6 +169,10 @@ def render(results: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.timing:
+        times = timing(args.data or "tux-photos")
+        print(json.dumps(times, indent=1) if args.json else "\n".join(f"{k}: {v}" for k, v in times.items()))
+        return 0
     caps = QUICK if args.quick else PER_CLASS
     chosen = [d.strip() for d in args.data.split(",")] if args.data else list(caps)
     seeds = args.seeds or (1 if args.quick else 3)

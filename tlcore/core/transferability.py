@@ -213,10 +213,11 @@ class PairedScores:
 
 
 def paired_scores(features: dict[str, np.ndarray], labels: np.ndarray, *, groups: np.ndarray | None = None,
-                  resamples: int = 10, fraction: float = 0.8, seed: int = 0) -> PairedScores:
+                  resamples: int = 10, fraction: float = 0.8, seed: int = 0,
+                  blas_threads: int | None = 1) -> PairedScores:
     """LogME and leave-one-out k-NN of every feature set [N, D_m] on all N items and on `resamples` stratified
     subsamples of `fraction` of them; every model sees the same subsamples, so differences are paired."""
-    with threadpool_limits(1):  # BLAS threads on these small matrices cost 5x under load (tux, 3 models)
+    with threadpool_limits(blas_threads):  # BLAS threads on these small matrices cost 5x under load (None: default)
         return _paired_scores(features, np.asarray(labels), groups, resamples, fraction, seed)
 
 
