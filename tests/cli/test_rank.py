@@ -63,3 +63,21 @@ def test_rank_layers_gives_the_curve_the_freeze_advice_and_the_gauge(tiny_image_
     assert "features.18" in capsys.readouterr().out
     assert main([*args, "--models", "efficientnet_lite0"]) == 2
     assert "leave out --models" in capsys.readouterr().err
+
+
+def test_rank_text_models_and_the_layers_of_a_text_encoder(tmp_path, capsys):
+    table = tmp_path / "reviews.csv"
+    good = ["a wonderful warm film", "great acting and a lovely story", "I loved every minute", "superb and moving"]
+    bad = ["a dull boring mess", "terrible acting and an awful plot", "I hated every minute", "tedious and clumsy"]
+    table.write_text("text,label\n" + "".join(f"{g} {i},good\n{b} {i},bad\n" for i in range(5)
+                                              for g, b in zip(good, bad)))
+    assert main(["rank", "--data", str(table), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["modality"] == "text"
+    assert sorted(m["model_id"] for m in result["models"]) == ["glove-50d-bag", "minilm-l6"]
+    assert main(["rank", "--data", str(table), "--layers", "minilm-l6", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [c["depth"] for c in report["curve"]] == ["embeddings"] + [f"layer {i}" for i in range(1, 7)]
+    assert report["gauge"] is None and report["curve"][-1]["dim"] == 384
+    assert main(["rank", "--data", str(table), "--layers", "glove-50d-bag"]) == 2
+    assert "no layers" in capsys.readouterr().err
