@@ -26,7 +26,7 @@ import streamlit as st
 
 from tlcore.core import settings
 from tlcore.core.jsonutil import json_safe
-from tlcore.runs.dispatch import PACKAGE_ROOT
+from tlcore.runs.dispatch import PACKAGE_ROOT, describe_exit
 
 POLL_S = 1.5
 
@@ -98,10 +98,20 @@ def state(argv: list[str]) -> JobState:
     done = folder / f"{key}.json"
     if done.exists():
         return JobState("done", result=json.loads(done.read_text()))
-    if proc is not None:
-        reason = _last_line(folder / f"{key}.log") or f"exit status {proc.returncode}"
-        return JobState("failed", reason.removeprefix("error: "))
+    if proc is not None:  # the command's own one-line error, else how it ended (not its last progress line)
+        last = _last_line(folder / f"{key}.log")
+        reason = last.removeprefix("error: ") if last.startswith("error: ") else (
+            f"it stopped before the end ({describe_exit(proc.returncode)})")
+        return JobState("failed", reason)
     return JobState("idle")
+
+
+def start_button(argv: list[str], label: str, key: str, help: str) -> bool:
+    """A button for the job of `argv`; disabled, and saying why, while another job runs on this server."""
+    busy = busy_with_other(job_key(argv))
+    if busy:
+        st.caption("Another analysis is running on this server; this one can start when it is done.")
+    return st.button(label, key=key, disabled=busy, help=help)
 
 
 def shown_state(argv: list[str], doing: str) -> JobState:

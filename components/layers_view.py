@@ -27,9 +27,8 @@ def layers_section(source: str, spec: ModelSpec, options: dict[str, Any]) -> Non
     if job.status == "done" and job.result:
         show_report(LayerReport.from_dict(job.result))
         return
-    key = background.job_key(argv)
-    if st.button("Show which layers transfer", key="layers-run", disabled=background.busy_with_other(key),
-                 help="One pass of this model over your training examples (seconds to a minute on a CPU)."):
+    if background.start_button(argv, "Show which layers transfer", "layers-run",
+                               "One pass of this model over your training examples (seconds to a minute on a CPU)."):
         background.start(argv)
         st.rerun()
 

@@ -46,8 +46,8 @@ def ranking_section(source: str, ds: Dataset, split: dict[str, Any]) -> None:
     if job.status == "done" and job.result:
         _show(ranking.Ranking.from_dict(job.result), background.job_key(argv))
     label = "Rank again" if job.status == "done" else "Rank the models for my data"
-    if st.button(label, key="rank-models", disabled=background.busy_with_other(background.job_key(argv)),
-                 help="Uses the cached features when the models have seen this data before."):
+    if background.start_button(argv, label, "rank-models",
+                               "Uses the cached features when the models have seen this data before."):
         _rank(source, ds, options, argv)
 
 

@@ -59,3 +59,21 @@ def test_models_page_shows_which_layers_transfer_for_the_chosen_model(data_dir, 
     assert advice, "the freeze suggestion is shown above the curve"
     assert any("pretrained on" in p.proto.text for p in at.get("progress"))  # the gauge
     assert any("training examples in" in c.value for c in at.caption)
+
+
+def test_one_analysis_at_a_time_per_server(data_dir, tiny_image_folder):
+    from components import background
+
+    busy = ["rank", "--data", "tux-photos"]  # cold: tens of seconds, longer than this test needs
+    background.start(busy)
+    try:
+        at = open_app("models", ws=WS_A, data=upload(RunStore(), WS_A, Path(tiny_image_folder)))
+        [rank] = [b for b in at.button if b.key == "rank-models"]
+        assert rank.disabled and any("Another analysis is running" in c.value for c in at.caption)
+        assert background.state(busy).status == "running"
+    finally:
+        process = background._running(str(data_dir))[background.job_key(busy)]
+        process.terminate()
+        process.wait(timeout=30)
+    ended = background.state(busy)  # ended without a result: said, not hidden
+    assert ended.status == "failed" and ended.message.startswith("it stopped before the end (")
