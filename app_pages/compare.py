@@ -5,7 +5,7 @@ While runs of the comparison are queued or training, the results part reruns its
 
 import streamlit as st
 
-from components import compare_view, engine
+from components import compare_view, engine, why_view
 from components.compare_view import CHART_CONFIG
 from tlcore.experiments import comparison, figures
 
@@ -31,7 +31,7 @@ def results() -> None:
         st.subheader("Test accuracy")
         st.plotly_chart(figures.final_accuracy_figure(final), key="final", config=CHART_CONFIG)
     if best and "scratch" in set(final["strategy"]):
-        compare_view.scratch_vs_transfer(records, best)
+        why_view.why_section(records, best, compare_view.scratch_vs_transfer(records, best))
     if not final.empty:
         st.subheader("Cost")
         st.plotly_chart(figures.cost_figure(final), key="cost", config=CHART_CONFIG)

@@ -5,6 +5,7 @@ import streamlit as st
 
 from components import engine, state
 from components.run_card import describe_node, run_title
+from tlcore.core import strategies
 from tlcore.experiments.quotas import describe_usage
 from tlcore.runs.artifacts import delete_artifacts
 
@@ -25,10 +26,13 @@ text = c3.text_input("Name contains")
 shown = [r for r in records if (not statuses or r.status in statuses) and (not models or r.config["model"] in models)
          and text.lower() in r.name.lower()]
 st.dataframe(pd.DataFrame([{
-    "run": r.id, "name": r.name, "status": r.status, "model": r.config["model"],
-    "data": state.run_data_label(r), "strategy": r.config["strategy"], "seed": r.config["seed"],
-    "test accuracy": (r.result or {}).get("test_accuracy"), "comparison": r.group_id, "node": r.node or "",
-} for r in shown]), hide_index=True, column_config={"test accuracy": st.column_config.NumberColumn(format="%.3f")})
+    "name": r.name, "status": r.status, "test accuracy": (r.result or {}).get("test_accuracy"),
+    "strategy": strategies.title(r.config["strategy"]), "model": r.config["model"], "data": state.run_data_label(r),
+    "seed": r.config["seed"], "run": r.id, "comparison": r.group_id, "node": r.node or "",
+} for r in shown]), hide_index=True, column_config={  # the answer people look for first, before the details
+    "name": st.column_config.TextColumn(width="medium"),
+    "test accuracy": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0, width="small"),
+})
 
 if not shown:
     st.stop()
@@ -60,4 +64,8 @@ if record.is_final:
         st.success("Deleted.")
         st.rerun()
 else:
-    st.caption("Cancel the run before deleting it.")
+    st.caption("A run that has not finished can be deleted once it is cancelled.")
+    if st.button("Cancel run", icon=":material/stop_circle:", key=f"cancel-{run_id}"):
+        status = store.request_cancel(run_id, owner=workspace)
+        st.toast("Cancelled." if status == "cancelled" else "Cancelling: it stops after the current step.")
+        st.rerun()

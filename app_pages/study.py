@@ -28,7 +28,7 @@ if shared:  # a read-only share link: this one study, no buttons that change any
         st.error("The shared study no longer exists.")
         st.stop()
     st.subheader(study.name)
-    context_card.context(store.study_runs(study.id), expanded=True)
+    context_card.context(store.study_runs(study.id))
     study_progress(study, read_only=True)
     study_results(study)
     st.stop()

@@ -82,13 +82,13 @@ def page_records(store: RunStore) -> tuple[str, list[RunRecord]]:
             st.warning("The comparison behind this link no longer exists: its runs were deleted.")
             st.stop()
         st.caption(f"A read-only view of **{comparison.group_summaries(records)[0]['name']}**, shared with you.")
-        context_card.context(records, expanded=True)
+        context_card.context(records)
         return shared[1], records
     workspace = state.workspace()
     group_id = choose_comparison(store, workspace)
     share_panel(store, workspace, group_id)
     records = comparison.comparison_records(store, group_id, owner=workspace)
-    context_card.context(records, expanded=False)
+    context_card.context(records)
     return group_id, records
 
 
@@ -120,8 +120,9 @@ def curves_section(store: RunStore, records: list[RunRecord]) -> None:
     st.caption("Lines are the mean over seeds; the shaded band runs from the worst to the best seed.")
 
 
-def scratch_vs_transfer(records: list[RunRecord], best: str) -> None:
-    """Confusion matrices, per-class gain, and the test examples the two disagree on."""
+def scratch_vs_transfer(records: list[RunRecord], best: str) -> Dataset | None:
+    """Confusion matrices, per-class gain, and the test examples the two disagree on; returns the comparison's
+    dataset (None when it can no longer be read)."""
     st.subheader(f"From scratch vs {label(best)}")
     left, right = (per_example.confusion_frame(records, s) for s in ("scratch", best))
     gain, diff = per_example.per_class_gain(records, best), per_example.disagreements(records, best)
@@ -137,7 +138,9 @@ def scratch_vs_transfer(records: list[RunRecord], best: str) -> None:
     if not gain.empty:
         st.plotly_chart(figures.per_class_gain_figure(gain, best), key="gain", config=CHART_CONFIG)
     st.subheader("Test examples they disagree on")
-    disagreement_gallery(diff, comparison_dataset(records))
+    ds = comparison_dataset(records)
+    disagreement_gallery(diff, ds)
+    return ds
 
 
 def comparison_dataset(records: list[RunRecord]) -> Dataset | None:

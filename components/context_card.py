@@ -26,13 +26,14 @@ TERMS = {
 }
 
 
-def context(records: list[RunRecord], *, expanded: bool) -> None:
-    """The header card with the glossary beside it (below it on a phone)."""
+def context(records: list[RunRecord]) -> None:
+    """The header card with the glossary beside it (below it on a phone). The glossary starts folded, so that
+    the verdict below still shows on the first screen of a shared view."""
     facts, words = st.columns([3, 2])
     with facts:
         header_card(records)
     with words:
-        glossary(records, expanded=expanded)
+        glossary(records)
 
 
 def header_card(records: list[RunRecord]) -> None:
@@ -42,10 +43,10 @@ def header_card(records: list[RunRecord]) -> None:
         st.markdown("  \n".join(f"**{name}:** {value}" for name, value in facts.items()))
 
 
-def glossary(records: list[RunRecord], *, expanded: bool) -> None:
+def glossary(records: list[RunRecord]) -> None:
     """The strategies of this comparison in one sentence each, and the terms the charts use."""
     ids = sorted({r.config.get("strategy", "") for r in records}, key=strategies.order)
     lines = [f"- **{strategies.title(s)}:** {strategies.get(s).description}" for s in ids if s in strategies.IDS]
     lines += [f"- **{term}:** {meaning}" for term, meaning in TERMS.items()]
-    with st.expander("What the words mean", expanded=expanded, icon=":material/menu_book:"):
+    with st.expander("What the words mean", icon=":material/menu_book:"):
         st.markdown("\n".join(lines))

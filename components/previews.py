@@ -72,7 +72,8 @@ def report_panel(report: DataReport) -> None:
     for warning in report.warnings:
         st.warning(_sentence(warning), icon=":material/warning:")
     if report.ok and not report.warnings:
-        st.success("No problems found: every class has enough examples and there are no duplicates.",
+        st.success("No problems found: every class has enough examples, there are no duplicates, and the test part is "
+                   "large enough to tell results apart.",
                    icon=":material/check_circle:")
     if report.skipped:
         with st.expander(f"{len(report.skipped)} file(s) skipped (unreadable, corrupt or not in a class folder)"):

@@ -77,8 +77,8 @@ def _show(result: ranking.Ranking, key: str) -> None:
     cached = sum(m.from_cache for m in result.models)
     st.caption(f"Ranked on {result.n_train:,} training examples in {result.seconds:.1f} s"
                + (f" ({cached} of {len(result.models)} from cached features)." if cached else "."))
-    for line in ranking.skipped_lines(result.skipped):
-        st.caption(f"Not ranked: {line}")
+    if result.skipped:  # the page lists them, with why, below the cards
+        st.caption(f"Not ranked: {len(result.skipped)} model(s) this server cannot load now.")
 
 
 def _table(result: ranking.Ranking) -> pd.DataFrame:

@@ -13,6 +13,26 @@ from tlcore.data import Dataset, Split, make_split, subset_per_class
 
 SPLIT_DEFAULTS = {f.name: f.default for f in fields(TrainConfig)
                   if f.name in ("test_fraction", "val_fraction", "per_class", "seed")}
+# The allowed shares. They are checked here, not by the widget: a widget's own min/max only marks a typed value
+# as invalid in the browser and keeps the old one, so the field showed 0.6 while the split silently used 0.2.
+FRACTION_RANGES = {"split_test": ("Test fraction", 0.05, 0.5), "split_val": ("Validation fraction", 0.0, 0.4)}
+
+
+def _clamp_fraction(key: str) -> None:
+    """on_change: a share outside its range is set to the nearest allowed value, and the page says so."""
+    name, low, high = FRACTION_RANGES[key]
+    value = st.session_state[key]
+    if value is None or not low <= value <= high:
+        fixed = low if value is None or value < low else high
+        st.session_state[key] = fixed
+        st.session_state["split_notice"] = (f"{name} must be between {low:g} and {high:g}; "
+                                            f"{'nothing' if value is None else f'{value:g}'} was changed to {fixed:g}.")
+
+
+def _fraction_input(column: Any, key: str, help: str) -> float:
+    name, low, high = FRACTION_RANGES[key]
+    return column.number_input(f"{name} ({low:g}–{high:g})", step=0.05, key=key, help=help, on_change=_clamp_fraction,
+                               args=(key,))
 
 
 def split_settings() -> dict[str, Any]:
@@ -22,14 +42,14 @@ def split_settings() -> dict[str, Any]:
                        ("split_k", saved["per_class"] or 0), ("split_seed", saved["seed"])):
         st.session_state.setdefault(key, value)
     c1, c2, c3, c4 = st.columns(4)
-    test_fraction = c1.number_input("Test fraction", 0.05, 0.5, step=0.05, key="split_test",
-                                    help="Held out and used only once, for the final comparison.")
-    val_fraction = c2.number_input("Validation fraction", 0.0, 0.4, step=0.05, key="split_val",
-                                   help="Used to pick the best epoch.")
+    test_fraction = _fraction_input(c1, "split_test", "Held out and used only once, for the final comparison.")
+    val_fraction = _fraction_input(c2, "split_val", "Used to pick the best epoch.")
     per_class = c3.number_input("Examples per class (0 = all)", 0, 10**6, step=1, key="split_k",
                                 help="Train on at most this many examples per class, to see how transfer helps "
                                      "small data.")
     seed = c4.number_input("Seed", 0, 10**6, step=1, key="split_seed")
+    if notice := st.session_state.pop("split_notice", None):
+        st.warning(notice, icon=":material/edit:")
     settings = {"test_fraction": float(test_fraction), "val_fraction": float(val_fraction),
                 "per_class": int(per_class) or None, "seed": int(seed)}
     st.session_state["split_settings"] = settings

@@ -6,7 +6,6 @@ import streamlit as st
 
 from components import engine, state
 from components.compare_view import CHART_CONFIG
-from tlcore.core.strategies import label
 from tlcore.experiments import figures, workspaces
 from tlcore.experiments.estimate import format_duration
 from tlcore.experiments.study import results
@@ -49,19 +48,19 @@ def study_results(study: StudyRecord) -> None:
     if summary.empty:
         st.caption("No run of this study has finished yet; results appear here as they come in.")
         return
-    st.info(f"**{results.headline(summary)}**", icon=":material/emoji_events:")
+    verdicts = results.size_verdicts(summary, results.paired_tests(cells, summary))
+    st.info(f"**{results.headline(verdicts)}**", icon=":material/emoji_events:")
     multiplier = results.data_multiplier(summary)
     if multiplier and multiplier.get("text"):
         st.markdown(f"**Data multiplier:** {multiplier['text']}")
     st.plotly_chart(figures.accuracy_vs_data(summary, cells), key="study_accuracy", config=CHART_CONFIG)
-    tests = results.paired_tests(cells, summary)
-    if tests:
+    if verdicts:
         st.subheader("Is the gap real?")
-        st.caption("For each size: the best transfer strategy against from-scratch on the same test items "
-                   "(an exact paired test; with one seed it is McNemar's test).")
-        st.dataframe([{"per class": t["k_label"], "transfer": label(t["transfer"]), "p-value": t["p_value"],
-                       "verdict": t["verdict"]} for t in tests], hide_index=True,
-                     column_config={"p-value": st.column_config.NumberColumn(format="%.2g")})
+        st.markdown("\n".join(f"- **{v['k_label']} per class** ({v['verdict'].short}): {v['verdict'].sentence}"
+                              for v in verdicts))
+        st.caption("Each size: the best transfer strategy against from-scratch. A gap is called clear only when "
+                   "the 95 % intervals over seeds do not overlap and, on the same test items, an exact paired "
+                   "test (McNemar's with one seed) finds it unlikely to be chance.")
     with st.expander("Cost: accuracy per second and per trainable parameter"):
         st.plotly_chart(figures.study_cost_figure(summary), key="study_cost", config=CHART_CONFIG)
     if st.toggle("Show per-class curves"):

@@ -28,19 +28,10 @@ def session_data_dir(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def tiny_image_folder(tmp_path_factory: pytest.TempPathFactory):
     """A learnable folder dataset: 3 classes × 8 images (24 px), each class a differently coloured blob."""
-    import numpy as np
-    from PIL import Image
+    from tests.support.data import square_images
 
-    root = tmp_path_factory.mktemp("tiny-images")
-    rng = np.random.default_rng(0)
     colours = {"red": (220, 40, 40), "green": (40, 200, 60), "blue": (40, 60, 220)}
-    for name, colour in colours.items():
-        (root / name).mkdir()
-        for i in range(8):
-            arr = rng.integers(90, 160, size=(24, 24, 3)).astype(np.uint8)
-            y, x = rng.integers(0, 12, size=2)
-            arr[y:y + 12, x:x + 12] = colour
-            Image.fromarray(arr).save(root / name / f"{i}.png")
+    root = square_images(tmp_path_factory.mktemp("tiny-images"), colours, 8, side=24, square=12)
     return root
 
 

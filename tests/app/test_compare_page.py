@@ -105,3 +105,30 @@ def test_looking_at_an_older_comparison_keeps_trains_running_one(data_dir):
     assert len(options) == len(set(options)) == 2 and "running or waiting" in options[0]  # told apart
     at.switch_page("app_pages/train.py").run()
     assert "7 of 8 runs finished" in _texts(at)  # the running one, not the finished one that Compare shows
+
+
+def test_compare_page_shows_how_each_trained_model_sees_the_test_items(data_dir, tiny_image_folder):
+    from tests.support.worker import tiny_config
+    from tlcore.runs.execute import execute
+    store = RunStore(data_dir / "runs.sqlite3")
+    source = upload(store, WS, tiny_image_folder)
+    for strategy in ("scratch", "linear_probe"):
+        config = tiny_config(source, strategy=strategy, epochs=2, test_fraction=0.5)
+        run_id = store.create_run(config.to_dict(), group_id="cmp-real", owner=WS, name=f"tiny: {strategy} (seed 0)")
+        assert store.claim(run_id) and execute(store, run_id) == "succeeded"
+    at = _compare_page("cmp-real")
+    charts = len(at.get("plotly_chart"))
+    [show] = [b for b in at.button if b.label == "Show how each model sees the test items"]
+    [look] = [b for b in at.button if b.label == "Show where each model looked"]
+    show.click().run()
+    assert not at.exception and not at.warning
+    assert len(at.get("plotly_chart")) == charts + 2  # one map per model, side by side
+    assert "a test example finds its own class" in _texts(at)
+    images = len(at.get("image"))
+    look.click().run()
+    assert not at.exception and not at.warning
+    painted = [img for element in at.get("image")[images:] for img in element.proto.imgs]
+    assert len(painted) == 4  # 4 test items, each a pair: from scratch left, transfer right
+    assert "left, from scratch:" in painted[0].caption and "right, linear probe:" in painted[0].caption
+    at.switch_page("app_pages/compare.py").run()  # both stay once asked for, without another click
+    assert len(at.get("plotly_chart")) == charts + 2 and len(at.get("image")) == images + 1

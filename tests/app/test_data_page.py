@@ -76,6 +76,17 @@ def test_choosing_digits_and_split_settings(at):
                                                   "seed": 3}
 
 
+def test_a_fraction_out_of_range_is_set_to_the_nearest_allowed_value_and_the_page_says_so(at):
+    at.number_input(key="split_test").set_value(0.6).run()
+    assert not at.exception
+    assert any("Test fraction must be between 0.05 and 0.5; 0.6 was changed to 0.5" in w.value for w in at.warning)
+    assert at.number_input(key="split_test").value == 0.5  # the field shows what the split uses
+    assert at.session_state["split_settings"]["test_fraction"] == 0.5
+    assert "Test 84" in _markdown(at)  # half of tux-photos' 168 images, not the default 34
+    at.number_input(key="split_val").set_value(0.15).run()  # the next change does not repeat the notice
+    assert not any("must be between" in w.value for w in at.warning)
+
+
 def test_zip_upload_becomes_the_active_dataset(at):
     _upload_mode(at).file_uploader(key="upload_file").set_value(("tiny.zip", _zip(CLASSES), "application/zip")).run()
     assert not at.exception and not at.error

@@ -157,3 +157,20 @@ def test_signed_in_accounts_get_their_own_workspace_without_it_in_the_url(data_d
 
     logged_out = session(user={"is_logged_in": False})
     assert "Sign in" in labels(logged_out) and "ws" in logged_out.query_params
+
+
+def test_runs_page_puts_accuracy_first_and_cancels_a_queued_run_where_it_asks_for_it(data_dir):
+    store = RunStore()
+    make_comparison(store, data_dir, running=False, group_id="cmp-a", owner=A)
+    holder = store.create_run({"strategy": "scratch", "seed": 0, "model": "m", "data": "d"}, owner=B)
+    assert store.claim(holder)  # holds the only worker slot, so the run below stays queued
+    queued = store.create_run({"strategy": "knn", "seed": 0, "model": "m", "data": "d"}, owner=A, name="waiting")
+    mine = session("runs", ws=A)
+    table = mine.dataframe[0].value
+    assert list(table.columns[:3]) == ["name", "status", "test accuracy"]  # visible without scrolling sideways
+    assert "Nearest neighbours" in set(table["strategy"]) and "knn" not in set(table["strategy"])
+    mine.selectbox[0].set_value(queued).run()
+    assert "can be deleted once it is cancelled" in texts(mine)
+    mine.button(key=f"cancel-{queued}").click().run()
+    assert store.get(queued, owner=EVERYONE).status == "cancelled"
+    assert [b for b in mine.button if b.label == "Delete run"]  # and now it can go

@@ -9,10 +9,11 @@ view at both widths go to test-artifacts/screenshots/demo/ for a person to look 
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import sqlite3
 import time
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -85,6 +86,42 @@ def _wait_for_results(page) -> None:
     page.locator(".st-key-confusion_transfer .js-plotly-plot").wait_for()
 
 
+def _compare_updates_by_itself(context, url: str, train_url: str) -> None:
+    """While the demo trains, a Compare tab that nobody touches shows runs finishing: its live fragment polls
+    the store (no reload, no Refresh button)."""
+    query = parse_qs(urlparse(train_url).query)
+    tab = context.new_page()
+    tab.goto(f"{url}/compare?ws={query['ws'][0]}&cmp={query['live'][0]}")
+    pattern = re.compile(r"(\d) of 6 runs are still running or waiting")
+    tab.get_by_text(pattern).wait_for(timeout=DEMO_TIMEOUT_MS)
+    first = int(pattern.search(tab.locator("body").inner_text()).group(1))
+    deadline = time.monotonic() + DEMO_TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        found = pattern.search(tab.locator("body").inner_text())
+        if found is None or int(found.group(1)) < first:
+            break
+        time.sleep(2)
+    else:
+        raise AssertionError(f"the Compare tab still says {first} of 6 runs are active: it did not update by itself")
+    print(f"Compare updated by itself: {first} active → {found.group(1) if found else 0}")
+    tab.close()
+
+
+def _why_transfer_won(page) -> None:
+    """The shared view's viewer asks why transfer won: the painted images and the two feature maps appear."""
+    page.get_by_role("button", name="Show where each model looked").click()
+    page.get_by_text("left, from scratch:").first.wait_for(timeout=120_000)
+    page.get_by_role("button", name="Show how each model sees the test items").click()
+    page.locator(".st-key-map_transfer .js-plotly-plot").wait_for(timeout=120_000)
+    _settle(page)
+    assert page.get_by_test_id("stException").count() == 0
+    heading = page.get_by_role("heading", name="Why transfer won")
+    heading.scroll_into_view_if_needed()
+    page.screenshot(path=str(DEMO_SHOTS / "charts" / "why-desktop.png"), full_page=False)
+    page.locator(".st-key-map_scratch").scroll_into_view_if_needed()
+    page.screenshot(path=str(DEMO_SHOTS / "charts" / "maps-desktop.png"), full_page=False)
+
+
 def test_demo_once_then_instantly_shared_and_readable_at_any_width(visitor, served):
     from playwright.sync_api import expect
 
@@ -93,6 +130,8 @@ def test_demo_once_then_instantly_shared_and_readable_at_any_width(visitor, serv
     page = context.new_page()
     page.goto(url)
     page.get_by_role("button", name="Run the demo").click()
+    page.wait_for_url(re.compile(r"live=cmp-"))
+    _compare_updates_by_itself(context, url, page.url)
     expect(page.get_by_text("Comparison finished: 6 of 6 runs succeeded")).to_be_visible(timeout=DEMO_TIMEOUT_MS)
     runs = _runs(data_dir)
 
@@ -139,6 +178,7 @@ def test_demo_once_then_instantly_shared_and_readable_at_any_width(visitor, serv
             assert server_detail not in text, f"the shared view shows {server_detail!r}"
         _confusion_matrices_apart(page, f"the shared view at {w} px")
         _shot(page, f"shared-{width}")
+    _why_transfer_won(page)
     assert foreign == [], f"the browser asked other hosts: {sorted(set(foreign))[:5]}"
     assert sorted(p.stem for p in DEMO_SHOTS.glob("*.png")) == sorted(
         f"{name}-{width}" for name in ("home", "compare", "compare-confusion", "shared") for width in WIDTHS)

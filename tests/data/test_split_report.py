@@ -84,3 +84,13 @@ def test_report_duplicates_cross_class_imbalance_and_split_leakage():
 def test_report_fewer_than_two_classes():
     ds = _ds([4])
     assert any("at least 2 classes" in e for e in build_report(ds).errors)
+
+
+def test_a_test_part_too_small_to_tell_results_apart_is_called_out():
+    ds = _ds([20, 20])
+    small = build_report(ds, make_split(ds, seed=0, test_fraction=0.2))  # 8 test items: 12.5 points each
+    assert any("the test part has only 8 examples, so each one moves test accuracy by 12.5 points" in w
+               for w in small.warnings)
+    big = _ds([80, 80])
+    assert not any("test part" in w for w in build_report(big, make_split(big, seed=0)).warnings)
+    assert not any("test part" in w for w in build_report(ds).warnings)  # no split yet: nothing to judge

@@ -153,7 +153,8 @@ def _every_figure() -> dict[str, go.Figure]:
             "live": charts.live_curve_figure([{"epoch": 1, "val_acc": 0.8, "train_loss": None}]),
             "live 3": charts.live_curve_figure([{"epoch": e, "val_acc": 0.5, "train_loss": 1 / e} for e in (1, 2, 3)]),
             "layers": charts.layer_curve_figure(_curve(), freeze_through=1),
-            "layers 1": charts.layer_curve_figure(_curve()[:1])}
+            "layers 1": charts.layer_curve_figure(_curve()[:1]),
+            "feature map": charts.feature_map_figure(_feature_map(), "From scratch")}
 
 
 def _curve(depths=("features.1", "features.8", "features.18")) -> list[dict]:
@@ -173,6 +174,21 @@ def test_layer_curve_figure_bands_lines_and_the_freeze_point():
     assert not [t for t in charts.layer_curve_figure(_curve(), freeze_through=2).data if t.name == "freeze up to here"]
     one = charts.layer_curve_figure(_curve()[:1])
     assert all(t.mode == "markers+text" for t in one.data) and len(one.data) == 2  # no band around one point
+
+
+def _feature_map():
+    from tlcore.experiments.feature_maps import feature_map
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 6)
+    features = rng.normal(size=(12, 8)) + 5 * np.eye(8)[labels]  # each class along its own direction
+    return feature_map("r1", features, labels, [f"<b>{i}</b>.png" for i in range(12)], ["cat", "<i>dog</i>"])
+
+
+def test_a_feature_map_says_how_well_classes_separate_and_escapes_names():
+    fig = _every_figure()["feature map"]
+    assert [t.name for t in fig.data] == ["cat", "&lt;i&gt;dog&lt;/i&gt;"] and {t.mode for t in fig.data} == {"markers"}
+    assert "neighbours of the same class: 100%" in fig.layout.title.text
+    assert "<b>" not in str(list(fig.data[0].text))
 
 
 def test_no_chart_can_draw_stray_markers():

@@ -14,7 +14,7 @@ from tlcore.core.errors import ConfigError
 from tlcore.core.stats import mean_interval, paired_sign_test
 from tlcore.data import load_source
 from tlcore.experiments.study import StudySpec, allowed_per_class, parse_per_class
-from tlcore.experiments.study.results import data_multiplier, headline
+from tlcore.experiments.study.results import data_multiplier, headline, size_verdicts
 from tlcore.runs.store import EVERYONE
 from tlcore.train import prepare
 
@@ -95,8 +95,8 @@ def test_data_multiplier_interpolates_on_the_log_scale():
     never = _summary([("scratch", "10", 10, 0.3), ("scratch", "all", 40, 0.5), ("linear_probe", "10", 10, 0.8),
                       ("linear_probe", "all", 40, 0.9)])
     assert "never gets there" in data_multiplier(never)["text"]
-    assert headline(never).startswith("Transfer is ahead at every size studied.")
-    assert "from 10 per class on" in headline(never)
+    assert headline(size_verdicts(never)).startswith("Transfer is ahead at every size studied.")
+    assert "clear from 10 per class on" in headline(size_verdicts(never))
 
 
 # -- a real study --------------------------------------------------------------------------------------------

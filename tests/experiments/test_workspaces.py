@@ -192,6 +192,6 @@ def test_runs_from_the_app_get_the_servers_time_budget_and_name_their_data_not_i
     config = TrainConfig(data=ref, model="glove-50d-bag", strategy="scratch", max_seconds=9000)
     record = store.get(submit.submit(store, config, owner=A), owner=A)
     assert record.config["max_seconds"] == 600 and record.config["data_name"] == "reviews.csv"
-    assert record.name == "glove-50d-bag on reviews.csv: scratch (seed 0)"
+    assert record.name == "glove-50d-bag on reviews.csv: from scratch (seed 0)"
     cli = store.get(submit.submit(store, config.with_(max_seconds=None), owner=""), owner=EVERYONE)
     assert cli.config["max_seconds"] is None  # the command line is the host's own

@@ -63,3 +63,18 @@ def coloured_zip(folder: str, colours: dict[str, tuple[int, int, int]], per_clas
                 img.save(png, format="PNG")
                 zf.writestr(f"{folder}/{name}/{i}.png", png.getvalue())
     return buf.getvalue()
+
+
+def square_images(root: Path, colours: dict[str, tuple[int, int, int]], per_class: int, *, side: int, square: int,
+                  margin: int = 0, noise: tuple[int, int] = (90, 160), seed: int = 0) -> Path:
+    """root/<class>/<i>.png: grey noise with one square of the class's colour at a random place (a learnable
+    image dataset whose object is known, for training and for checking where a model looks)."""
+    rng = np.random.default_rng(seed)
+    for name, colour in colours.items():
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            image = rng.integers(*noise, size=(side, side, 3)).astype(np.uint8)
+            y, x = rng.integers(margin, side - square - margin, size=2)
+            image[y:y + square, x:x + square] = colour
+            Image.fromarray(image).save(root / name / f"{i}.png")
+    return root

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 NOISY_PER_CLASS = 5      # below this per-class results are noise
 NOISY_LISTED = 5         # more noisy classes than this are summed up in one warning
 IMBALANCE_WARNING = 3.0  # largest / smallest class
+SMALL_TEST = 25          # fewer test items than this: one item moves test accuracy by more than 4 points
 
 
 @dataclass
@@ -86,8 +87,17 @@ def build_report(ds: Dataset, split: Split | None = None) -> DataReport:
         errors=class_errors(counts) + split_errors(ds, split),
         imbalance_ratio=round(ratio, 3),
     )
-    report.warnings = list(ds.notes) + _warnings(report, counts)
+    report.warnings = list(ds.notes) + _warnings(report, counts) + _small_test(split)
     return report
+
+
+def _small_test(split: Split | None) -> list[str]:
+    """A test part so small that each item is worth several points of accuracy, which no chart would tell."""
+    n = 0 if split is None else len(split.test)
+    if not 0 < n < SMALL_TEST:
+        return []
+    return [f"the test part has only {n} example{'s' if n != 1 else ''}, so each one moves test accuracy by "
+            f"{100 / n:.1f} points and smaller differences are noise; use a larger test fraction or more data"]
 
 
 def refuse_unusable(ds: Dataset, split: Split) -> DataReport:

@@ -19,6 +19,7 @@ from tlcore.core import strategies
 from tlcore.core.csvsafe import write_csv
 from tlcore.core.errors import UserError
 from tlcore.data import library
+from tlcore.experiments import verdict as gap
 from tlcore.experiments.summary import run_rows, summarize
 from tlcore.runs.store import ACTIVE, RunRecord, RunStore, Scope
 
@@ -169,43 +170,14 @@ def final_frame(records: list[RunRecord]) -> pd.DataFrame:
 
 def best_transfer(final: pd.DataFrame) -> str | None:
     """The non-scratch strategy with the highest mean test accuracy (None when there is none)."""
-    transfer = final[final["strategy"] != "scratch"]
-    return None if transfer.empty else str(transfer.loc[transfer["accuracy"].idxmax(), "strategy"])
-
-
-def _pct(value: float) -> str:
-    return f"{100 * value:.0f}%"
+    return gap.best_transfer(final)
 
 
 def verdict(final: pd.DataFrame) -> str:
     """One sentence in plain words: how the best transfer strategy did against training from scratch."""
     if final.empty:
         return "No run of this comparison has finished yet."
-    rows = {r["strategy"]: r for r in final.to_dict("records")}
-    best = best_transfer(final)
-    scratch = rows.get("scratch")
-    if best is None:
-        return f"Training from scratch reached {_pct(scratch['accuracy'])} test accuracy; no transfer run has finished."
-    t = rows[best]
-    if scratch is None:
-        return (f"Transfer ({strategies.label(best)}) reached {_pct(t['accuracy'])} test accuracy; no run from "
-                "scratch has finished to compare with.")
-    points = 100 * (t["accuracy"] - scratch["accuracy"])
-    if round(points) == 0:
-        head = (f"Transfer ({strategies.label(best)}) and training from scratch both reached about "
-                f"{_pct(t['accuracy'])} test accuracy")
-    else:
-        head = (f"Transfer ({strategies.label(best)}) reached {_pct(t['accuracy'])} test accuracy vs "
-                f"{_pct(scratch['accuracy'])} "
-                f"from scratch — {abs(points):.0f} points {'better' if points > 0 else 'worse'}")
-    bounds = [t["low"], t["high"], scratch["low"], scratch["high"]]
-    if any(math.isnan(b) for b in bounds):
-        return head + ", from a single seed, so there is no 95% interval yet (add seeds to check it is not chance)."
-    few = (f" With {min(t['n'], scratch['n'])} seeds the intervals are very wide; 3 or more give a fairer "
-           "picture." if min(t["n"], scratch["n"]) < 3 else "")
-    if t["low"] > scratch["high"] or scratch["low"] > t["high"]:
-        return head + ", with non-overlapping 95% intervals." + few
-    return head + ", but the 95% intervals overlap, so the difference may be chance." + few
+    return gap.gap_verdict(final).sentence
 
 
 

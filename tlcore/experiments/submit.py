@@ -68,8 +68,14 @@ def submit(store: RunStore, config: TrainConfig, *, group_id: str | None = None,
 
 def _queue(store: RunStore, config: TrainConfig, *, group_id: str | None, name: str, owner: str) -> str:
     config = queueable(store, config, owner)
-    name = name or f"{display_name(store, config, owner)}: {config.strategy} (seed {config.seed})"
+    name = name or run_name(display_name(store, config, owner), config)
     return store.create_run(config.to_dict(), group_id=group_id, owner=owner, name=name)
+
+
+def run_name(title: str, config: TrainConfig) -> str:
+    """"<comparison title>: <strategy as people call it> (seed n)": the part before the last colon names the
+    comparison (see `comparison._comparison_name`)."""
+    return f"{title}: {strategies.label(config.strategy)} (seed {config.seed})"
 
 
 def submit_comparison(store: RunStore, base: TrainConfig, strategy_ids: list[str], seeds: int, *,
@@ -87,7 +93,7 @@ def submit_comparison(store: RunStore, base: TrainConfig, strategy_ids: list[str
     group_id = "cmp-" + uuid.uuid4().hex[:10]
     title = name or display_name(store, queueable(store, base, owner), owner)
     open_group(group_id, title, "comparison", len(strategy_ids) * seeds)  # before its runs can start
-    run_ids = [_queue(store, c, group_id=group_id, owner=owner, name=f"{title}: {c.strategy} (seed {c.seed})")
+    run_ids = [_queue(store, c, group_id=group_id, owner=owner, name=run_name(title, c))
                for c in planned_configs(store, base, strategy_ids, seeds, owner)]
     return group_id, run_ids, prep
 

@@ -21,6 +21,7 @@ from tlcore.experiments.study.results import (
     headline,
     paired_tests,
     per_class_frame,
+    size_verdicts,
     summary_frame,
 )
 from tlcore.experiments.summary import has_interval
@@ -111,8 +112,8 @@ def render_report(store: RunStore, study: StudyRecord) -> str:
     data_html, env = _data_section(cells[cells["status"] == "succeeded"]["run_id"].tolist())
     charts = _charts_html(summary, cells)
     spec = study.spec
-    verdicts = "".join(f"<li><b>{_e(t['k_label'])} per class</b> ({_e(label(t['transfer']))} vs from scratch, "
-                       f"seeds {_e(t['seeds'])}): {_e(t['verdict'])}</li>" for t in tests)
+    by_size = size_verdicts(summary, tests)
+    verdicts = "".join(f"<li><b>{_e(v['k_label'])} per class</b>: {_e(v['verdict'].sentence)}</li>" for v in by_size)
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{_CSP}">
 <title>{_e(study.name)}</title><style>{_CSS}</style></head><body>
@@ -120,7 +121,7 @@ def render_report(store: RunStore, study: StudyRecord) -> str:
 <p class="muted">Transfer Lab data-efficiency study <code>{_e(study.id)}</code>, created
 {_e(time.strftime('%Y-%m-%d %H:%M', time.localtime(study.created)))}; model <b>{_e(spec['base']['model'])}</b>;
 strategies {_e(', '.join(label(s) for s in spec['strategies']))}; {spec['seeds']} seed(s).</p>
-<p class="lead">{_e(headline(summary))}</p>
+<p class="lead">{_e(headline(by_size))}</p>
 <p class="lead">{_e(multiplier['text'] if multiplier else '')}</p>
 <h2>Is the gap real?</h2><ul>{verdicts or '<li>Not enough finished pairs yet.</li>'}</ul>
 <p class="muted">Paired test on the same test items: per item, how often (over seeds) each side is right; an exact

@@ -11,11 +11,10 @@ import pandas as pd
 
 from tlcore.core.stats import paired_sign_test
 from tlcore.core.strategies import label
-from tlcore.experiments.summary import has_interval, run_rows, summarize
+from tlcore.experiments.summary import run_rows, summarize
+from tlcore.experiments.verdict import FAIR_SEEDS, gap_verdict
 from tlcore.runs.paths import read_artifact
 from tlcore.runs.store import RunRecord
-
-SIGNIFICANCE = 0.05
 
 
 def cells_frame(records: list[RunRecord]) -> pd.DataFrame:
@@ -70,19 +69,23 @@ def paired_tests(cells: pd.DataFrame, summary: pd.DataFrame) -> list[dict[str, A
         if a is None or b is None or a.shape != b.shape:
             continue
         test = paired_sign_test(a, b)
-        out.append({"k_label": k_label, "transfer": transfer, "seeds": seeds, **test.to_dict(),
-                    "verdict": paired_verdict(label(transfer), test.a_better, test.b_better, test.p_value)})
+        out.append({"k_label": k_label, "transfer": transfer, "seeds": seeds, **test.to_dict()})
     return out
 
 
-def paired_verdict(transfer: str, a_better: int, b_better: int, p: float) -> str:
-    leader, count, other = ((transfer, a_better, b_better) if a_better >= b_better
-                            else ("From scratch", b_better, a_better))
-    if p < SIGNIFICANCE:
-        return (f"Real difference: {leader} is right more often on {count} test items and behind on {other} "
-                f"(p = {p:.2g}; a gap this lopsided would be very unlikely by chance).")
-    return (f"Could be chance: {leader} leads on {count} items vs {other} (p = {p:.2g}); more test data or "
-            "seeds would tell.")
+def size_verdicts(summary: pd.DataFrame, tests: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Per size, smallest first: the one verdict (`verdict.gap_verdict`) on the best transfer strategy against
+    from-scratch, which weighs the 95 % intervals and, where `tests` has it, the paired test of that size."""
+    by_size = {t["k_label"]: t for t in tests or []}
+    out = []
+    for k_label in _k_labels(summary):
+        rows = summary[summary["k_label"] == k_label]
+        if "scratch" not in set(rows["strategy"]) or best_transfer_at(summary, k_label) is None:
+            continue
+        test = by_size.get(k_label)
+        out.append({"k_label": k_label, "transfer": best_transfer_at(summary, k_label), "test": test,
+                    "verdict": gap_verdict(rows, test)})
+    return out
 
 
 def _k_labels(summary: pd.DataFrame) -> list[str]:
@@ -135,39 +138,32 @@ def per_class_frame(cells: pd.DataFrame) -> pd.DataFrame:
                                                                              recall=("recall", "mean"))
 
 
-def headline(summary: pd.DataFrame) -> str:
-    """One sentence: is the best transfer strategy ahead at every size, and from where is it clearly ahead
-    (95 % intervals not overlapping)?"""
-    labels = _k_labels(summary)
-    if "scratch" not in set(summary["strategy"]) or len(set(summary["strategy"])) < 2 or not labels:
-        return "Add from-scratch and a transfer strategy to compare them."
-    ahead, clear = [], []
-    for k in labels:
-        transfer = best_transfer_at(summary, k)
-        s = summary[(summary["strategy"] == "scratch") & (summary["k_label"] == k)]
-        t = summary[(summary["strategy"] == transfer) & (summary["k_label"] == k)]
-        if s.empty or t.empty:
-            continue
-        s, t = s.iloc[0], t.iloc[0]
-        ahead.append((k, t["accuracy"] > s["accuracy"]))
-        clear.append((k, has_interval(t) and has_interval(s) and t["low"] > s["high"]))
-    if not ahead:
-        return "No size has both from-scratch and transfer results yet."
-    behind = [k for k, a in ahead if not a]
-    first_clear = next((k for i, (k, _) in enumerate(clear) if all(c for _, c in clear[i:])), None)
+def headline(verdicts: list[dict[str, Any]]) -> str:
+    """One sentence from the per-size verdicts (`size_verdicts`): is transfer ahead at every size, and from
+    which size on is the gap clear at every larger size too."""
+    if not verdicts:
+        return "Add from-scratch and a transfer strategy, and let one size finish both, to compare them."
+    behind = [v["k_label"] for v in verdicts if not v["verdict"].ahead]
     text = ("Transfer is ahead at every size studied." if not behind else
             f"Transfer is not ahead at {', '.join(behind)} per class.")
+    clear = [v["verdict"].clear for v in verdicts]
+    first_clear = next((v["k_label"] for i, v in enumerate(verdicts) if all(clear[i:])), None)
     if first_clear:
-        text += f" Its 95 % interval is clear of from-scratch's from {first_clear} per class on."
+        text += f" The gap is clear from {first_clear} per class on."
     else:
-        text += " The 95 % intervals overlap at the largest size, so the gap there may be noise."
+        text += f" At {verdicts[-1]['k_label']} per class the gap could still be chance (see below)."
+    seeds = min(v["verdict"].seeds for v in verdicts)
+    if seeds < FAIR_SEEDS:
+        text += (f" With {seeds} seed{'s' if seeds != 1 else ''} per size the 95 % bands are very wide; "
+                 f"{FAIR_SEEDS} or more give a fairer picture.")
     return text
 
 
 def study_json(cells: pd.DataFrame) -> dict[str, Any]:
     """Per strategy and size: mean, interval, per-seed accuracies; the paired tests; the multiplier."""
     summary = summary_frame(cells)
-    tests = {t["k_label"]: t for t in paired_tests(cells, summary)}
+    tests = paired_tests(cells, summary)
+    verdicts = size_verdicts(summary, tests)
     results: dict[str, dict[str, Any]] = {}
     for row in summary.itertuples(index=False):
         results.setdefault(row.strategy, {})[row.k_label] = {
@@ -175,7 +171,8 @@ def study_json(cells: pd.DataFrame) -> dict[str, Any]:
             "n": row.n,
             "per_seed": dict(zip(map(str, row.seeds), row.values)), "wall_seconds_mean": row.wall_seconds,
             "trainable_params": row.trainable_params, "epochs_capped": row.capped}
-    return {"headline": headline(summary), "results": results, "paired_tests": list(tests.values()),
+    return {"headline": headline(verdicts), "results": results, "paired_tests": tests,
+            "verdicts": {v["k_label"]: v["verdict"].sentence for v in verdicts},
             "data_multiplier": data_multiplier(summary),
             "status": cells["status"].value_counts().to_dict()}
 

@@ -1,0 +1,58 @@
+"""One verdict source: the Study's headline, its per-size lines and Compare's banner cannot contradict each other."""
+
+import pandas as pd
+
+from tlcore.experiments.comparison import verdict as compare_verdict
+from tlcore.experiments.study.results import headline, size_verdicts
+from tlcore.experiments.verdict import gap_verdict
+
+
+def _rows(scratch: float, transfer: float, half_width: float | None, n: int = 3, k: str = "all") -> pd.DataFrame:
+    width = float("nan") if half_width is None else half_width
+    return pd.DataFrame([{"strategy": s, "k_label": k, "per_class": None if k == "all" else int(k),
+                          "x": 10.0, "accuracy": m, "low": m - width, "high": m + width, "n": n}
+                         for s, m in (("scratch", scratch), ("linear_probe", transfer))])
+
+
+def _test(p: float) -> dict:
+    return {"k_label": "all", "transfer": "linear_probe", "a_better": 9, "b_better": 4, "ties": 7, "p_value": p}
+
+
+def test_a_gap_is_clear_only_when_the_intervals_and_the_paired_test_agree():
+    apart = _rows(0.50, 0.80, 0.05)
+    assert gap_verdict(apart).clear and "non-overlapping" in gap_verdict(apart).sentence
+    both = gap_verdict(apart, _test(0.01))
+    assert both.clear and both.short == "Clear: +30 points"
+    # the case seen on the Study page: intervals apart, but on the same test items p = 0.21
+    split = gap_verdict(apart, _test(0.21))
+    assert not split.clear and "could still be chance (p = 0.21)" in split.sentence
+    assert split.short.startswith("Could be chance")
+    overlapping = gap_verdict(_rows(0.50, 0.60, 0.2), _test(0.01))
+    assert not overlapping.clear and "intervals overlap" in overlapping.sentence
+    one_seed = gap_verdict(_rows(0.50, 0.80, None, n=1), _test(0.01))
+    assert one_seed.clear and "single seed" in one_seed.sentence
+
+
+def test_fewer_than_three_seeds_are_called_out():
+    two = gap_verdict(_rows(0.5, 0.8, 0.4, n=2))
+    assert "With 2 seeds the intervals are very wide" in two.sentence and "(2 seeds)" in two.short
+
+
+def test_the_study_headline_is_built_from_the_same_verdicts_as_its_lines_and_compare():
+    summary = pd.concat([_rows(0.30, 0.70, 0.3, k="5"), _rows(0.50, 0.85, 0.05, k="all")], ignore_index=True)
+    tests = [dict(_test(0.21), k_label="all")]
+    verdicts = size_verdicts(summary, tests)
+    assert [v["k_label"] for v in verdicts] == ["5", "all"]
+    text = headline(verdicts)
+    # neither size is clear (5: intervals overlap; all: the paired test says chance): the headline must not claim it
+    assert "clear from" not in text and "At all per class the gap could still be chance" in text
+    largest = summary[summary["k_label"] == "all"]
+    assert verdicts[-1]["verdict"].sentence == gap_verdict(largest, tests[0]).sentence
+    assert compare_verdict(largest) == gap_verdict(largest).sentence
+    assert headline(size_verdicts(pd.concat([_rows(0.3, 0.7, 0.02, k="5"), _rows(0.5, 0.9, 0.02)],
+                                            ignore_index=True))).endswith("The gap is clear from 5 per class on.")
+
+
+def test_few_seeds_reach_the_headline():
+    verdicts = size_verdicts(_rows(0.5, 0.9, 0.3, n=2))
+    assert "With 2 seeds per size the 95 % bands are very wide" in headline(verdicts)
