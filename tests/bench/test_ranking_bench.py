@@ -22,4 +22,5 @@ def test_quick_ranking_evaluation_has_every_column(capsys):
     for m in digits["models"]:
         assert 0 <= m["probe"] <= 1 and 0 <= m["finetune"] <= 1 and len(m["probe_seeds"]) == 1
     assert digits["tau_probe"] in (-1.0, 1.0, None) and isinstance(digits["top_within_2_points_probe"], bool)
+    assert isinstance(digits["a_tied_top_within_2_points_finetune"], bool)
     assert "Kendall τ" in render(out["results"]) and "(≤2 steps)" in render(out["results"])
