@@ -1,18 +1,21 @@
-"""Models: a card per usable model for the dataset's kind (images or text); the ones this server cannot load
+"""Models: which model suits the data (a ranking without training, then which of its layers transfer), and a
+card per usable model for the dataset's kind (images or text); the ones this server cannot load
 now are listed once, compactly, with the reason and what to do."""
 
 import streamlit as st
 
 from components import state
+from components.layers_view import layers_section
+from components.ranking_view import ranking_options, ranking_section
 from tlcore.core.errors import UserError
 from tlcore.models import ModelSpec, availability, get_spec, list_specs, named
 
 st.title("Models")
 try:
-    modality = state.dataset(state.data_source(), *state.columns()).modality
+    dataset = state.dataset(state.data_source(), *state.columns())
+    modality = dataset.modality
 except UserError:
-    modality = "image"
-chosen = state.model_id(modality)
+    dataset, modality = None, "image"
 st.write(f"Pretrained models for **{'images' if modality == 'image' else 'text'}**. Each one is also trained "
          "from scratch (random start) when you compare strategies, so you see what pretraining adds.")
 
@@ -25,6 +28,16 @@ def _facts(spec: ModelSpec) -> str:
 specs = list_specs(modality)
 usable = [s for s in specs if availability(s).available]
 unusable = [s for s in specs if not availability(s).available]
+
+split = st.session_state.get("split_settings", {})
+if dataset is not None:
+    with st.container(border=True):
+        ranking_section(state.data_source(), dataset, split)
+chosen = state.model_id(modality)  # after the ranking, which preselects its best model
+if dataset is not None and availability(get_spec(chosen)).available:
+    with st.expander(f"Which layers of {get_spec(chosen).title} transfer?"):
+        layers_section(state.data_source(), get_spec(chosen), ranking_options(split))
+
 columns = st.columns(2)
 for i, spec in enumerate(usable):
     with columns[i % 2].container(border=True):

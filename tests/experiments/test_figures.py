@@ -152,7 +152,28 @@ def _every_figure() -> dict[str, go.Figure]:
             "study cost": charts.study_cost_figure(summary), "per class": charts.per_class_figure(per_class),
             "live": charts.live_curve_figure([{"epoch": 1, "val_acc": 0.8, "train_loss": None}]),
             "live 3": charts.live_curve_figure([{"epoch": e, "val_acc": 0.5, "train_loss": 1 / e} for e in (1, 2, 3)]),
+            "layers": charts.layer_curve_figure(_curve(), freeze_through=1),
+            "layers 1": charts.layer_curve_figure(_curve()[:1]),
             "feature map": charts.feature_map_figure(_feature_map(), "From scratch")}
+
+
+def _curve(depths=("features.1", "features.8", "features.18")) -> list[dict]:
+    return [{"depth": d, "logme": -0.3 + 0.1 * i, "logme_sd": 0.02, "knn_loo": 0.6 + 0.1 * i, "knn_sd": 0.03}
+            for i, d in enumerate(depths)]
+
+
+def test_layer_curve_figure_bands_lines_and_the_freeze_point():
+    fig = charts.layer_curve_figure(_curve(), freeze_through=1)
+    bands = [t for t in fig.data if t.fill == "toself"]
+    lines = [t for t in fig.data if t.mode == "lines+markers"]
+    assert [t.name for t in lines] == ["LogME", "neighbours"] and len(bands) == 2
+    assert list(lines[0].x) == ["features.1", "features.8", "features.18"]
+    assert list(np.round(bands[0].y[:3], 6)) == [-0.28, -0.18, -0.08]  # upper edge: mean + 1 SD
+    [star] = [t for t in fig.data if t.name == "freeze up to here"]
+    assert list(star.x) == ["features.8"] and star.mode == "markers+text"
+    assert not [t for t in charts.layer_curve_figure(_curve(), freeze_through=2).data if t.name == "freeze up to here"]
+    one = charts.layer_curve_figure(_curve()[:1])
+    assert all(t.mode == "markers+text" for t in one.data) and len(one.data) == 2  # no band around one point
 
 
 def _feature_map():

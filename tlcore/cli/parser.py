@@ -67,6 +67,20 @@ def _data_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--modality", choices=["image", "text"], default="image",
                    help="with --search: timm image models (default) or Hugging Face text encoders")
     _json_option(p)
+    p = _command(sub, "rank", "tlcore.cli.rank:rank",
+                 "rank the available pretrained models for a dataset, without training (LogME + k-NN)")
+    p.add_argument("--data", required=True, help="built-in id, .zip, folder, .csv, .tsv or .jsonl")
+    p.add_argument("--models", help="comma-separated model ids (default: every available model of the data's kind)")
+    p.add_argument("--seed", type=int, help="seed of the split whose training part is scored (default 0)")
+    p.add_argument("--per-class", type=int, help="score at most this many training examples per class")
+    p.add_argument("--test-fraction", type=float, help="share held out for testing, never scored (default 0.2)")
+    p.add_argument("--val-fraction", type=float, help="share held out for validation, never scored (default 0.15)")
+    p.add_argument("--layers", metavar="MODEL",
+                   help="instead: how useful each depth of MODEL is for the data, how many stages to freeze, and how "
+                        "far the data is from what MODEL was pretrained on")
+    p.add_argument("--text-column")
+    p.add_argument("--label-column")
+    _json_option(p)
     p = _command(sub, "check", "tlcore.cli.data:check",
                  "load a dataset and print its checks (classes, split, warnings, skipped files)")
     p.add_argument("--data", required=True, help="built-in id, .zip, folder, .csv, .tsv or .jsonl")

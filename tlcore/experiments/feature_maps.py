@@ -16,11 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from sklearn.decomposition import PCA
-from sklearn.model_selection import LeaveOneOut, cross_val_predict
-from sklearn.neighbors import KNeighborsClassifier
 
 from tlcore.core import strategies
 from tlcore.core.errors import UserError
+from tlcore.core.transferability import knn_loo_accuracy
 from tlcore.data import Dataset
 from tlcore.experiments.predict import Predictor
 from tlcore.runs.paths import read_artifact
@@ -50,9 +49,7 @@ def separability(features: np.ndarray, labels: np.ndarray) -> float:
     k = min(NEIGHBOURS, smallest - 1, len(labels) - 1)
     if k < 1:
         raise UserError("Each class needs at least two test items to draw how a model sees them.")
-    votes = cross_val_predict(KNeighborsClassifier(n_neighbors=k, metric="cosine"), features, labels,
-                              cv=LeaveOneOut())
-    return float(np.mean(votes == labels))
+    return knn_loo_accuracy(features, labels, k)  # the ranking's leave-one-out k-NN (equals scikit-learn's)
 
 
 def feature_map(run_id: str, features: np.ndarray, labels: np.ndarray, names: list[str],

@@ -4,6 +4,7 @@ features that the probe, nearest neighbours and the feature-based strategies rea
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -34,12 +35,19 @@ def build_inputs(prep: Prepared, device: torch.device, emit: EventSink) -> Input
     return TextInputs(encoded["input_ids"], encoded["attention_mask"], labels, device)
 
 
+def feature_cache_file(prep: Prepared) -> Path:
+    """Where the frozen features of a prepared run's whole dataset are cached: the probe, nearest neighbours
+    and the model ranking (`tlcore.experiments.ranking`) share this file."""
+    r = prep.resolved
+    preprocessing = (f"size={r.image_size}|len={r.max_length}|crop={prep.spec.crop_pct}|"
+                     f"{prep.spec.interpolation}|bf16={r.amp_bf16}")
+    return feature_cache_path(prep.dataset.fingerprint, prep.spec.id, preprocessing)
+
+
 def feature_inputs(prep: Prepared, model: TransferModel, inputs: Inputs, device: torch.device,
                    emit: EventSink) -> FeatureInputs:
     r, ds = prep.resolved, prep.dataset
-    preprocessing = (f"size={r.image_size}|len={r.max_length}|crop={prep.spec.crop_pct}|"
-                     f"{prep.spec.interpolation}|bf16={r.amp_bf16}")
-    path = feature_cache_path(ds.fingerprint, prep.spec.id, preprocessing)
+    path = feature_cache_file(prep)
 
     def progress(done: int, total: int) -> None:
         emit("phase", phase("Computing pretrained features", done, total))

@@ -10,11 +10,12 @@ from tlcore.experiments.figures.comparison import (
                                                    per_class_gain_figure,
 )
 from tlcore.experiments.figures.dataset import class_balance_figure
+from tlcore.experiments.figures.layers import layer_curve_figure
 from tlcore.experiments.figures.maps import feature_map_figure
 from tlcore.experiments.figures.runs import live_curve_figure
 from tlcore.experiments.figures.study import accuracy_vs_data, per_class_figure
 from tlcore.experiments.figures.study import cost_figure as study_cost_figure
 
 __all__ = ["accuracy_vs_data", "class_balance_figure", "confusion_figure", "cost_figure", "curves_figure",
-           "feature_map_figure", "final_accuracy_figure", "live_curve_figure", "per_class_figure",
+           "feature_map_figure", "final_accuracy_figure", "layer_curve_figure", "live_curve_figure", "per_class_figure",
            "per_class_gain_figure", "study_cost_figure"]
