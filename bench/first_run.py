@@ -54,8 +54,8 @@ def first_run(standby: bool, timeout_s: float = 900) -> dict[str, Any]:
         return {"standby": standby, "status": record.status, "training_after_s": round(training or finished, 2),
                 "finished_after_s": round(finished, 2)}
     finally:
+        dispatcher.stop()  # no more pumping, so no new standby worker after this
         dispatcher.terminate_all()
-        dispatcher.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

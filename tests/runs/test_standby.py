@@ -1,5 +1,6 @@
 """The app's standby worker: started before any run is queued, it waits with everything imported, takes the
-first run itself (no new process), goes back to waiting, and exits when the server that started it is gone."""
+first run itself (no new process), goes back to waiting, stops with the server, and exits when the server that
+started it is gone (even when that happened while it was still starting)."""
 
 from __future__ import annotations
 
@@ -38,23 +39,25 @@ def test_the_standby_worker_takes_runs_without_a_new_process(tmp_path, monkeypat
             record = store.get(run_id, owner=EVERYONE)
             assert record.status == "succeeded" and record.pid == standby, record.error
             assert dispatcher.worker_pids == [standby]
+        dispatcher.stop()  # the server shuts down: its waiting standby worker goes too, and no new one comes
+        psutil.Process(standby).wait(timeout=30)
+        dispatcher.pump()
+        assert dispatcher.worker_pids == []
     finally:
         dispatcher.terminate_all()
 
 
-def test_the_standby_worker_leaves_with_the_server(tmp_path, monkeypatch):
+def test_the_standby_worker_leaves_when_its_server_is_gone_even_before_it_was_ready(tmp_path, monkeypatch):
     monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
-    server = subprocess.Popen(  # a stand-in server: starts the standby worker, then dies without cleaning up
-        [sys.executable, "-c", "import time; from tlcore.runs import Dispatcher, RunStore; "
+    server = subprocess.run(  # a stand-in server: starts the standby worker, then dies at once, cleaning nothing
+        [sys.executable, "-c", "import os; from tlcore.runs import Dispatcher, RunStore; "
          "d = Dispatcher(RunStore(), max_workers=1, standby=True); d.pump(); print(d.worker_pids[0], flush=True); "
-         "time.sleep(600)"],
-        cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=subprocess.PIPE, text=True)
-    standby = psutil.Process(int(server.stdout.readline()))
+         "os._exit(0)"],
+        cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True, text=True, check=True)
+    standby = psutil.Process(int(server.stdout.strip()))
     try:
-        _ready()
-        server.kill()
-        server.wait()
-        standby.wait(timeout=30)  # it noticed its parent is gone
+        standby.wait(timeout=180)  # it finishes importing, sees its server is gone, and leaves
+        assert "ready after" in log_path("standby").read_text()
     finally:
         if standby.is_running():
             standby.kill()

@@ -147,7 +147,8 @@ class Dispatcher(PumpLoop):
 
     def _spawn(self, run_id: str | None) -> None:
         """A worker for `run_id` (already claimed), or with None a standby worker that claims runs itself."""
-        env = dict(os.environ, TLAB_MAX_WORKERS=str(self.max_workers))  # the limit its next claims respect
+        env = dict(os.environ, TLAB_MAX_WORKERS=str(self.max_workers),  # the limit its next claims respect
+                   TLAB_STANDBY_PARENT=str(os.getpid()))  # a standby worker leaves when this process is gone
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
         gpu = self._free_gpu()
         if gpu is not None:
@@ -219,7 +220,14 @@ class Dispatcher(PumpLoop):
         self._cancel_seen = seen
 
     def stop(self) -> None:
+        """Stop pumping; a standby worker that is still waiting for a run is stopped too (one on a run finishes
+        it and then leaves, as its server is gone)."""
+        self.standby = False
         self.stop_pumping()
+        with self._lock:
+            busy = set(runs_by_pid(self.store.active_runs(executor="local")))
+            for pid in self._standby_pids - busy:
+                self._procs[pid].terminate()
 
     def cancel(self, run_id: str, *, owner: Scope) -> str | None:
         """Set the run's cancel flag (what the pages do); its loop reads it, and `pump` enforces it."""

@@ -81,11 +81,13 @@ def warm_up() -> None:
             log.info("standby: %s not imported (%s)", name, exc)
 
 
-def standby(store: RunStore, *, max_active: int, max_runs: int, poll_s: float = STANDBY_POLL_S) -> list[str]:
+def standby(store: RunStore, *, max_active: int, max_runs: int, parent: int,
+            poll_s: float = STANDBY_POLL_S) -> list[str]:
     """Import everything, then wait; claim each run as it is queued and run the chain from it, then wait
-    again, until `max_runs` runs are done. Stops when the process that started it (the server) is gone, so a
-    crashed server leaves no worker behind."""
-    parent, statuses, started = os.getppid(), [], time.monotonic()
+    again, until `max_runs` runs are done. Stops when `parent`, the process that started it (the server), is
+    gone, so a crashed server leaves no worker behind. `parent` comes from the dispatcher, not from
+    `os.getppid()` here: a server that died while this process was still starting would otherwise go unseen."""
+    statuses, started = [], time.monotonic()
     warm_up()
     print(f"standby worker {os.getpid()}: ready after {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
     while len(statuses) < max_runs and os.getppid() == parent:
@@ -109,8 +111,11 @@ def main(argv: list[str]) -> int:
     torch.set_num_threads(settings.torch_threads(os.cpu_count() or 1))
     max_runs = max(1, int(os.environ.get("TLAB_WORKER_MAX_RUNS") or DEFAULT_MAX_RUNS))
     store, max_active = RunStore(), default_max_workers()
-    statuses = (standby(store, max_active=max_active, max_runs=max_runs) if argv[0] == STANDBY
-                else run_chain(store, argv[0], max_active=max_active, max_runs=max_runs))
+    if argv[0] == STANDBY:
+        parent = int(os.environ.get("TLAB_STANDBY_PARENT") or os.getppid())
+        statuses = standby(store, max_active=max_active, max_runs=max_runs, parent=parent)
+    else:
+        statuses = run_chain(store, argv[0], max_active=max_active, max_runs=max_runs)
     return 0 if all(s in ("succeeded", "cancelled") for s in statuses) else 1
 
 
