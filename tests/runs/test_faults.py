@@ -84,7 +84,11 @@ def test_ctrl_c_in_the_cli_cancels_its_own_run_and_stops_its_worker(store, tiny_
     cli = subprocess.Popen([sys.executable, "-m", "tlcore", "train", "--data", str(tiny_image_folder), "--model",
                             "mobilenet_v2", "--strategy", "scratch", "--epochs", "1000", "--patience", "0",
                             "--image-size", "32"], env=dict(os.environ, PYTHONPATH=str(root)), cwd=root,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           # a suite started in the background by a non-interactive shell ignores SIGINT, and
+                           # so would the CLI (Python installs its Ctrl-C handler only where SIGINT is not
+                           # ignored): give it the terminal's default, as a person pressing Ctrl-C has
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while not any(r.step > 0 for r in store.active_runs()):

@@ -172,8 +172,8 @@ def clear_caches() -> None:
 
 # ---------------------------------------------------------------- availability
 
-NO_NETWORK = ("its weights are not downloaded yet and there is no internet connection to fetch them; run once "
-              "with internet to cache them")
+NO_NETWORK = ("not downloaded yet, and there is no internet connection to fetch its weights; run once with "
+              "internet to cache them")
 
 
 def availability(spec: ModelSpec) -> Availability:
