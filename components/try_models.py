@@ -4,6 +4,7 @@ are counted per visitor address, `Limits.max_shared_predictions_per_hour`)."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import streamlit as st
@@ -79,8 +80,11 @@ def try_shared_models(run_ids: list[str], titles: dict[str, str]) -> None:
     if example is None:
         return
     budget, client = shared_budget(), state.client_address()
-    if not budget.take(client):
+    digest = hashlib.sha256(example.tobytes() if hasattr(example, "tobytes") else str(example).encode()).hexdigest()
+    counted = st.session_state.get("shared_example_counted") == digest  # reruns show it again for free
+    if not counted and not budget.take(client):
         st.warning(f"This link has tried enough examples for now; try again in about "
                    f"{budget.wait_s(client) / 60:.0f} min.", icon=":material/hourglass:")
         return
+    st.session_state["shared_example_counted"] = digest
     predictions_side_by_side(run_ids, titles, example)

@@ -45,6 +45,8 @@ def test_a_share_link_viewer_tries_the_shared_models_and_changes_nothing(data_di
     assert len(tables) == 2  # from scratch and linear probe; nearest neighbours trains no model to try
     assert all(set(t.value["class"]) <= {"red", "green", "blue"} for t in tables)
     assert [m.value for m in viewer.markdown if m.value.startswith("**From scratch")] == ["**From scratch · seed 0**"]
+    viewer.run()  # a rerun (any click on the page) shows the same answers again without using the budget
+    assert len(viewer.dataframe) == 2 and not viewer.warning
 
     viewer.file_uploader(key="shared_example_file").set_value(("again.png", _photo((40, 60, 220)), "image/png")).run()
     assert any("tried enough examples for now" in w.value for w in viewer.warning) and not viewer.dataframe

@@ -49,6 +49,14 @@ def test_pretrained_features_separate_coloured_blobs(trained):
     assert fmap.neighbours_agree >= 0.75  # chance is 1/3
 
 
+def test_a_large_test_set_is_mapped_through_an_even_spread_of_its_items(trained, monkeypatch):
+    from tlcore.experiments import feature_maps
+    ids, ds = trained
+    monkeypatch.setattr(feature_maps, "MAX_MAPPED", 7)
+    maps = [run_feature_map(run_id, ds) for run_id in ids.values()]
+    assert [m.xy.shape[0] for m in maps] == [7, 7] and maps[0].names == maps[1].names  # the same items
+
+
 def test_separability_needs_two_items_per_class_and_scores_perfect_clusters_fully():
     labels = np.array([0, 0, 1, 1, 1])
     clusters = np.eye(3)[labels] + 0.01 * np.arange(5)[:, None]

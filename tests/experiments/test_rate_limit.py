@@ -10,3 +10,8 @@ def test_a_client_gets_its_limit_per_window_and_others_are_not_affected():
     assert budget.take("b", now=3) and budget.left("b", now=3) == 2
     assert budget.take("a", now=60.5) and not budget.take("a", now=60.6)  # the first event left the window
     assert budget.left("a", now=61) == 1 and budget.wait_s("a", now=61) == 0  # the event at 1 s left too
+
+
+def test_a_limit_of_zero_turns_it_off_without_an_error():
+    off = SlidingWindow(limit=0, window_s=3600)
+    assert not off.take("a", now=0) and off.left("a", now=0) == 0 and off.wait_s("a", now=0) == 3600

@@ -96,7 +96,7 @@ def test_data_multiplier_interpolates_on_the_log_scale():
                       ("linear_probe", "all", 40, 0.9)])
     assert "never gets there" in data_multiplier(never)["text"]
     assert headline(size_verdicts(never)).startswith("Transfer is ahead at every size studied.")
-    assert "clear from 10 per class on" in headline(size_verdicts(never))
+    assert "clearly ahead from 10 per class on" in headline(size_verdicts(never))
 
 
 # -- a real study --------------------------------------------------------------------------------------------

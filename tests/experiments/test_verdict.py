@@ -45,14 +45,31 @@ def test_the_study_headline_is_built_from_the_same_verdicts_as_its_lines_and_com
     assert [v["k_label"] for v in verdicts] == ["5", "all"]
     text = headline(verdicts)
     # neither size is clear (5: intervals overlap; all: the paired test says chance): the headline must not claim it
-    assert "clear from" not in text and "At all per class the gap could still be chance" in text
+    assert "clearly ahead from" not in text and "At all per class transfer is not clearly ahead" in text
     largest = summary[summary["k_label"] == "all"]
     assert verdicts[-1]["verdict"].sentence == gap_verdict(largest, tests[0]).sentence
     assert compare_verdict(largest) == gap_verdict(largest).sentence
     assert headline(size_verdicts(pd.concat([_rows(0.3, 0.7, 0.02, k="5"), _rows(0.5, 0.9, 0.02)],
-                                            ignore_index=True))).endswith("The gap is clear from 5 per class on.")
+                                            ignore_index=True))).endswith("It is clearly ahead from 5 per class on.")
 
 
 def test_few_seeds_reach_the_headline():
     verdicts = size_verdicts(_rows(0.5, 0.9, 0.3, n=2))
     assert "With 2 seeds per size the 95 % bands are very wide" in headline(verdicts)
+
+
+def test_a_clear_gap_the_wrong_way_a_tie_and_disagreeing_checks_are_not_called_clearly_ahead():
+    behind = gap_verdict(_rows(0.80, 0.50, 0.05))
+    assert behind.clear and not behind.ahead and "30 points worse" in behind.sentence
+    text = headline(size_verdicts(_rows(0.80, 0.50, 0.05)))
+    assert text.startswith("Transfer is not ahead at all per class.") and "clearly ahead from" not in text
+    tie = gap_verdict(_rows(0.700, 0.702, 0.001))
+    assert not tie.clear and not tie.ahead and tie.short.startswith("Could be chance: same accuracy")
+    against = gap_verdict(_rows(0.50, 0.80, 0.05), dict(_test(0.01), a_better=2, b_better=11))
+    assert not against.clear and "points the other way (p = 0.01)" in against.sentence
+
+
+def test_one_seed_says_there_are_no_bands_rather_than_wide_ones():
+    verdicts = size_verdicts(_rows(0.5, 0.9, None, n=1))
+    assert verdicts[0]["verdict"].short.endswith("(1 seed)")
+    assert "With 1 seed per size there are no 95 % bands" in headline(verdicts)

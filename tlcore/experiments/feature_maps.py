@@ -27,6 +27,7 @@ from tlcore.runs.store import RunRecord
 
 NEIGHBOURS = 5
 BATCH = 32
+MAX_MAPPED = 400  # test items drawn at most: the k-NN agreement costs items², and a chart of more is a blur
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ def features_of_test_items(run_id: str, ds: Dataset) -> tuple[np.ndarray, np.nda
     predictions = sorted(read_artifact(run_id, "predictions.json") or [], key=lambda p: p["index"])
     if not predictions:
         raise UserError(f"Run {run_id} kept no test predictions, so its test items are not known.")
+    if len(predictions) > MAX_MAPPED:  # evenly spread over the test items: the same ones for runs of one split
+        predictions = [predictions[i] for i in np.linspace(0, len(predictions) - 1, MAX_MAPPED).round().astype(int)]
     predictor = Predictor(run_id)
     index = [int(p["index"]) for p in predictions]
     chunks = []

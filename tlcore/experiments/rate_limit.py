@@ -45,4 +45,6 @@ class SlidingWindow:
         now = time.monotonic() if now is None else now
         with self._lock:
             events = self._fresh(key, now)
-            return 0.0 if len(events) < self.limit else max(0.0, events[0] + self.window_s - now)
+            if len(events) < self.limit:
+                return 0.0
+            return max(0.0, events[0] + self.window_s - now) if events else self.window_s  # a limit of 0

@@ -62,12 +62,14 @@ def gap_verdict(rows: pd.DataFrame, paired: Mapping[str, Any] | None = None) -> 
                           "from scratch has finished to compare with.", "no from-scratch run yet")
     points = 100 * (t["accuracy"] - scratch["accuracy"])
     seeds = int(min(t["n"], scratch["n"]))
-    evidence, clear = _evidence(t, scratch, paired)
+    evidence, clear = _evidence(t, scratch, paired, points)
+    clear = clear and round(points) != 0  # "clearly the same" is not a gap
     few = (f" With {seeds} seeds the intervals are very wide; {FAIR_SEEDS} or more give a fairer picture."
            if 1 < seeds < FAIR_SEEDS else "")
     gap = "same accuracy" if round(points) == 0 else f"{points:+.0f} points"
-    short = f"{'Clear' if clear else 'Could be chance'}: {gap}" + (f" ({seeds} seeds)" if seeds < FAIR_SEEDS else "")
-    return GapVerdict(_head(best, t, scratch, points) + evidence + few, short, ahead=points > 0, clear=clear,
+    short = (f"{'Clear' if clear else 'Could be chance'}: {gap}"
+             + (f" ({seeds} seed{'s' if seeds != 1 else ''})" if seeds < FAIR_SEEDS else ""))
+    return GapVerdict(_head(best, t, scratch, points) + evidence + few, short, ahead=round(points) > 0, clear=clear,
                       seeds=seeds)
 
 
@@ -79,12 +81,16 @@ def _head(best: str, t: Mapping[str, Any], scratch: Mapping[str, Any], points: f
             f"scratch — {abs(points):.0f} points {'better' if points > 0 else 'worse'}")
 
 
-def _evidence(t: Mapping[str, Any], scratch: Mapping[str, Any], paired: Mapping[str, Any] | None) -> tuple[str, bool]:
+def _evidence(t: Mapping[str, Any], scratch: Mapping[str, Any], paired: Mapping[str, Any] | None,
+              points: float) -> tuple[str, bool]:
     """The second half of the sentence, and whether every available check calls the gap clear."""
     has_interval = not any(math.isnan(float(b)) for b in (t["low"], t["high"], scratch["low"], scratch["high"]))
     apart = has_interval and (t["low"] > scratch["high"] or scratch["low"] > t["high"])
     significant = paired is not None and float(paired["p_value"]) < SIGNIFICANCE
     p = f"p = {float(paired['p_value']):.2g}" if paired is not None else ""
+    if significant and (paired["a_better"] > paired["b_better"]) != (points > 0):  # the checks point two ways
+        return (f". On the same test items the paired test points the other way ({p}), so the gap is not called "
+                "clear.", False)
     if not has_interval and paired is None:
         return ", from a single seed, so there is no 95% interval yet (add seeds to check it is not chance).", False
     if not has_interval:

@@ -36,6 +36,7 @@ PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 # A run's `started` is set after its worker process exists; allow for clock steps between the two clocks
 # (psutil derives a process's start from boot time) before calling a younger process with its pid a stranger.
 PID_CLOCK_SLACK_S = 60.0
+STANDBY_RESPAWN_S = 30.0  # a standby worker that keeps dying is started again at most this often
 EXEC_GRACE_S = 5.0  # a process forked this recently may not have exec'd `python -m tlcore.runs.worker` yet
 
 
@@ -92,6 +93,7 @@ class Dispatcher(PumpLoop):
         self._idle_since: dict[int, float] = {}
         self.standby = standby
         self._standby_pids: set[int] = set()  # started with no run: idle by design until they claim one
+        self._standby_started = float("-inf")
         self.recover_every_s = recover_every_s
         self._last_recover = float("-inf")
         self._lock = threading.Lock()
@@ -122,7 +124,9 @@ class Dispatcher(PumpLoop):
             active = self.store.active_runs(executor="local")  # a Ray run's pid is a process on another node
             self._enforce_cancels(runs_by_pid(active))
             self._start_queued(active)
-            if self.standby and not self._procs and len(active) < self.max_workers:
+            if (self.standby and not self._procs and len(active) < self.max_workers
+                    and time.monotonic() - self._standby_started >= STANDBY_RESPAWN_S):
+                self._standby_started = time.monotonic()
                 self._spawn(None)
 
     def _start_queued(self, active: list[RunRecord]) -> None:

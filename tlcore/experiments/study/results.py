@@ -140,21 +140,23 @@ def per_class_frame(cells: pd.DataFrame) -> pd.DataFrame:
 
 def headline(verdicts: list[dict[str, Any]]) -> str:
     """One sentence from the per-size verdicts (`size_verdicts`): is transfer ahead at every size, and from
-    which size on is the gap clear at every larger size too."""
+    which size on is it clearly ahead at every larger size too (a gap that is clear the other way is not)."""
     if not verdicts:
         return "Add from-scratch and a transfer strategy, and let one size finish both, to compare them."
     behind = [v["k_label"] for v in verdicts if not v["verdict"].ahead]
     text = ("Transfer is ahead at every size studied." if not behind else
             f"Transfer is not ahead at {', '.join(behind)} per class.")
-    clear = [v["verdict"].clear for v in verdicts]
+    clear = [v["verdict"].clear and v["verdict"].ahead for v in verdicts]
     first_clear = next((v["k_label"] for i, v in enumerate(verdicts) if all(clear[i:])), None)
     if first_clear:
-        text += f" The gap is clear from {first_clear} per class on."
+        text += f" It is clearly ahead from {first_clear} per class on."
     else:
-        text += f" At {verdicts[-1]['k_label']} per class the gap could still be chance (see below)."
+        text += f" At {verdicts[-1]['k_label']} per class transfer is not clearly ahead (see below)."
     seeds = min(v["verdict"].seeds for v in verdicts)
-    if seeds < FAIR_SEEDS:
-        text += (f" With {seeds} seed{'s' if seeds != 1 else ''} per size the 95 % bands are very wide; "
+    if seeds == 1:
+        text += f" With 1 seed per size there are no 95 % bands; {FAIR_SEEDS} or more seeds give them."
+    elif seeds < FAIR_SEEDS:
+        text += (f" With {seeds} seeds per size the 95 % bands are very wide; "
                  f"{FAIR_SEEDS} or more give a fairer picture.")
     return text
 
