@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import torch
 
 from tests.support.paths import REPO
+from tlcore.train.frozen_onnx import weights_digest
 
 
 @dataclass
@@ -133,9 +134,6 @@ def python_without(packages: tuple[str, ...], script: str, tmp: Path, env: dict[
 
 
 def state_digest(module: torch.nn.Module) -> str:
-    """sha256 over a module's state dict (names and exact tensor bytes): equal iff the weights are identical."""
-    digest = hashlib.sha256()
-    for name, tensor in module.state_dict().items():
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
+    """sha256 over a module's state dict (names and exact tensor bytes): equal iff the weights are identical.
+    The same digest the frozen pass keys its ONNX exports by."""
+    return weights_digest(module)

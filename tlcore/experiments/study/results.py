@@ -12,7 +12,7 @@ import pandas as pd
 from tlcore.core.stats import paired_sign_test
 from tlcore.core.strategies import label
 from tlcore.experiments.summary import run_rows, summarize
-from tlcore.experiments.verdict import FAIR_SEEDS, gap_verdict
+from tlcore.experiments.verdict import FAIR_SEEDS, best_transfer, gap_verdict
 from tlcore.runs.paths import read_artifact
 from tlcore.runs.store import RunRecord
 
@@ -32,8 +32,7 @@ def _order_k(k: Any) -> float:
 
 
 def best_transfer_at(summary: pd.DataFrame, k_label: str) -> str | None:
-    rows = summary[(summary["k_label"] == k_label) & (summary["strategy"] != "scratch")]
-    return None if rows.empty else str(rows.loc[rows["accuracy"].idxmax(), "strategy"])
+    return best_transfer(summary[summary["k_label"] == k_label])
 
 
 def _correctness(run_ids: list[str]) -> np.ndarray | None:
@@ -80,11 +79,11 @@ def size_verdicts(summary: pd.DataFrame, tests: list[dict[str, Any]] | None = No
     out = []
     for k_label in _k_labels(summary):
         rows = summary[summary["k_label"] == k_label]
-        if "scratch" not in set(rows["strategy"]) or best_transfer_at(summary, k_label) is None:
+        transfer = best_transfer(rows)
+        if "scratch" not in set(rows["strategy"]) or transfer is None:
             continue
         test = by_size.get(k_label)
-        out.append({"k_label": k_label, "transfer": best_transfer_at(summary, k_label), "test": test,
-                    "verdict": gap_verdict(rows, test)})
+        out.append({"k_label": k_label, "transfer": transfer, "test": test, "verdict": gap_verdict(rows, test)})
     return out
 
 
