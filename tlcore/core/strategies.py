@@ -64,6 +64,11 @@ class Strategy:
         return self.solver in ("probe", "knn")
 
     @property
+    def fills_feature_cache(self) -> bool:
+        """Computes (once) the frozen features at the probe's settings: probe-like strategies and the teacher."""
+        return self.frozen_features or self.teacher
+
+    @property
     def trains(self) -> bool:
         return self.solver != "knn"
 

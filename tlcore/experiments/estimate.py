@@ -15,12 +15,12 @@ import numpy as np
 
 from tlcore.core import strategies
 from tlcore.core.errors import UserError
-from tlcore.data.images import median_side
 from tlcore.experiments.calibration import Calibration, from_store
 from tlcore.models import get_spec
 from tlcore.runs.store import RunRecord, RunStore
 from tlcore.train import Prepared, cap_epochs
-from tlcore.train.defaults import Resolved, resolve
+from tlcore.train.defaults import Resolved
+from tlcore.train.prepare import resolved_as
 
 # (training examples/s, inference examples/s) at the reference size on 2 CPU cores. Training rates are those of
 # the whole loop (augmentation, optimiser, checkpoints), not of a bare forward-backward pass: MobileNetV2's
@@ -48,15 +48,6 @@ def rates(spec, size: int, device: str) -> tuple[float, float]:
     return train_rate * scale, infer_rate * scale
 
 
-def _resolved_for(prep: Prepared, strategy: str) -> Resolved:
-    """The settings `strategy` runs with, whichever strategy `prep` was made for: on a CPU, frozen-feature
-    strategies read images at the model's own size and training loops at a smaller one (see `resolve`)."""
-    if strategy == prep.config.strategy:
-        return prep.resolved
-    native = median_side(prep.dataset) if prep.spec.modality == "image" else None
-    return resolve(prep.config.with_(strategy=strategy), prep.spec, native)
-
-
 def _rates(prep: Prepared, r: Resolved) -> tuple[float, float]:
     return rates(prep.spec, r.image_size if prep.spec.modality == "image" else r.max_length, r.device)
 
@@ -75,8 +66,9 @@ def predicted_as_planned(config: dict, resolved: dict, result: dict) -> float | 
         spec = get_spec(config["model"])
         size = resolved["image_size"] if spec.modality == "image" else resolved["max_length"]
         train_rate, infer_rate = rates(spec, int(size), resolved["device"])
-        return loop_seconds(train_rate, infer_rate, config["strategy"], int(resolved["epochs"]),
-                            int(result["n_train"]), int(result["n_val"]), int(result["n_test"]))
+        n_loop = int(result["n_train"]) + int(result.get("unlabelled_items") or 0)  # distillation's transfer set
+        return loop_seconds(train_rate, infer_rate, config["strategy"], int(resolved["epochs"]), n_loop,
+                            int(result["n_val"]), int(result["n_test"]))
     except (KeyError, TypeError, ValueError, UserError):
         return None
 
@@ -96,16 +88,26 @@ def estimate_seconds(prep: Prepared, strategy: str, *, n_train: int | None = Non
 
 def _run_seconds(prep: Prepared, strategy: str, n_train: int | None, max_steps: int | None, features_cached: bool,
                  calibrated: Calibration | None) -> float:
-    r = _resolved_for(prep, strategy)
+    r = resolved_as(prep, strategy)
     train_rate, infer_rate = _rates(prep, r)
-    if strategies.get(strategy).frozen_features:
-        return FROZEN_RUN_S + (0 if features_cached else len(prep.dataset) / infer_rate)
+    s = strategies.get(strategy)
+    if s.frozen_features:
+        return FROZEN_RUN_S + _frozen_pass_seconds(prep, features_cached)
     n_train = len(prep.train_idx) if n_train is None else n_train
+    if s.teacher:  # the loop also steps through the transfer set (training items the per-class limit left out)
+        n_train += min(strategies.TRANSFER_LIMIT, len(prep.split.train) - n_train)
     seconds = loop_seconds(train_rate, infer_rate, strategy, cap_epochs(r, max_steps, n_train).epochs, n_train,
                            len(prep.val_idx), len(prep.split.test))
     seconds *= calibrated.factor(prep.spec.id, strategy) if calibrated else 1.0
     budget = prep.config.max_seconds  # training stops there (keeping its best epoch); testing still follows
-    return min(seconds, budget + len(prep.split.test) / infer_rate) if budget else seconds
+    seconds = min(seconds, budget + len(prep.split.test) / infer_rate) if budget else seconds
+    # distillation's teacher: the linear probe's frozen pass (shared with a probe run's cache) and its solve
+    return seconds + (FROZEN_RUN_S + _frozen_pass_seconds(prep, features_cached) if s.teacher else 0.0)
+
+
+def _frozen_pass_seconds(prep: Prepared, cached: bool) -> float:
+    """The one-off frozen pass over every item at the linear probe's settings (0 when already cached)."""
+    return 0.0 if cached else len(prep.dataset) / _rates(prep, resolved_as(prep, "linear_probe"))[1]
 
 
 def estimate_comparison_seconds(prep: Prepared, strategy_ids: list[str], seeds: int,
@@ -115,7 +117,7 @@ def estimate_comparison_seconds(prep: Prepared, strategy_ids: list[str], seeds: 
     for _ in range(seeds):
         for s in strategy_ids:
             total += _run_seconds(prep, s, None, None, cached, calibrated)
-            cached = cached or strategies.get(s).frozen_features
+            cached = cached or strategies.get(s).fills_feature_cache
     return total
 
 
@@ -128,7 +130,7 @@ def estimate_study_seconds(prep: Prepared, cells: list[tuple[str, int | None]], 
     for strategy, k in cells:
         n_train = int(counts.sum() if k is None else np.minimum(counts, k).sum())
         total += _run_seconds(prep, strategy, n_train, max_steps, cached, calibrated)
-        cached = cached or strategies.get(strategy).frozen_features
+        cached = cached or strategies.get(strategy).fills_feature_cache
     return total
 
 
