@@ -6,7 +6,8 @@ this server's finished runs (`tlcore.experiments.calibration`) then scales the t
 really happened here: the machine's speed and load, and how early runs stop.
 
 Runs execute one after another in warm workers, so a batch of runs pays the worker start once, and the
-frozen features of probe-like strategies are computed once per dataset and model (then cached).
+frozen features (read by probe-like strategies, and by fine-tunes to warm-start their head) are computed once
+per dataset, model and input size (then cached).
 """
 
 from __future__ import annotations
@@ -98,38 +99,48 @@ def _run_seconds(prep: Prepared, strategy: str, n_train: int | None, max_steps: 
                  calibrated: Calibration | None) -> float:
     r = _resolved_for(prep, strategy)
     train_rate, infer_rate = _rates(prep, r)
+    frozen_pass = 0.0 if features_cached or not strategies.get(strategy).frozen_pass else len(prep.dataset) / infer_rate
     if strategies.get(strategy).frozen_features:
-        return FROZEN_RUN_S + (0 if features_cached else len(prep.dataset) / infer_rate)
+        return FROZEN_RUN_S + frozen_pass
     n_train = len(prep.train_idx) if n_train is None else n_train
     seconds = loop_seconds(train_rate, infer_rate, strategy, cap_epochs(r, max_steps, n_train).epochs, n_train,
                            len(prep.val_idx), len(prep.split.test))
     seconds *= calibrated.factor(prep.spec.id, strategy) if calibrated else 1.0
     budget = prep.config.max_seconds  # training stops there (keeping its best epoch); testing still follows
-    return min(seconds, budget + len(prep.split.test) / infer_rate) if budget else seconds
+    return frozen_pass + (min(seconds, budget + len(prep.split.test) / infer_rate) if budget else seconds)
+
+
+def _feature_key(prep: Prepared, strategy: str) -> tuple[int, int] | None:
+    """Which cached frozen features a strategy reads (they are cached per input size), or None."""
+    if not strategies.get(strategy).frozen_pass:
+        return None
+    r = _resolved_for(prep, strategy)
+    return r.image_size, r.max_length
+
+
+def _queue_seconds(prep: Prepared, cells: list[tuple[str, int | None]], max_steps: int | None,
+                   calibrated: Calibration | None) -> float:
+    """(strategy, training examples) cells run one after another in one warm worker: one worker start, and
+    each input size's frozen features computed once."""
+    total, cached = WORKER_START_S, set()
+    for strategy, n_train in cells:
+        key = _feature_key(prep, strategy)
+        total += _run_seconds(prep, strategy, n_train, max_steps, key in cached, calibrated)
+        cached.add(key)
+    return total
 
 
 def estimate_comparison_seconds(prep: Prepared, strategy_ids: list[str], seeds: int,
                                 calibrated: Calibration | None = None) -> float:
-    """Runs execute one after another in a warm worker: one worker start, and frozen features computed once."""
-    total, cached = WORKER_START_S, False
-    for _ in range(seeds):
-        for s in strategy_ids:
-            total += _run_seconds(prep, s, None, None, cached, calibrated)
-            cached = cached or strategies.get(s).frozen_features
-    return total
+    return _queue_seconds(prep, [(s, None) for _ in range(seeds) for s in strategy_ids], None, calibrated)
 
 
 def estimate_study_seconds(prep: Prepared, cells: list[tuple[str, int | None]], max_steps: int | None,
                            calibrated: Calibration | None = None) -> float:
-    """A study's (strategy, examples per class) cells run one after another; frozen features are computed
-    once for the whole study (they are cached per dataset and model)."""
+    """A study's (strategy, examples per class) cells run one after another."""
     counts = np.bincount(prep.dataset.labels[prep.split.train], minlength=prep.dataset.num_classes)
-    total, cached = WORKER_START_S, False
-    for strategy, k in cells:
-        n_train = int(counts.sum() if k is None else np.minimum(counts, k).sum())
-        total += _run_seconds(prep, strategy, n_train, max_steps, cached, calibrated)
-        cached = cached or strategies.get(strategy).frozen_features
-    return total
+    sized = [(s, int(counts.sum() if k is None else np.minimum(counts, k).sum())) for s, k in cells]
+    return _queue_seconds(prep, sized, max_steps, calibrated)
 
 
 def time_left(records: list[RunRecord], now: float) -> tuple[float, bool]:
