@@ -3,7 +3,7 @@
 import streamlit as st
 
 from components import engine, state
-from components.choices import strategy_picker
+from components.choices import freeze_picker, strategy_picker
 from components.run_card import comparison_cards
 from tlcore.core.config import TrainConfig
 from tlcore.core.errors import UserError
@@ -28,7 +28,10 @@ if group:  # the live comparison comes first: that is what someone arriving here
     comparison_cards(group)
     st.subheader("Start another comparison")
 
-strategies = strategy_picker("Strategies to compare", spec, default=["scratch", "linear_probe", "finetune"])
+suggested = state.freeze_through(spec.id)  # the Models page's layer advice, when someone chose to use it
+strategies = strategy_picker("Strategies to compare", spec, default=["scratch", "linear_probe",
+                                                                    "finetune_top" if suggested else "finetune"])
+freeze_through = freeze_picker(spec, strategies, suggested)
 left, right = st.columns(2)
 seeds = left.number_input("Seeds", 1, 10, 1, help="Repeat everything with different random splits to see "
                           "how much results vary; 3 seeds give error bars.")
@@ -44,7 +47,8 @@ with st.expander("More settings"):
     batch = c2.number_input("Batch size (0 = automatic)", 0, 1024, 0)
     smoothing = c3.number_input("Label smoothing", 0.0, 0.4, 0.0, step=0.05,
                                 help="Softens targets; can make confidence better calibrated.")
-config = base.with_(epochs=int(epochs), lr=lr or None, batch_size=int(batch) or None, label_smoothing=smoothing)
+config = base.with_(epochs=int(epochs), lr=lr or None, batch_size=int(batch) or None, label_smoothing=smoothing,
+                    freeze_through=freeze_through)
 try:
     prep = prepare(config, dataset=ds)
 except UserError as exc:

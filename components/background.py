@@ -79,10 +79,12 @@ def start(argv: list[str]) -> str:
 def save(argv: list[str], result: dict[str, Any]) -> None:
     """Keep a result computed in the page (a warm ranking) as if the job for `argv` had produced it."""
     key = job_key(argv)
-    _running(str(settings.data_dir())).pop(key, None)
-    part = _folder() / f"{key}.part"
-    part.write_text(json.dumps(json_safe(result)))
-    part.replace(_folder() / f"{key}.json")
+    jobs = _running(str(settings.data_dir()))
+    if key in jobs and jobs[key].poll() is not None:  # a running job is left alone: it writes the same result
+        jobs.pop(key)
+    saving = _folder() / f"{key}.saving"  # not `.part`, which a running job may be writing to
+    saving.write_text(json.dumps(json_safe(result)))
+    saving.replace(_folder() / f"{key}.json")
 
 
 def state(argv: list[str]) -> JobState:
@@ -95,15 +97,27 @@ def state(argv: list[str]) -> JobState:
         return JobState("running", _last_line(folder / f"{key}.log") or "Starting…")
     if proc is not None and proc.returncode == 0 and (folder / f"{key}.part").exists():
         (folder / f"{key}.part").replace(folder / f"{key}.json")
-    done = folder / f"{key}.json"
-    if done.exists():
-        return JobState("done", result=json.loads(done.read_text()))
+    done = _saved_result(folder / f"{key}.json")
+    if isinstance(done, JobState):
+        return done
     if proc is not None:  # the command's own one-line error, else how it ended (not its last progress line)
         last = _last_line(folder / f"{key}.log")
         reason = last.removeprefix("error: ") if last.startswith("error: ") else (
             f"it stopped before the end ({describe_exit(proc.returncode)})")
         return JobState("failed", reason)
     return JobState("idle")
+
+
+def _saved_result(path: Path) -> JobState | None:
+    """A finished job's result; a damaged file (a full disk, a crash mid-write) is removed and the job can be
+    started again, instead of the page failing on it every time it is opened."""
+    try:
+        return JobState("done", result=json.loads(path.read_text()))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        path.unlink(missing_ok=True)
+        return JobState("failed", f"its saved result could not be read ({type(exc).__name__}); start it again")
 
 
 def start_button(argv: list[str], label: str, key: str, help: str) -> bool:

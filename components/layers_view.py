@@ -8,8 +8,9 @@ from typing import Any
 
 import streamlit as st
 
-from components import background
+from components import background, state
 from components.ranking_view import ranking_argv
+from tlcore.core import strategies
 from tlcore.experiments import figures
 from tlcore.experiments.layers import LayerReport
 from tlcore.models import ModelSpec
@@ -45,3 +46,10 @@ def show_report(report: LayerReport) -> None:
                     f"{report.title} was pretrained on (its pretrained classifier's confidence: {gauge.msp:.0%})")
         (st.warning if gauge.warn else st.caption)(gauge.message)
     st.caption(f"Measured on {report.n_train:,} training examples in {report.seconds:.1f} s.")
+    if report.freeze_through < len(report.curve) - 1:  # partial freezing advised: Train can take it as it is
+        stage = report.curve[report.freeze_through].depth
+        if st.button("Use this on the Train page", icon=":material/arrow_forward:", key="use-freeze",
+                     help=f"Chooses \"{strategies.title('finetune_top')}\" with the network frozen up to {stage}."):
+            state.set_model(report.model_id)
+            state.set_freeze_through(report.model_id, stage)
+            st.switch_page("app_pages/train.py")

@@ -22,7 +22,7 @@ DEFAULT_IMAGE_DATA = "tux-photos"
 DEFAULT_IMAGE_MODEL = "mobilenet_v2"
 DEFAULT_TEXT_MODEL = "minilm-l6"
 _KEYS = {"data": "data", "model": "model", "comparison": "cmp", "live_comparison": "live", "study": "study",
-         "text_column": "text", "label_column": "label"}
+         "text_column": "text", "label_column": "label", "freeze_through": "freeze"}
 
 
 def _get(name: str, default: str | None = None) -> str | None:
@@ -171,6 +171,17 @@ def model_id(modality: str) -> str:
 
 def set_model(model: str) -> None:
     _set("model", model)
+
+
+def freeze_through(model: str) -> str | None:
+    """The stage the Models page's layer advice suggested freezing `model` through, once someone chose to use
+    it on Train (None for another model)."""
+    stage, _, advised_for = (_get("freeze_through") or "").partition("@")
+    return stage if stage and advised_for == model else None
+
+
+def set_freeze_through(model: str, stage: str) -> None:
+    _set("freeze_through", f"{stage}@{model}")
 
 
 def comparison() -> str | None:

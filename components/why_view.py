@@ -1,8 +1,10 @@
 """Compare's "why transfer won" section, computed when someone asks (a few seconds: both trained models run over
-the test items once) and then kept: for images, where each model looked (class-activation maps), and the test
-items as each model sees them (feature maps)."""
+the test items once) and then kept: for images, where each model looked (class-activation maps), for texts, which
+words each model used (token attributions), and the test items as each model sees them (feature maps)."""
 
 from __future__ import annotations
+
+import html
 
 import numpy as np
 import streamlit as st
@@ -13,7 +15,7 @@ from components.compare_view import CHART_CONFIG
 from tlcore.core.errors import UserError
 from tlcore.core.strategies import label, title
 from tlcore.data import Dataset
-from tlcore.experiments import attention_maps, feature_maps, figures
+from tlcore.experiments import attention_maps, feature_maps, figures, token_attributions
 from tlcore.experiments.feature_maps import FeatureMap
 from tlcore.runs.store import RunRecord
 
@@ -28,6 +30,8 @@ def why_section(records: list[RunRecord], best: str, ds: Dataset | None) -> None
     st.subheader("Why transfer won")
     if ds.modality == "image":
         attention_section(pair, best)
+    elif ds.modality == "text":
+        words_section(pair, best)
     feature_map_section(pair, best)
 
 
@@ -47,8 +51,30 @@ def _dataset(config: dict) -> Dataset:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _painted(run_id: str, config: dict, indices: tuple[int, ...], classes: tuple[str, ...]) -> list:
-    return attention_maps.looked_at(run_id, _dataset(config), list(indices), list(classes))
+def _explained(run_id: str, config: dict, indices: tuple[int, ...], classes: tuple[str, ...]) -> list:
+    """The run's evidence for `classes` on the dataset items `indices`: painted images, or texts' scored words."""
+    ds = _dataset(config)
+    explain = attention_maps.looked_at if ds.modality == "image" else token_attributions.words_used
+    return explain(run_id, ds, list(indices), list(classes))
+
+
+def _explain_both(pair: Pair, heading: str, ask: tuple[str, str, str],
+                  answers: tuple[str, str]) -> tuple[list, list] | None:
+    """Under `heading`, once the `ask` button (key, label, icon) was pressed: the test items to explain and both
+    runs' evidence on them, each of the class its item names under `answers` (e.g. "true"); None before that, or
+    after a plain warning."""
+    st.markdown(heading)
+    if not _asked(f"{ask[0]}_{pair[0].id}_{pair[1].id}", *ask[1:]):
+        return None
+    items = attention_maps.items_to_explain(pair[0].id, pair[1].id)
+    indices = tuple(i["index"] for i in items)
+    try:
+        with st.spinner("Tracing both models' evidence…"):
+            return items, [_explained(r.id, r.config, indices, tuple(i[key] for i in items))
+                           for r, key in zip(pair, answers)]
+    except (UserError, OSError) as exc:
+        st.warning(f"The evidence cannot be shown: {exc}")
+        return None
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -58,21 +84,48 @@ def _feature_map(run_id: str, config: dict) -> FeatureMap:
 
 def attention_section(pair: Pair, best: str) -> None:
     """The same test images side by side, painted where each model found evidence of the true class."""
-    st.markdown("**Where each model looked** for the right answer (red: strong evidence)")
-    if not _asked(f"attention_{pair[0].id}_{pair[1].id}", "Show where each model looked", ":material/visibility:"):
+    shown = _explain_both(pair, "**Where each model looked** for the right answer (red: strong evidence)",
+                          ("attention", "Show where each model looked", ":material/visibility:"), ("true", "true"))
+    if shown is None:
         return
-    items = attention_maps.items_to_explain(pair[0].id, pair[1].id)
-    indices, classes = tuple(i["index"] for i in items), tuple(i["true"] for i in items)
-    try:
-        with st.spinner("Tracing both models' evidence…"):
-            painted = [_painted(r.id, r.config, indices, classes) for r in pair]
-    except (UserError, OSError) as exc:
-        st.warning(f"The maps cannot be drawn: {exc}")
-        return
+    items, painted = shown
     pairs = [side_by_side(painted[0][k], painted[1][k]) for k in range(len(items))]
     captions = [f"true: {i['true']} · left, from scratch: {i['scratch']} · right, {label(best)}: {i['transfer']}"
                 for i in items]
     st.image(pairs, caption=captions, width=2 * THUMBNAIL_PX)  # a pair stays together at any screen width
+
+
+def words_section(pair: Pair, best: str) -> None:
+    """The same test texts side by side, each word coloured by how much it pushed the model to its answer."""
+    shown = _explain_both(pair, "**Which words each model used** for its answer (green: for it, red: against it)",
+                          ("words", "Show which words each model used", ":material/text_fields:"),
+                          ("scratch", "transfer"))
+    if shown is None:
+        return
+    items, explained = shown
+    for item, *texts in zip(items, *explained):
+        st.caption(f"{item['name']} · true: {item['true']}")
+        for column, name, text in zip(st.columns(2), ("From scratch", title(best)), texts):
+            with column:
+                st.html(words_html(name, text, right=text.target == item["true"]))
+    st.caption("The darker a word, the more it moved that model's answer; each text is scaled to its strongest "
+               "word. A model that learnt the task leans on words that carry its meaning.")
+
+
+def words_html(name: str, text: token_attributions.ExplainedText, right: bool) -> str:
+    """One model's answer and the text with each word's colour; everything from the data is escaped."""
+    verdict = "right" if right else "wrong"
+    words = []
+    for piece, score in text.segments:
+        piece = html.escape(piece)
+        if score is None:
+            words.append(piece)
+        else:
+            rgb = "46, 160, 67" if score >= 0 else "215, 48, 39"
+            words.append(f'<span title="{score:+.2f}" style="background: rgba({rgb}, {0.75 * abs(score):.2f}); '
+                         f'border-radius: 3px">{piece}</span>')
+    return (f'<div style="line-height: 1.8"><b>{html.escape(name)}</b> said <b>{html.escape(text.target)}</b> '
+            f'({verdict})<br>{"".join(words)}</div>')
 
 
 def side_by_side(left: np.ndarray, right: np.ndarray, gap: int = 6) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from streamlit.testing.v1 import AppTest
 
 from tests.support.comparisons import add_finished_run, make_comparison
@@ -132,6 +134,48 @@ def test_compare_page_shows_how_each_trained_model_sees_the_test_items(data_dir,
     assert "left, from scratch:" in painted[0].caption and "right, linear probe:" in painted[0].caption
     at.switch_page("app_pages/compare.py").run()  # both stay once asked for, without another click
     assert len(at.get("plotly_chart")) == charts + 2 and len(at.get("image")) == images + 1
+
+
+def test_compare_page_shows_which_words_each_text_model_used(data_dir, tmp_path):
+    """A text comparison explains words instead of painting images; what the data says is shown, never run."""
+    from tests.support.data import sentiment_table
+    from tests.support.worker import tiny_config
+    from tlcore.runs.execute import execute
+    store = RunStore(data_dir / "runs.sqlite3")
+    source = upload(store, WS, sentiment_table(tmp_path / "reviews.csv", 8, extra=" <script>alert(1)</script>"))
+    for strategy in ("scratch", "linear_probe"):
+        config = tiny_config(source, model="glove-50d-bag", strategy=strategy, epochs=2, test_fraction=0.5)
+        run_id = store.create_run(config.to_dict(), group_id="cmp-text", owner=WS, name=f"reviews: {strategy} (seed 0)")
+        assert store.claim(run_id) and execute(store, run_id) == "succeeded"
+    at = _compare_page("cmp-text")
+    assert "Show where each model looked" not in [b.label for b in at.button]
+    [words] = [b for b in at.button if b.label == "Show which words each model used"]
+    words.click().run()
+    assert not at.exception and not at.warning
+    shown = [h.value for h in at.get("html")]
+    assert len(shown) == 8  # 4 test texts, each by both models side by side
+    assert [h.startswith('<div style="line-height: 1.8"><b>From scratch</b> said') for h in shown] == [True, False] * 4
+    assert all("<b>Linear probe</b> said" in h for h in shown[1::2])
+    words_only = [re.sub(r"<span [^>]*>|</span>", "", h) for h in shown]  # the text without its colours
+    assert all("background: rgba(" in h and "<script" not in h for h in shown)
+    assert all("&lt;script&gt;alert(1)&lt;/script&gt;" in h for h in words_only)
+    at.switch_page("app_pages/compare.py").run()  # it stays once asked for, without another click
+    assert len(at.get("html")) == 8
+    from tlcore.experiments import workspaces
+    viewer = open_app(share=workspaces.create_share(store, WS, "comparison", "cmp-text"))  # read-only: the same view
+    viewer.switch_page("app_pages/compare.py").run()
+    [words] = [b for b in viewer.button if b.label == "Show which words each model used"]
+    words.click().run()
+    assert not viewer.exception and [h.value for h in viewer.get("html")] == shown
+
+
+def test_what_the_data_says_is_escaped_in_the_words_view():
+    from components.why_view import words_html
+    from tlcore.experiments.token_attributions import ExplainedText
+    text = ExplainedText([("<img src=x onerror=alert(1)>", 0.5), (" & ", None), ("ok", -1.0)], "<i>c</i>", False)
+    shown = words_html("From <b>scratch</b>", text, right=False)
+    assert "<img" not in shown and "<i>" not in shown and "<b>scratch" not in shown
+    assert "&lt;img src=x onerror=alert(1)&gt;</span> &amp; <span" in shown and "(wrong)" in shown
 
 
 def test_distillation_shows_as_its_own_strategy_and_says_what_it_learned_from(data_dir):

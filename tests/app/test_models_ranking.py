@@ -77,3 +77,27 @@ def test_one_analysis_at_a_time_per_server(data_dir, tiny_image_folder):
         process.wait(timeout=30)
     ended = background.state(busy)  # ended without a result: said, not hidden
     assert ended.status == "failed" and ended.message.startswith("it stopped before the end (")
+
+
+def test_the_layer_advice_is_carried_to_train(data_dir, tiny_image_folder):
+    """"Use this on the Train page" chooses "Fine-tune the last layers" there, frozen up to the advised stage."""
+    from components import background
+    from tlcore.experiments.layers import DepthScore, LayerReport, freeze_advice
+    source = upload(RunStore(), WS_A, Path(tiny_image_folder))
+    names = ["features.1", "features.4", "features.8", "features.11", "features.15", "features.18"]
+    curve = [DepthScore(name, 32, 0.3 - abs(i - 2) * 0.1, 0.01, 0.9 - abs(i - 2) * 0.1, 0.01)
+             for i, name in enumerate(names)]  # best at features.8, clearly: partial freezing is advised
+    report = LayerReport(source, "mobilenet_v2", "MobileNetV2", 24, curve, 2, 3, freeze_advice(curve, 2), None, 1.0)
+    background.save(["rank", "--data", source, "--layers", "mobilenet_v2"], report.to_dict())  # as the job would
+    at = open_app("models", ws=WS_A, data=source, model="efficientnet_lite0")
+    assert not [b for b in at.button if b.key == "use-freeze"]  # the advice shown is for the chosen model only
+    at = open_app("models", ws=WS_A, data=source, model="mobilenet_v2")
+    assert any("keep the first 3 of the 6 stages read here frozen (up to features.8)" in m.value for m in at.markdown)
+    [use] = [b for b in at.button if b.key == "use-freeze"]
+    use.click().run()
+    assert not at.exception, at.exception
+    assert at.multiselect[0].value == ["scratch", "linear_probe", "finetune_top"]
+    [picker] = [s for s in at.selectbox if s.label == "Fine-tune the last layers: keep frozen up to"]
+    assert picker.value == "features.8" and picker.options[0] == "the first two thirds of the network"
+    at.multiselect[0].set_value(["scratch", "finetune"]).run()  # not chosen: no setting to show
+    assert not [s for s in at.selectbox if "keep frozen up to" in s.label]

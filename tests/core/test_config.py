@@ -23,6 +23,8 @@ def test_round_trip():
     ({"device": "tpu"}, "device"),
     ({"batch_size": 1}, "batch_size must be a whole number from 2"),  # batch norm cannot train on one example
     ({"data": ""}, "No dataset"),
+    ({"freeze_through": ""}, "freeze_through must name a stage of the model, such as blocks.5"),
+    ({"freeze_through": 4}, "freeze_through must name a stage"),
 ])
 def test_bad_values_have_plain_messages(changes, match):
     values = {"data": "tux-photos", "model": "mobilenet_v2", **changes}

@@ -48,6 +48,19 @@ def test_a_comparison_starts_one_worker_and_computes_frozen_features_once(demo_p
     assert three_each - one_each == pytest.approx(2 * scratch + 2 * FROZEN_RUN_S)
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU every strategy runs at the model's own size")
+def test_a_fine_tune_pays_its_warm_start_pass_once_at_its_own_size(demo_prep):
+    """Fine-tunes fit their head on frozen features first: cached at 160 px, apart from the probe's 224 px."""
+    plain = estimate_seconds(demo_prep, "finetune", features_cached=True)
+    warm = estimate_seconds(demo_prep, "finetune")
+    assert warm - plain == pytest.approx(len(demo_prep.dataset) / 170.0)  # MobileNetV2 inference at 160 px
+    one_each = estimate_comparison_seconds(demo_prep, ["linear_probe", "finetune"], 1)
+    two_each = estimate_comparison_seconds(demo_prep, ["linear_probe", "finetune"], 2)
+    assert two_each - one_each == pytest.approx(FROZEN_RUN_S + plain - WORKER_START_S)
+    probe_pass = estimate_seconds(demo_prep, "linear_probe") - WORKER_START_S - FROZEN_RUN_S
+    assert one_each == pytest.approx(WORKER_START_S + FROZEN_RUN_S + probe_pass + warm - WORKER_START_S)
+
+
 def _finished_run(store: RunStore, strategy: str, wall: float, epochs_planned: int = 15) -> str:
     run_id = store.create_run({"model": "mobilenet_v2", "strategy": strategy, "seed": 0, "data": "tux-photos"})
     store.claim(run_id)

@@ -35,3 +35,12 @@ def test_every_seed_of_a_comparison_is_checked_before_anything_is_queued(tmp_pat
     with pytest.raises(DataError, match="cannot be compared fairly"):
         submit.submit_comparison(store, base, ["knn"], seeds=2)
     assert store.list_runs(owner=EVERYONE) == []
+
+
+def test_only_fine_tuning_the_last_layers_keeps_the_stage_to_freeze_through(tmp_path):
+    """The other strategies ignore it, so their runs are stored (and reused) as if it were not set."""
+    base = TrainConfig(data="tux-photos", model="mobilenet_v2", freeze_through="features.8")
+    planned = submit.planned_configs(RunStore(tmp_path / "runs.sqlite3"), base, ["scratch", "finetune_top"], 2, "")
+    assert [(c.strategy, c.seed, c.freeze_through) for c in planned] == [
+        ("scratch", 0, None), ("finetune_top", 0, "features.8"),
+        ("scratch", 1, None), ("finetune_top", 1, "features.8")]

@@ -78,3 +78,24 @@ def square_images(root: Path, colours: dict[str, tuple[int, int, int]], per_clas
             image[y:y + square, x:x + square] = colour
             Image.fromarray(image).save(root / name / f"{i}.png")
     return root
+
+
+POSITIVE = ("wonderful", "great", "excellent", "lovely", "brilliant", "delightful")
+NEGATIVE = ("awful", "terrible", "boring", "dreadful", "horrible", "dull")
+FILLERS = ("the film we saw on {day} was {word} from start to end", "my friend said the {word} show ran late on {day}",
+           "on {day} the cast gave a {word} performance in the old hall", "we thought the story was {word} overall")
+
+
+def sentiment_table(path: Path, per_class: int, seed: int = 0, extra: str = "") -> Path:
+    """A CSV of short reviews whose class is the one sentiment word among neutral ones (a learnable text dataset
+    whose deciding word is known); `extra` is appended to every text."""
+    rng = np.random.default_rng(seed)
+    days = ("monday", "tuesday", "friday", "sunday")
+    rows = []
+    for label, words in (("pos", POSITIVE), ("neg", NEGATIVE)):
+        for _ in range(per_class):
+            text = FILLERS[rng.integers(len(FILLERS))].format(word=words[rng.integers(len(words))],
+                                                               day=days[rng.integers(len(days))])
+            rows.append((text + extra, label))
+    path.write_text("text,label\n" + "".join(f'"{text}",{label}\n' for text, label in rows))
+    return path

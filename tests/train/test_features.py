@@ -86,3 +86,18 @@ def test_the_eager_body_is_kept_on_a_gpu_and_under_bf16(monkeypatch):
     assert torch_reason(torch.device("cpu"), False) is None
     assert "cuda" in torch_reason(torch.device("cuda"), False)
     assert "bf16" in torch_reason(torch.device("cpu"), True)
+
+
+def test_a_batch_onnx_runtime_cannot_take_goes_to_the_eager_body_and_so_do_the_next(data_dir, caplog):
+    from tlcore.train.features import frozen_forward
+
+    x = inputs()
+    first = next(iter(x.batches(torch.arange(N), 4, train=False)))[0]
+    forward = frozen_forward(body(), x, first, False, "mobilenet_v2")
+    assert relative_error(forward(*first), body()(*first)) < 1e-3
+    bigger = torch.nn.functional.interpolate(first[0], size=96)  # the exported graph is fixed at 64 px
+    with torch.inference_mode():
+        want = body()(bigger)
+    assert relative_error(forward(bigger), want) < 1e-5, "the eager body answered, not an error"
+    assert "went back to PyTorch mid-pass" in caplog.text
+    assert torch.equal(forward(*first), body()(*first).float()), "later batches stay on the eager body"

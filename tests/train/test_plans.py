@@ -3,12 +3,14 @@ claims to (probe: head only; gradual: head first, then everything; LoRA: adapter
 
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
 
 import pytest
 import torch
 
 from tlcore.core import strategies
+from tlcore.core.errors import ConfigError
 from tlcore.models import create, get_spec, text_encoder_for
 from tlcore.train.defaults import Resolved
 from tlcore.train.features import compute_features
@@ -104,6 +106,40 @@ def test_fine_tuning_the_last_layers_leaves_the_first_two_thirds_and_their_stati
     assert moved and not moved & frozen and moved <= set(names) - frozen
     assert torch.equal(model.body.features[1].conv[0][1].running_mean, stats)  # a frozen layer's batch norm
     assert count_trainable(plan) < sum(p.numel() for p in model.parameters())
+
+
+def _index_after(name: str, marker: str) -> int:
+    return int(name.split(marker)[1].split(".")[0])
+
+
+FROZEN_THROUGH = {  # (model, stage as the layer advice names it) -> is this body parameter frozen?
+    ("mobilenet_v2", "features.8"): lambda n: _index_after(n, "features.") <= 8,
+    ("efficientnet_lite0", "blocks.2"): lambda n: n.startswith(("conv_stem.", "bn1.")) or (
+        n.startswith("blocks.") and _index_after(n, "blocks.") <= 2),
+    ("minilm-l6", "layer 4"): lambda n: ".embeddings." in n or (".layer." in n and _index_after(n, ".layer.") < 4),
+}
+
+
+@pytest.mark.parametrize("model_id, stage", list(FROZEN_THROUGH))
+def test_fine_tuning_the_last_layers_freezes_exactly_through_the_named_stage(model_id, stage):
+    model = create(get_spec(model_id), N_CLASSES, "scratch")
+    plan = build_plan("finetune_top", model, dataclasses.replace(resolved(4, 1e-2, 1e-3), freeze_through=stage))
+    frozen = {n: not p.requires_grad for n, p in model.body.named_parameters()}
+    expected = {n: FROZEN_THROUGH[(model_id, stage)](n) for n in frozen}
+    assert frozen == expected and 0 < sum(expected.values()) < len(expected)
+    assert all(p.requires_grad for p in model.head.parameters())
+    assert count_trainable(plan) == sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+@pytest.mark.parametrize("model_id, stage, match", [
+    ("mobilenet_v2", "blocks.3", r"MobileNetV2 has no stage 'blocks.3'; its stages are features.1, .*features.18"),
+    ("minilm-l6", "layer 9", r"no stage 'layer 9'; its stages are embeddings, layer 1, .*layer 6"),
+    ("glove-50d-bag", "layer 1", "has no stages to freeze through"),
+])
+def test_a_stage_the_model_does_not_have_is_refused_plainly(model_id, stage, match):
+    model = create(get_spec(model_id), N_CLASSES, "scratch")
+    with pytest.raises(ConfigError, match=match):
+        build_plan("finetune_top", model, dataclasses.replace(resolved(4, 1e-2, 1e-3), freeze_through=stage))
 
 
 def test_gradual_trains_head_first_then_unfreezes_body():

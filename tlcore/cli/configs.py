@@ -15,7 +15,8 @@ def config_from_args(args: argparse.Namespace, strategy: str) -> TrainConfig:
                        image_size=args.image_size, max_length=args.max_length, device=args.device,
                        label_smoothing=args.label_smoothing, patience=args.patience,
                        distill_temperature=args.temperature, distill_alpha=args.alpha,
-                       text_column=args.text_column, label_column=args.label_column)
+                       text_column=args.text_column, label_column=args.label_column,
+                       freeze_through=getattr(args, "freeze_through", None))
 
 
 def strategy_list(text: str) -> list[str]:

@@ -38,6 +38,8 @@ def _train_options(p: argparse.ArgumentParser, *, per_class: bool = True) -> Non
                    "labels (0-1)")
     p.add_argument("--text-column")
     p.add_argument("--label-column")
+    p.add_argument("--freeze-through", help="finetune_top: keep the model frozen through this stage, as "
+                   "`rank --layers MODEL` names it (default: the first two thirds of its weights)")
     p.add_argument("--name", default="", help="a name for the run(s)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 

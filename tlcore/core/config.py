@@ -58,6 +58,9 @@ class TrainConfig:
     augment: bool = _help("Random crops and flips of training images.", True)
     text_column: str | None = _help("Text column of a CSV/TSV/JSONL (None: detect).")
     label_column: str | None = _help("Label column of a CSV/TSV/JSONL (None: detect).")
+    freeze_through: str | None = _help("Fine-tune the last layers: keep the network frozen through this stage, as "
+                                       "the Models page's layer advice names it (e.g. blocks.5, layer 4); None: the "
+                                       "first two thirds of its weights. Other strategies ignore it.")
 
     def __post_init__(self) -> None:
         self.validate()
@@ -95,6 +98,7 @@ class TrainConfig:
             raise ConfigError(f"distill_temperature must be between 1 and 20 (got {self.distill_temperature}).")
         if not (0 <= self.distill_alpha <= 1):
             raise ConfigError(f"distill_alpha must be between 0 and 1 (got {self.distill_alpha}).")
+        _check_stage_name(self.freeze_through)
         if self.patience < 0 or self.seed < 0 or self.weight_decay < 0 or (self.split_seed or 0) < 0:
             raise ConfigError("patience, seed, split_seed and weight_decay cannot be negative.")
 
@@ -118,6 +122,15 @@ class TrainConfig:
     @classmethod
     def from_json(cls, text: str) -> TrainConfig:
         return cls.from_dict(json.loads(text))
+
+
+def _check_stage_name(value: str | None) -> None:
+    """Only the shape here: which stages a model has is checked against the model (`tlcore.train.depths`)."""
+    if value is None:
+        return
+    if not isinstance(value, str) or not value.strip() or len(value) > 64:
+        raise ConfigError(f"freeze_through must name a stage of the model, such as blocks.5 or layer 4 (got "
+                          f"{value!r}); leave it empty to freeze the first two thirds.")
 
 
 def _check_positive(name: str, value: int | None, *, upper: int, lower: int = 1) -> None:

@@ -31,7 +31,9 @@ class Strategy:
 
     `head_lr` is the learning rate of the new last layer; pretrained layers train at `body_lr_ratio` of it
     (None: the modality's default ratio; scratch trains every layer at one rate). `cost` scales the time
-    estimate of one epoch relative to a full fine-tune.
+    estimate of one epoch relative to a full fine-tune. `warm_start`: before the loop, the new last layer is
+    fitted as a linear probe on the frozen pretrained features (LP-FT, Kumar et al., ICLR 2022), so training
+    starts from a head that already works instead of a random one that first distorts the pretrained features.
     """
 
     id: str
@@ -45,6 +47,7 @@ class Strategy:
     body_lr_ratio: float | None = None
     needs_adapters: bool = False  # LoRA: only models whose spec supports adapters
     cost: float = 1.0
+    warm_start: bool = False
     teacher: bool = False  # learns from a pretrained teacher's answers (soft targets) besides the labels
 
     @property
@@ -64,9 +67,10 @@ class Strategy:
         return self.solver in ("probe", "knn")
 
     @property
-    def fills_feature_cache(self) -> bool:
-        """Computes (once) the frozen features at the probe's settings: probe-like strategies and the teacher."""
-        return self.frozen_features or self.teacher
+    def frozen_pass(self) -> bool:
+        """Runs the frozen pretrained network over the data once (cached): to solve on, to warm-start from, or
+        (distillation) for its teacher's answers."""
+        return self.frozen_features or self.warm_start or self.teacher
 
     @property
     def trains(self) -> bool:
@@ -85,12 +89,14 @@ STRATEGIES: tuple[Strategy, ...] = (
              "Keep the pretrained network frozen and train only a new last layer on its features.",
              "#1f77b4", pretrained=True, solver="probe", head_lr=1e-2),
     Strategy("finetune", "Fine-tune", "fine-tune",
-             "Start from pretrained weights and train every layer, the pretrained ones more gently.",
-             "#ff7f0e", pretrained=True),
+             "Start from pretrained weights, fit the new last layer on the frozen features first, then train every "
+             "layer, the pretrained ones more gently.",
+             "#ff7f0e", pretrained=True, warm_start=True),
     Strategy("finetune_top", "Fine-tune the last layers", "fine-tuning of the last layers",
              "Start from pretrained weights, keep the first two thirds of the network frozen and train the rest: "
-             "general features stay as they are, the specific ones adapt.",
-             "#8c564b", pretrained=True, cost=0.6),
+             "general features stay as they are, the specific ones adapt. The new last layer is fitted on the "
+             "frozen features first.",
+             "#8c564b", pretrained=True, cost=0.6, warm_start=True),
     Strategy("gradual", "Gradual unfreezing", "gradual unfreezing",
              "Train the new last layer first, then unfreeze and gently train the whole network.",
              "#2ca02c", pretrained=True, cost=0.75),

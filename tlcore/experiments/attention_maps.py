@@ -77,15 +77,21 @@ def looked_at(run_id: str, ds: Dataset, indices: list[int], classes: list[str]) 
     `classes` (one per item, e.g. the true class) painted over it."""
     if not indices:
         return []
-    predictor = Predictor(run_id)
-    if predictor.modality != "image":
-        raise UserError("Maps of where the model looks are drawn for images only.")
-    unknown = sorted(set(classes) - set(predictor.classes))
-    if unknown:
-        raise UserError(f"Run {run_id} has no class {unknown[0]!r}.")
+    predictor = run_to_explain(run_id, "image", classes, "Maps of where the model looks")
     x, seen = model_view(predictor, [ds.items[i] for i in indices])
     heat = class_activation_maps(predictor.model, x, [predictor.classes.index(c) for c in classes]).numpy()
     return [overlay(image, h) for image, h in zip(seen, heat)]
+
+
+def run_to_explain(run_id: str, modality: str, classes: list[str], what: str) -> Predictor:
+    """The run's trained model, once it is known to be of `modality` and to have every class in `classes`."""
+    predictor = Predictor(run_id)
+    if predictor.modality != modality:
+        raise UserError(f"{what} are drawn for {modality}s only.")
+    unknown = sorted(set(classes) - set(predictor.classes))
+    if unknown:
+        raise UserError(f"Run {run_id} has no class {unknown[0]!r}.")
+    return predictor
 
 
 def items_to_explain(scratch_run: str, transfer_run: str, limit: int = 4) -> list[dict]:

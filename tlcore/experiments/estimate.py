@@ -6,7 +6,8 @@ this server's finished runs (`tlcore.experiments.calibration`) then scales the t
 really happened here: the machine's speed and load, and how early runs stop.
 
 Runs execute one after another in warm workers, so a batch of runs pays the worker start once, and the
-frozen features of probe-like strategies are computed once per dataset and model (then cached).
+frozen features (read by probe-like strategies, and by fine-tunes to warm-start their head) are computed once
+per dataset, model and input size (then cached).
 """
 
 from __future__ import annotations
@@ -91,8 +92,11 @@ def _run_seconds(prep: Prepared, strategy: str, n_train: int | None, max_steps: 
     r = resolved_as(prep, strategy)
     train_rate, infer_rate = _rates(prep, r)
     s = strategies.get(strategy)
+    frozen_pass = 0.0
+    if s.frozen_pass and not features_cached:
+        frozen_pass = len(prep.dataset) / _rates(prep, _frozen_pass_settings(prep, strategy))[1]
     if s.frozen_features:
-        return FROZEN_RUN_S + _frozen_pass_seconds(prep, features_cached)
+        return FROZEN_RUN_S + frozen_pass
     n_train = len(prep.train_idx) if n_train is None else n_train
     if s.teacher:  # the loop also steps through the transfer set (training items the per-class limit left out)
         n_train += min(strategies.TRANSFER_LIMIT, len(prep.split.train) - n_train)
@@ -100,38 +104,47 @@ def _run_seconds(prep: Prepared, strategy: str, n_train: int | None, max_steps: 
                            len(prep.val_idx), len(prep.split.test))
     seconds *= calibrated.factor(prep.spec.id, strategy) if calibrated else 1.0
     budget = prep.config.max_seconds  # training stops there (keeping its best epoch); testing still follows
-    seconds = min(seconds, budget + len(prep.split.test) / infer_rate) if budget else seconds
-    # distillation's teacher: the linear probe's frozen pass (shared with a probe run's cache) and its solve
-    return seconds + (FROZEN_RUN_S + _frozen_pass_seconds(prep, features_cached) if s.teacher else 0.0)
+    teacher = FROZEN_RUN_S if s.teacher else 0.0  # distillation's teacher: a linear probe solved in the run
+    return frozen_pass + teacher + (min(seconds, budget + len(prep.split.test) / infer_rate) if budget else seconds)
 
 
-def _frozen_pass_seconds(prep: Prepared, cached: bool) -> float:
-    """The one-off frozen pass over every item at the linear probe's settings (0 when already cached)."""
-    return 0.0 if cached else len(prep.dataset) / _rates(prep, resolved_as(prep, "linear_probe"))[1]
+def _frozen_pass_settings(prep: Prepared, strategy: str) -> Resolved:
+    """The settings a strategy's frozen pass runs at: its own, or for distillation's teacher the linear probe's
+    (the same cached features a linear-probe run reads)."""
+    return resolved_as(prep, "linear_probe" if strategies.get(strategy).teacher else strategy)
+
+
+def _feature_key(prep: Prepared, strategy: str) -> tuple[int, int] | None:
+    """Which cached frozen features a strategy reads (they are cached per input size), or None."""
+    if not strategies.get(strategy).frozen_pass:
+        return None
+    r = _frozen_pass_settings(prep, strategy)
+    return r.image_size, r.max_length
+
+
+def _queue_seconds(prep: Prepared, cells: list[tuple[str, int | None]], max_steps: int | None,
+                   calibrated: Calibration | None) -> float:
+    """(strategy, training examples) cells run one after another in one warm worker: one worker start, and
+    each input size's frozen features computed once."""
+    total, cached = WORKER_START_S, set()
+    for strategy, n_train in cells:
+        key = _feature_key(prep, strategy)
+        total += _run_seconds(prep, strategy, n_train, max_steps, key in cached, calibrated)
+        cached.add(key)
+    return total
 
 
 def estimate_comparison_seconds(prep: Prepared, strategy_ids: list[str], seeds: int,
                                 calibrated: Calibration | None = None) -> float:
-    """Runs execute one after another in a warm worker: one worker start, and frozen features computed once."""
-    total, cached = WORKER_START_S, False
-    for _ in range(seeds):
-        for s in strategy_ids:
-            total += _run_seconds(prep, s, None, None, cached, calibrated)
-            cached = cached or strategies.get(s).fills_feature_cache
-    return total
+    return _queue_seconds(prep, [(s, None) for _ in range(seeds) for s in strategy_ids], None, calibrated)
 
 
 def estimate_study_seconds(prep: Prepared, cells: list[tuple[str, int | None]], max_steps: int | None,
                            calibrated: Calibration | None = None) -> float:
-    """A study's (strategy, examples per class) cells run one after another; frozen features are computed
-    once for the whole study (they are cached per dataset and model)."""
+    """A study's (strategy, examples per class) cells run one after another."""
     counts = np.bincount(prep.dataset.labels[prep.split.train], minlength=prep.dataset.num_classes)
-    total, cached = WORKER_START_S, False
-    for strategy, k in cells:
-        n_train = int(counts.sum() if k is None else np.minimum(counts, k).sum())
-        total += _run_seconds(prep, strategy, n_train, max_steps, cached, calibrated)
-        cached = cached or strategies.get(strategy).fills_feature_cache
-    return total
+    sized = [(s, int(counts.sum() if k is None else np.minimum(counts, k).sum())) for s, k in cells]
+    return _queue_seconds(prep, sized, max_steps, calibrated)
 
 
 def time_left(records: list[RunRecord], now: float) -> tuple[float, bool]:

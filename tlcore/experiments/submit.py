@@ -18,10 +18,11 @@ from tlcore.core.settings import Limits
 from tlcore.data import library
 from tlcore.experiments.quotas import check_room
 from tlcore.experiments.workspaces import data_label
-from tlcore.models import availability, get_spec
+from tlcore.models import availability, create, get_spec
 from tlcore.runs.store import RunRecord, RunStore
 from tlcore.runs.tracking import open_group
 from tlcore.train import Prepared, prepare
+from tlcore.train.depths import parameters_through
 
 
 def queueable(store: RunStore, config: TrainConfig, owner: str) -> TrainConfig:
@@ -55,6 +56,8 @@ def check(config: TrainConfig, strategy_ids: Iterable[str] | None = None) -> Pre
         avail = availability(spec)
         if not avail.available:
             raise ModelError(f"Pretrained weights for {spec.id} are not available: {avail.reason}")
+    if config.freeze_through and any(s.id == "finetune_top" for s in chosen):  # a stage this model has
+        parameters_through(create(spec, 2, "scratch").body, config.freeze_through, spec.title)
     return prepare(config)
 
 
@@ -100,9 +103,11 @@ def submit_comparison(store: RunStore, base: TrainConfig, strategy_ids: list[str
 
 def planned_configs(store: RunStore, base: TrainConfig, strategy_ids: list[str], seeds: int,
                     owner: str) -> list[TrainConfig]:
-    """Every (seed, strategy) run of a comparison, as it is stored. Runs of one seed share one split."""
-    return [queueable(store, base.with_(strategy=s, seed=base.seed + k), owner) for k in range(seeds)
-            for s in strategy_ids]
+    """Every (seed, strategy) run of a comparison, as it is stored. Runs of one seed share one split; only the
+    strategy that takes `freeze_through` keeps it (the others are then the same runs as without it)."""
+    return [queueable(store, base.with_(strategy=s, seed=base.seed + k,
+                                        freeze_through=base.freeze_through if s == "finetune_top" else None), owner)
+            for k in range(seeds) for s in strategy_ids]
 
 
 def previous_comparison(store: RunStore, base: TrainConfig, strategy_ids: list[str], seeds: int, *, owner: str,

@@ -159,6 +159,11 @@ def glove_words(text: str) -> list[str]:
     return _GLOVE_TOKEN.findall(text.lower())
 
 
+def glove_word_spans(text: str) -> list[tuple[int, int]]:
+    """Where each of `glove_words(text)` lies in `text.lower()` (start, end), for showing words in place."""
+    return [m.span() for m in _GLOVE_TOKEN.finditer(text.lower())]
+
+
 @lru_cache(maxsize=1)
 def glove_vocab() -> dict[str, int]:
     """word → token id (GloVe row + GLOVE_OFFSET), read from the bundled parquet index."""

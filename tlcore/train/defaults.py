@@ -39,6 +39,7 @@ class Resolved:
     amp_bf16: bool
     channels_last: bool
     capped: bool = False  # fewer epochs than asked because of TrainConfig.max_steps
+    freeze_through: str | None = None  # the body stage "fine-tune the last layers" keeps frozen through
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -94,6 +95,7 @@ def resolve(config: TrainConfig, spec: ModelSpec, native_side: int | None = None
         max_length=config.max_length or spec.max_length,
         amp_bf16=on_gpu and torch.cuda.is_bf16_supported(),
         channels_last=is_image and not _is_vit(spec),
+        freeze_through=config.freeze_through,
     )
 
 

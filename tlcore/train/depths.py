@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tlcore.core.errors import ModelError
-from tlcore.models import create, imagenet_model
+from tlcore.core.errors import ConfigError, ModelError
+from tlcore.models import ModelSpec, create, imagenet_model
 from tlcore.train.inputs import Inputs
 from tlcore.train.prepare import Prepared
 
@@ -46,6 +46,47 @@ def image_taps(model: nn.Module) -> dict[str, nn.Module]:
             taps["head"] = model.bn2
         return taps
     raise ModelError(f"Which layers transfer is not known for {type(model).__name__} models.")
+
+
+def body_stages(body: nn.Module) -> dict[str, nn.Module]:
+    """A `TransferModel.body`'s stages, shallow to deep, under the names the depth curve gives them (the same
+    modules sit in the body as in the ImageNet classifier; a text body's transformer has its embeddings and
+    layers)."""
+    transformer = getattr(body, "transformer", None)
+    if transformer is None:
+        return image_taps(body)
+    count = getattr(getattr(transformer, "config", None), "num_hidden_layers", None)
+    layers = next((m for m in transformer.modules() if isinstance(m, nn.ModuleList) and len(m) == count), None)
+    embeddings = getattr(transformer, "embeddings", None)
+    if layers is None or not isinstance(embeddings, nn.Module):
+        raise ModelError(f"The layers of {type(transformer).__name__} are not known.")
+    return {"embeddings": embeddings, **{f"layer {i}": layer for i, layer in enumerate(layers, start=1)}}
+
+
+def parameters_through(body: nn.Module, stage: str, title: str) -> list[nn.Parameter]:
+    """The body's parameter tensors, in order, up to and including the last of the stage named `stage`
+    (ConfigError, listing the names there are, when the model has no such stage)."""
+    try:
+        stages = body_stages(body)
+    except ModelError as exc:
+        raise ConfigError(f"{title} has no stages to freeze through ({exc}); leave freeze_through empty.") from exc
+    if stage not in stages:
+        raise ConfigError(f"freeze_through: {title} has no stage {stage!r}; its stages are "
+                          f"{', '.join(stages)}.")
+    own = {id(p) for p in stages[stage].parameters()}
+    params = list(body.parameters())
+    last = max((i for i, p in enumerate(params) if id(p) in own), default=None)
+    if last is None:
+        raise ConfigError(f"freeze_through: the stage {stage!r} of {title} has no weights; name another.")
+    return params[: last + 1]
+
+
+def stage_names(spec: ModelSpec) -> list[str]:
+    """The names `freeze_through` takes for this model, shallow to deep (none for a model without stages)."""
+    try:
+        return list(body_stages(create(spec, 2, "scratch").body))
+    except ModelError:
+        return []
 
 
 def _spread(n: int, k: int = TAPS) -> list[int]:

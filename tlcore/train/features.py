@@ -63,18 +63,37 @@ def compute_features(body: torch.nn.Module, inputs: Inputs, n: int, batch_size: 
 def frozen_forward(body: torch.nn.Module, inputs: Inputs, first: tuple[torch.Tensor, ...], amp_bf16: bool,
                    model_id: str | None) -> Forward:
     """ONNX Runtime for images on a CPU when it works, else the eager body (autocast when asked)."""
-    if isinstance(inputs, ImageInputs):
-        reason = torch_reason(first[0].device, amp_bf16)
-        fast = onnx_forward(body, first[0], model_id) if reason is None else None
-        if fast is not None:
-            return fast
-        if reason:
-            log_once(f"frozen {model_id or type(body).__name__} runs on PyTorch: {reason}")
+    name = model_id or type(body).__name__
 
     def eager(*x: torch.Tensor) -> torch.Tensor:
         with torch.autocast(device_type=x[0].device.type, dtype=torch.bfloat16, enabled=amp_bf16):
             return body(*x).float().cpu()
+
+    if isinstance(inputs, ImageInputs):
+        reason = torch_reason(first[0].device, amp_bf16)
+        fast = onnx_forward(body, first[0], model_id) if reason is None else None
+        if fast is not None:
+            return eager_after_failure(fast, eager, name)
+        if reason:
+            log_once(f"frozen {name} runs on PyTorch: {reason}")
     return eager
+
+
+def eager_after_failure(fast: Forward, eager: Forward, name: str) -> Forward:
+    """`fast` until it fails on some batch (the runtime out of memory, an input it cannot take), then `eager`
+    for that batch and the rest: the two agree within 1e-3, so a pass may mix them, and the run goes on."""
+    current = [fast]
+
+    def forward(*x: torch.Tensor) -> torch.Tensor:
+        if current[0] is fast:
+            try:
+                return fast(*x)
+            except Exception as exc:
+                log_once(f"frozen {name} went back to PyTorch mid-pass: ONNX Runtime failed ({type(exc).__name__}: "
+                         f"{str(exc)[:300]})", logging.WARNING)
+                current[0] = eager
+        return eager(*x)
+    return forward
 
 
 def cached_features(path: Path, n: int, compute: Callable[[], torch.Tensor]) -> torch.Tensor:

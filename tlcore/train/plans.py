@@ -16,6 +16,7 @@ from torch import nn
 from tlcore.core import strategies
 from tlcore.models import TransferModel, apply_lora
 from tlcore.train.defaults import Resolved
+from tlcore.train.depths import parameters_through
 from tlcore.train.distill import SoftTargets
 
 
@@ -105,9 +106,13 @@ def finetune(model: TransferModel, resolved: Resolved) -> Plan:
 @plan_for("finetune_top")
 def finetune_top(model: TransferModel, resolved: Resolved) -> Plan:
     """The body's first parameter tensors (in forward order) stay frozen, and their layers in eval mode so
-    batch norm keeps its pretrained statistics; the last third and the head train."""
+    batch norm keeps its pretrained statistics: those through the stage `freeze_through` names (the layer
+    advice's suggestion), else the first two thirds; the rest and the head train."""
     params = list(model.body.parameters())
-    set_trainable_tensors(params[: int(len(params) * (1 - TOP_FRACTION))], False)
+    if resolved.freeze_through:
+        set_trainable_tensors(parameters_through(model.body, resolved.freeze_through, model.spec.title), False)
+    else:
+        set_trainable_tensors(params[: int(len(params) * (1 - TOP_FRACTION))], False)
     return Plan("finetune_top", model, _body_and_head(model, resolved), body=model.body)
 
 

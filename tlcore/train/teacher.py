@@ -21,8 +21,8 @@ from tlcore.train.inputs import Inputs
 from tlcore.train.loop import EventSink
 from tlcore.train.plans import Plan
 from tlcore.train.prepare import Prepared, resolved_as
-from tlcore.train.probe import fit_logistic_probe
-from tlcore.train.run_inputs import build_inputs, feature_inputs, phase
+from tlcore.train.run_inputs import build_inputs
+from tlcore.train.warm_start import fit_probe_head
 
 
 @dataclass
@@ -39,10 +39,7 @@ def fit_teacher(prep: Prepared, student_inputs: Inputs, device: torch.device, em
     same_inputs = getattr(probe_prep.resolved, size) == getattr(prep.resolved, size)
     inputs = student_inputs if same_inputs else build_inputs(probe_prep, device, emit)
     model = create(prep.spec, prep.dataset.num_classes, "pretrained").to(device)
-    features = feature_inputs(probe_prep, model, inputs, device, emit)
-    emit("phase", phase("Fitting the teacher (a linear probe)", 0, 1))
-    fit_logistic_probe(model.head, features, torch.as_tensor(prep.train_idx), torch.as_tensor(prep.val_idx),
-                       emit=lambda *_: None)
+    features, _ = fit_probe_head(probe_prep, model, inputs, device, emit, "Fitting the teacher (a linear probe)")
     with torch.inference_mode():
         logits = model.head(features.features.float()).cpu()
     labels = torch.as_tensor(prep.dataset.labels)
