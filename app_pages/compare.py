@@ -31,6 +31,9 @@ def results() -> None:
     if not final.empty:
         st.subheader("Test accuracy")
         st.plotly_chart(figures.final_accuracy_figure(final), key="final", config=CHART_CONFIG)
+        note = comparison.distillation_note(records)
+        if note:
+            st.caption(note)
     if best and "scratch" in set(final["strategy"]):
         why_view.why_section(records, best, compare_view.scratch_vs_transfer(records, best))
     if not final.empty:

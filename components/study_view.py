@@ -7,6 +7,7 @@ import streamlit as st
 from components import engine, state
 from components.compare_view import CHART_CONFIG
 from tlcore.experiments import figures, workspaces
+from tlcore.experiments.comparison import distillation_note
 from tlcore.experiments.estimate import format_duration
 from tlcore.experiments.study import results
 from tlcore.experiments.study.report import render_report
@@ -54,6 +55,9 @@ def study_results(study: StudyRecord) -> None:
     if multiplier and multiplier.get("text"):
         st.markdown(f"**Data multiplier:** {multiplier['text']}")
     st.plotly_chart(figures.accuracy_vs_data(summary, cells), key="study_accuracy", config=CHART_CONFIG)
+    taught = distillation_note(records)
+    if taught:
+        st.caption(taught)
     if verdicts:
         st.subheader("Is the gap real?")
         st.markdown("\n".join(f"- **{v['k_label']} per class** ({v['verdict'].short}): {v['verdict'].sentence}"

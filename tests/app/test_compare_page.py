@@ -6,7 +6,7 @@ import re
 
 from streamlit.testing.v1 import AppTest
 
-from tests.support.comparisons import make_comparison
+from tests.support.comparisons import add_finished_run, make_comparison
 from tests.support.pages import WS_A, open_app, upload
 from tests.support.paths import APP
 from tlcore.data import load_source
@@ -176,3 +176,22 @@ def test_what_the_data_says_is_escaped_in_the_words_view():
     shown = words_html("From <b>scratch</b>", text, right=False)
     assert "<img" not in shown and "<i>" not in shown and "<b>scratch" not in shown
     assert "&lt;img src=x onerror=alert(1)&gt;</span> &amp; <span" in shown and "(wrong)" in shown
+
+
+def test_distillation_shows_as_its_own_strategy_and_says_what_it_learned_from(data_dir):
+    """A distillation run beating every transfer run is still not 'transfer': the verdict stays linear probe vs
+    scratch, and the page says what the student was taught by and which extra items it saw."""
+    store = RunStore(data_dir / "runs.sqlite3")
+    make_comparison(store, data_dir, running=False, owner=WS, group_id="cmp-distill")
+    for seed in range(3):
+        add_finished_run(store, data_dir, "distill", seed, ([0.9, 0.97], [2.0, 4.0], 0.97, [1, 1, 1, 1, 1, 1]),
+                         result={"teacher_test_accuracy": 0.9, "unlabelled_items": 58}, owner=WS,
+                         group_id="cmp-distill")
+    at = _compare_page("cmp-distill")
+    assert not at.exception
+    texts = _texts(at)
+    assert "Transfer (linear probe) reached 92% test accuracy vs 55% from scratch" in texts
+    assert "taught by a linear probe on the pretrained features that reached 90% test accuracy" in texts
+    assert "58 training examples whose labels it never saw" in texts and "from scratch did not get" in texts
+    final = next(c for c in at.get("plotly_chart") if "Test accuracy (mean over seeds" in c.proto.spec)
+    assert '"distillation"' in final.proto.spec and "#e377c2" in final.proto.spec  # its own bar, its own colour

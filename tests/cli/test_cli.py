@@ -49,6 +49,7 @@ def test_datasets_and_models_listings(capsys):
       "--freeze-through", "blocks.3"], "MobileNetV2 has no stage 'blocks.3'; its stages are features.1, features.4"),
     (["train", "--data", "tux-photos", "--model", "mobilenet_v2", "--freeze-through", " "], "freeze_through must name"),
     (["train", "--data", "digits", "--model", "mobilenet_v2", "--device", "cuda"], None),
+    (["train", "--data", "tux-photos", "--model", "mobilenet_v2", "--strategy", "distill", "--alpha", "2"], "alpha"),
     (["runs", "show", "nope"], "nope"),
     (["predict", "--run", "nope", "x.png"], "nope"),
     (["frobnicate"], "frobnicate"),
@@ -122,6 +123,18 @@ def test_compare_shares_one_split_per_seed(tmp_path, tiny_image_folder):
     for strategy in ("scratch", "linear_probe"):
         acc = out["summary"][strategy]["test_accuracy"]
         assert acc["n"] == 2 and acc["low"] <= acc["mean"] <= acc["high"]
+
+
+def test_compare_with_distillation_says_what_the_student_learned_from(tmp_path, tiny_image_folder):
+    proc = run_cli("compare", "--data", str(tiny_image_folder), "--model", "mobilenet_v2", "--strategies",
+                   "scratch,distill", "--seeds", "1", "--per-class", "2", "--epochs", "1", "--image-size", "32",
+                   "--temperature", "2", "--json", data_dir=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    (taught,) = [r for r in out["runs"] if r["strategy"] == "distill"]
+    assert taught["status"] == "succeeded" and taught["unlabelled_items"] > 0
+    assert 0 <= taught["teacher_test_accuracy"] <= 1 and taught["n_train"] == 6
+    assert "never saw" in out["distillation"] and "from scratch did not get" in out["distillation"]
 
 
 @pytest.mark.slow

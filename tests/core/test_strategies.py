@@ -16,7 +16,16 @@ def test_every_strategy_has_its_words_colour_and_a_way_to_be_solved():
         assert s.title and s.label and s.description.endswith(")") or s.description.endswith(".")
         assert has_plan(s.id), f"{s.id} has no plan in tlcore.train.plans"
         assert s.solver in ("loop", "probe", "knn")
-    assert [s.id for s in strategies.STRATEGIES if not s.pretrained] == ["scratch"]
+    assert [s.id for s in strategies.STRATEGIES if not s.pretrained] == ["scratch", "distill"]
+
+
+def test_only_pretrained_strategies_count_as_transfer():
+    """Distillation's network never holds pretrained weights: it is neither transfer nor the scratch baseline,
+    but it does need them (for its teacher) and fills the frozen-feature cache a linear probe reads."""
+    assert [s for s in strategies.IDS if not strategies.is_transfer(s)] == ["scratch", "distill"]
+    assert strategies.is_transfer("old_strategy")  # an old run's unknown id keeps counting as transfer
+    distill = strategies.get("distill")
+    assert distill.needs_pretrained_weights and distill.frozen_pass and not distill.frozen_features
 
 
 def test_unknown_ids_are_refused_in_plain_words_and_shown_readably():

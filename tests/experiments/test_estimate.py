@@ -108,3 +108,16 @@ def test_time_left_for_a_whole_comparison():
     unknown = records + [_record("queued", "finetune")]
     assert time_left(unknown, now) == (80, False)  # no fine-tune has run yet: a lower bound
     assert time_left(records[:1], now) == (0, True)
+
+
+def test_distillation_pays_for_its_teacher_and_its_transfer_set(demo_prep):
+    """At 10 per class the student also steps through the unused training items, and its teacher's frozen
+    pass costs what a linear probe's does (and is shared with one in the same comparison)."""
+    prep = submit.check(TrainConfig(data="tux-photos", model="mobilenet_v2", strategy="scratch", per_class=10))
+    scratch, distill = (estimate_seconds(prep, s) - WORKER_START_S for s in ("scratch", "distill"))
+    probe_pass = estimate_seconds(prep, "linear_probe") - WORKER_START_S
+    teacher_cached = estimate_seconds(prep, "distill", features_cached=True) - WORKER_START_S
+    assert distill == pytest.approx(teacher_cached + probe_pass - FROZEN_RUN_S)  # + the frozen pass
+    assert teacher_cached > scratch + FROZEN_RUN_S  # more items per epoch than the 50 labelled ones
+    with_probe = estimate_comparison_seconds(prep, ["scratch", "linear_probe", "distill"], 1)
+    assert with_probe == pytest.approx(WORKER_START_S + scratch + probe_pass + teacher_cached)

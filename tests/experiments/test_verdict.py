@@ -4,7 +4,7 @@ import pandas as pd
 
 from tlcore.experiments.comparison import verdict as compare_verdict
 from tlcore.experiments.study.results import headline, size_verdicts
-from tlcore.experiments.verdict import gap_verdict
+from tlcore.experiments.verdict import best_transfer, gap_verdict
 
 
 def _rows(scratch: float, transfer: float, half_width: float | None, n: int = 3, k: str = "all") -> pd.DataFrame:
@@ -73,3 +73,13 @@ def test_one_seed_says_there_are_no_bands_rather_than_wide_ones():
     verdicts = size_verdicts(_rows(0.5, 0.9, None, n=1))
     assert verdicts[0]["verdict"].short.endswith("(1 seed)")
     assert "With 1 seed per size there are no 95 % bands" in headline(verdicts)
+
+
+def test_distillation_is_neither_transfer_nor_the_baseline():
+    rows = pd.concat([_rows(0.50, 0.70, 0.05), pd.DataFrame([{"strategy": "distill", "k_label": "all",
+                      "per_class": None, "x": 10.0, "accuracy": 0.90, "low": 0.85, "high": 0.95, "n": 3}])],
+                     ignore_index=True)
+    assert best_transfer(rows) == "linear_probe"
+    verdict = gap_verdict(rows)
+    assert "70%" in verdict.sentence and "50%" in verdict.sentence and "90%" not in verdict.sentence
+    assert best_transfer(rows[rows["strategy"] != "linear_probe"]) is None

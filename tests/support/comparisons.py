@@ -44,26 +44,10 @@ def make_comparison(store: RunStore, data_dir: Path, *, data: str = "tiny", fing
     """Succeeded runs from RUNS (+ optionally a running finetune seed 1 with one epoch), artifacts on disk."""
     ids = {}
     for (strategy, seed), (val, elapsed, acc, flags) in RUNS.items():
-        config = {"strategy": strategy, "seed": seed, "model": "m", "data": data, "data_name": data_name}
-        run_id = store.create_run(config,
-                                  group_id=group_id, name=f"m on {data}: {strategy} (seed {seed})", owner=owner)
-        store.claim(run_id)
-        store.mark_running(run_id, os.getpid())
-        for e, (v, t) in enumerate(zip(val, elapsed), start=1):
-            store.add_epoch(run_id, {"epoch": e, "train_loss": 1.0 / e, "train_acc": v, "val_loss": 2.0 / e,
-                                     "val_acc": v, "lr": 0.01, "elapsed": t})
-        evaluation, predictions = _evaluation(flags)
-        folder = data_dir / "runs" / run_id
-        folder.mkdir(parents=True)
-        (folder / "evaluation.json").write_text(json.dumps(evaluation))
-        (folder / "predictions.json").write_text(json.dumps(predictions))
-        result = {"test_accuracy": acc, "macro_f1": acc - 0.1, "ece": 0.05, "n_train": 30, "n_test": 6,
-                  "epochs": len(val), "wall_seconds": 10.0 * (1 + len(strategy) % 3) + seed,
-                  "trainable_params": PARAMS[strategy], "split_id": f"split-{seed}"}
-        if fingerprint:
-            result["data_fingerprint"] = fingerprint
-        assert store.finish(run_id, "succeeded", result=result)
-        ids[(strategy, seed)] = run_id
+        extra = {"data_fingerprint": fingerprint} if fingerprint else {}
+        ids[(strategy, seed)] = add_finished_run(store, data_dir, strategy, seed, (val, elapsed, acc, flags),
+                                                 result=extra, data=data, group_id=group_id, owner=owner,
+                                                 data_name=data_name)
     if running:
         config = {"strategy": "finetune", "seed": 1, "model": "m", "data": data, "data_name": data_name}
         run_id = store.create_run(config,
@@ -73,3 +57,28 @@ def make_comparison(store: RunStore, data_dir: Path, *, data: str = "tiny", fing
         store.add_epoch(run_id, {"epoch": 1, "val_acc": 0.6, "val_loss": 1.0, "train_loss": 1.5, "elapsed": 5.0})
         ids[("finetune", 1)] = run_id
     return ids
+
+
+def add_finished_run(store: RunStore, data_dir: Path, strategy: str, seed: int,
+                     numbers: tuple[list[float], list[float], float, list[int]], *, result: dict | None = None,
+                     data: str = "tiny", group_id: str = "cmp-test", owner: str = "", data_name: str = "") -> str:
+    """One succeeded run of a comparison with its epochs, evaluation and predictions (numbers as in RUNS);
+    `result` adds to or overrides its summary."""
+    val, elapsed, acc, flags = numbers
+    config = {"strategy": strategy, "seed": seed, "model": "m", "data": data, "data_name": data_name}
+    run_id = store.create_run(config, group_id=group_id, name=f"m on {data}: {strategy} (seed {seed})", owner=owner)
+    store.claim(run_id)
+    store.mark_running(run_id, os.getpid())
+    for e, (v, t) in enumerate(zip(val, elapsed), start=1):
+        store.add_epoch(run_id, {"epoch": e, "train_loss": 1.0 / e, "train_acc": v, "val_loss": 2.0 / e,
+                                 "val_acc": v, "lr": 0.01, "elapsed": t})
+    evaluation, predictions = _evaluation(flags)
+    folder = data_dir / "runs" / run_id
+    folder.mkdir(parents=True)
+    (folder / "evaluation.json").write_text(json.dumps(evaluation))
+    (folder / "predictions.json").write_text(json.dumps(predictions))
+    summary = {"test_accuracy": acc, "macro_f1": acc - 0.1, "ece": 0.05, "n_train": 30, "n_test": 6,
+               "epochs": len(val), "wall_seconds": 10.0 * (1 + len(strategy) % 3) + seed,
+               "trainable_params": PARAMS.get(strategy, 2_000_000), "split_id": f"split-{seed}"}
+    assert store.finish(run_id, "succeeded", result=dict(summary, **(result or {})))
+    return run_id

@@ -14,6 +14,7 @@ def config_from_args(args: argparse.Namespace, strategy: str) -> TrainConfig:
                        batch_size=args.batch_size, lr=args.lr, max_steps=getattr(args, "max_steps", None),
                        image_size=args.image_size, max_length=args.max_length, device=args.device,
                        label_smoothing=args.label_smoothing, patience=args.patience,
+                       distill_temperature=args.temperature, distill_alpha=args.alpha,
                        text_column=args.text_column, label_column=args.label_column,
                        freeze_through=getattr(args, "freeze_through", None))
 

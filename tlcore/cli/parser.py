@@ -32,6 +32,10 @@ def _train_options(p: argparse.ArgumentParser, *, per_class: bool = True) -> Non
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--patience", type=int, default=5, help="early-stopping patience in epochs (0: off)")
+    p.add_argument("--temperature", type=float, default=4.0, help="distill: how much the teacher's answers are "
+                   "softened (1-20)")
+    p.add_argument("--alpha", type=float, default=0.7, help="distill: weight of the teacher's answers against the "
+                   "labels (0-1)")
     p.add_argument("--text-column")
     p.add_argument("--label-column")
     p.add_argument("--freeze-through", help="finetune_top: keep the model frozen through this stage, as "

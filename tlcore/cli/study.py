@@ -12,6 +12,7 @@ from typing import Any
 
 from tlcore.cli.configs import config_from_args, strategy_list
 from tlcore.cli.output import CliError, emit, table, wait_with_progress, warn_data
+from tlcore.experiments.comparison import distillation_note
 from tlcore.experiments.study.plan import StudySpec, default_max_steps, parse_per_class, submit_study
 from tlcore.experiments.study.report import study_report
 from tlcore.experiments.study.results import cells_frame, study_json
@@ -35,9 +36,11 @@ def study(args: argparse.Namespace) -> int:
     print(f"study {submitted.study_id}: {len(submitted.cells)} runs ({submitted.new_runs} to train, "
           f"{len(submitted.cells) - submitted.new_runs} reused)", file=sys.stderr)
     wait_with_progress(store, [c.run_id for c in submitted.cells])
-    cells = cells_frame(store.study_runs(submitted.study_id))
+    records = store.study_runs(submitted.study_id)
+    cells = cells_frame(records)
     out: dict[str, Any] = {"study_id": submitted.study_id, "spec": submitted.spec.to_dict(),
-                           "wall_seconds": round(time.monotonic() - started, 1), **study_json(cells)}
+                           "wall_seconds": round(time.monotonic() - started, 1), **study_json(cells),
+                           "distillation": distillation_note(records)}
     if report:
         write_atomic(report, study_report(store, submitted.study_id, owner=EVERYONE))
         out["report"] = str(report)
@@ -71,6 +74,8 @@ def render_study(o: dict[str, Any]) -> str:
     if o.get("data_multiplier"):
         lines.append(o["data_multiplier"]["text"])
     lines += [f"{t['k_label']} per class: {t['verdict']}" for t in o["paired_tests"]]
+    if o.get("distillation"):
+        lines.append(o["distillation"])
     if o.get("report"):
         lines.append(f"report: {o['report']}")
     return "\n".join(lines)

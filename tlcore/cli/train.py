@@ -7,7 +7,7 @@ from typing import Any
 
 from tlcore.cli.configs import config_from_args, strategy_list
 from tlcore.cli.output import emit, table, wait_with_progress, warn_data
-from tlcore.experiments import submit
+from tlcore.experiments import comparison, submit
 from tlcore.experiments.summary import run_rows, summarize, summary_json
 from tlcore.runs import RunStore
 from tlcore.train.defaults import default_strategy
@@ -30,9 +30,13 @@ def train(args: argparse.Namespace) -> int:
 def _render_run(r: dict[str, Any]) -> str:
     if r["status"] != "succeeded":
         return f"run {r['run_id']}: {r['status']}: {r.get('error') or ''}"
-    return (f"run {r['run_id']}: {r['strategy']} test accuracy {r['test_accuracy']:.3f}, macro-F1 "
+    line = (f"run {r['run_id']}: {r['strategy']} test accuracy {r['test_accuracy']:.3f}, macro-F1 "
             f"{r['macro_f1']:.3f} ({r['n_train']} training / {r['n_test']} test examples, {r['epochs']} epochs, "
             f"{r['wall_seconds']:.1f} s, {r['trainable_params']:,} trainable parameters)")
+    if r.get("teacher_test_accuracy") is not None:
+        line += (f"\nteacher (linear probe on the pretrained features): test accuracy "
+                 f"{r['teacher_test_accuracy']:.3f}; the student {r.get('distill_note', '')}")
+    return line
 
 
 def compare(args: argparse.Namespace) -> int:
@@ -45,7 +49,7 @@ def compare(args: argparse.Namespace) -> int:
     rows = run_rows(records)
     out = {"comparison_id": group_id, "data": args.data, "model": args.model,
            "runs": [submit.run_result(store, r) for r in records],
-           "summary": summary_json(summarize(rows), rows)}
+           "summary": summary_json(summarize(rows), rows), "distillation": comparison.distillation_note(records)}
     emit(out, args.json, _render_comparison)
     return 0 if all(r.status == "succeeded" for r in records) else 1
 
@@ -60,6 +64,7 @@ def _render_comparison(o: dict[str, Any]) -> str:
                      "trainable_params": s["trainable_params"]})
     failed = [f"run {r['run_id']} ({r['strategy']}): {r['status']}: {r['error']}"
               for r in o["runs"] if r["status"] != "succeeded"]
+    notes = [o["distillation"]] if o.get("distillation") else []
     return "\n".join([f"comparison {o['comparison_id']}: {o['model']} on {o['data']}",
                       table(rows, ["strategy", "test_accuracy", "95% interval", "seeds", "seconds",
-                                   "trainable_params"]), *failed])
+                                   "trainable_params"]), *failed, *notes])

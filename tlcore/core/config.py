@@ -50,6 +50,10 @@ class TrainConfig:
     weight_decay: float = _help("AdamW weight decay.", 0.01)
     val_per_class: int | None = _help("Validation examples per class used to pick the best epoch (None: all).",
                                       VAL_PER_CLASS)
+    distill_temperature: float = _help("Distillation: how much the teacher's answers are softened (1 = as they are; "
+                                       "higher shows more of how it ranks the wrong classes).", 4.0)
+    distill_alpha: float = _help("Distillation: weight of the teacher's answers against the labels (0 = labels "
+                                 "only, 1 = teacher only).", 0.7)
     patience: int = _help("Stop after this many epochs without validation improvement (0 = never).", 5)
     augment: bool = _help("Random crops and flips of training images.", True)
     text_column: str | None = _help("Text column of a CSV/TSV/JSONL (None: detect).")
@@ -90,6 +94,10 @@ class TrainConfig:
             raise ConfigError("Validation and test fractions together must leave at least 10% to train on.")
         if not (0 <= self.label_smoothing < 0.5):
             raise ConfigError(f"label_smoothing must be between 0 and 0.5 (got {self.label_smoothing}).")
+        if not (1 <= self.distill_temperature <= 20):
+            raise ConfigError(f"distill_temperature must be between 1 and 20 (got {self.distill_temperature}).")
+        if not (0 <= self.distill_alpha <= 1):
+            raise ConfigError(f"distill_alpha must be between 0 and 1 (got {self.distill_alpha}).")
         _check_stage_name(self.freeze_through)
         if self.patience < 0 or self.seed < 0 or self.weight_decay < 0 or (self.split_seed or 0) < 0:
             raise ConfigError("patience, seed, split_seed and weight_decay cannot be negative.")

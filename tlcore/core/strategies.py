@@ -16,6 +16,10 @@ from typing import Any, Literal
 
 from tlcore.core.errors import ConfigError
 
+# Distillation's transfer set: at most this many training items left out by a per-class limit, taught with the
+# teacher's answers only (their labels are never read). It bounds the student's epochs on large datasets.
+TRANSFER_LIMIT = 300
+
 # How a strategy is solved: stepped through epochs by the training loop, a convex probe solved on cached
 # frozen features, or no optimisation at all (nearest neighbours on cached frozen features).
 Solver = Literal["loop", "probe", "knn"]
@@ -44,6 +48,18 @@ class Strategy:
     needs_adapters: bool = False  # LoRA: only models whose spec supports adapters
     cost: float = 1.0
     warm_start: bool = False
+    teacher: bool = False  # learns from a pretrained teacher's answers (soft targets) besides the labels
+
+    @property
+    def transfer(self) -> bool:
+        """Counts as transfer in verdicts: starts from, or reads, pretrained weights. A taught-from-scratch
+        student (distillation) never holds pretrained weights, so it is neither transfer nor the baseline."""
+        return self.pretrained
+
+    @property
+    def needs_pretrained_weights(self) -> bool:
+        """The run loads pretrained weights somewhere (its own start, or its teacher)."""
+        return self.pretrained or self.teacher
 
     @property
     def frozen_features(self) -> bool:
@@ -52,8 +68,9 @@ class Strategy:
 
     @property
     def frozen_pass(self) -> bool:
-        """Runs the frozen pretrained network over the data once (cached): to solve on, or to warm-start from."""
-        return self.frozen_features or self.warm_start
+        """Runs the frozen pretrained network over the data once (cached): to solve on, to warm-start from, or
+        (distillation) for its teacher's answers."""
+        return self.frozen_features or self.warm_start or self.teacher
 
     @property
     def trains(self) -> bool:
@@ -90,6 +107,13 @@ STRATEGIES: tuple[Strategy, ...] = (
              "No training at all: label each example like its most similar training examples, compared by "
              "their pretrained features (a zero-training baseline).",
              "#d62728", pretrained=True, solver="knn", head_lr=0.0),
+    Strategy("distill", "Taught by a pretrained model", "distillation",
+             "The same network as from scratch, from a random start; it never sees the pretrained weights but "
+             "learns from a pretrained model's answers (a linear probe fitted in the same run) as well as from the "
+             "labels. When a per-class limit leaves training examples unused, it also learns from the pretrained "
+             f"model's answers on up to {TRANSFER_LIMIT} of them without reading their labels, which from scratch "
+             "does not get.",
+             "#e377c2", pretrained=False, head_lr=2e-3, body_lr_ratio=1.0, teacher=True),
 )
 _BY_ID = {s.id: s for s in STRATEGIES}
 IDS: tuple[str, ...] = tuple(_BY_ID)
@@ -121,6 +145,11 @@ def label(strategy_id: str) -> str:
 
 def colour(strategy_id: str) -> str:
     return _BY_ID[strategy_id].colour if strategy_id in _BY_ID else OTHER_COLOUR
+
+
+def is_transfer(strategy_id: str) -> bool:
+    """Whether a strategy counts as transfer against from-scratch (an unknown id, an old run's, does)."""
+    return _BY_ID[strategy_id].transfer if strategy_id in _BY_ID else strategy_id != "scratch"
 
 
 def order(strategy_id: str) -> tuple[int, str]:

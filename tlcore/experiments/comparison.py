@@ -180,6 +180,23 @@ def verdict(final: pd.DataFrame) -> str:
     return gap.gap_verdict(final).sentence
 
 
+def distillation_note(records: list[RunRecord]) -> str | None:
+    """What a distillation result rests on, to be said wherever it is shown (None without a finished one): its
+    teacher's test accuracy, and how many training items it learned from without their labels, which from
+    scratch did not get."""
+    runs = [r for r in succeeded(records, "distill") if "teacher_test_accuracy" in r.result]
+    if not runs:
+        return None
+    teacher = float(np.mean([r.result["teacher_test_accuracy"] for r in runs]))
+    extra = sorted({int(r.result.get("unlabelled_items") or 0) for r in runs})
+    items = str(extra[0]) if len(extra) == 1 else f"{extra[0]}–{extra[-1]}"
+    taught = (f"{label('distill').capitalize()} was taught by a linear probe on the pretrained features that reached "
+              f"{100 * teacher:.0f}% test accuracy itself")
+    if extra[-1] == 0:
+        return taught + "; it learned from the same labelled examples as from scratch, nothing more."
+    return (taught + f". It also learned from the teacher's answers on {items} training examples whose labels it "
+            "never saw (left out by the per-class limit): from scratch did not get those examples.")
+
 
 def models_to_try(records: list[RunRecord]) -> list[RunRecord]:
     """The finished runs of the lowest seed that trained a model (nearest neighbours trains none), in strategy

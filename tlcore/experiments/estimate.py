@@ -16,12 +16,12 @@ import numpy as np
 
 from tlcore.core import strategies
 from tlcore.core.errors import UserError
-from tlcore.data.images import median_side
 from tlcore.experiments.calibration import Calibration, from_store
 from tlcore.models import get_spec
 from tlcore.runs.store import RunRecord, RunStore
 from tlcore.train import Prepared, cap_epochs
-from tlcore.train.defaults import Resolved, resolve
+from tlcore.train.defaults import Resolved
+from tlcore.train.prepare import resolved_as
 
 # (training examples/s, inference examples/s) at the reference size on 2 CPU cores. Training rates are those of
 # the whole loop (augmentation, optimiser, checkpoints), not of a bare forward-backward pass: MobileNetV2's
@@ -49,15 +49,6 @@ def rates(spec, size: int, device: str) -> tuple[float, float]:
     return train_rate * scale, infer_rate * scale
 
 
-def _resolved_for(prep: Prepared, strategy: str) -> Resolved:
-    """The settings `strategy` runs with, whichever strategy `prep` was made for: on a CPU, frozen-feature
-    strategies read images at the model's own size and training loops at a smaller one (see `resolve`)."""
-    if strategy == prep.config.strategy:
-        return prep.resolved
-    native = median_side(prep.dataset) if prep.spec.modality == "image" else None
-    return resolve(prep.config.with_(strategy=strategy), prep.spec, native)
-
-
 def _rates(prep: Prepared, r: Resolved) -> tuple[float, float]:
     return rates(prep.spec, r.image_size if prep.spec.modality == "image" else r.max_length, r.device)
 
@@ -76,8 +67,9 @@ def predicted_as_planned(config: dict, resolved: dict, result: dict) -> float | 
         spec = get_spec(config["model"])
         size = resolved["image_size"] if spec.modality == "image" else resolved["max_length"]
         train_rate, infer_rate = rates(spec, int(size), resolved["device"])
-        return loop_seconds(train_rate, infer_rate, config["strategy"], int(resolved["epochs"]),
-                            int(result["n_train"]), int(result["n_val"]), int(result["n_test"]))
+        n_loop = int(result["n_train"]) + int(result.get("unlabelled_items") or 0)  # distillation's transfer set
+        return loop_seconds(train_rate, infer_rate, config["strategy"], int(resolved["epochs"]), n_loop,
+                            int(result["n_val"]), int(result["n_test"]))
     except (KeyError, TypeError, ValueError, UserError):
         return None
 
@@ -97,24 +89,36 @@ def estimate_seconds(prep: Prepared, strategy: str, *, n_train: int | None = Non
 
 def _run_seconds(prep: Prepared, strategy: str, n_train: int | None, max_steps: int | None, features_cached: bool,
                  calibrated: Calibration | None) -> float:
-    r = _resolved_for(prep, strategy)
+    r = resolved_as(prep, strategy)
     train_rate, infer_rate = _rates(prep, r)
-    frozen_pass = 0.0 if features_cached or not strategies.get(strategy).frozen_pass else len(prep.dataset) / infer_rate
-    if strategies.get(strategy).frozen_features:
+    s = strategies.get(strategy)
+    frozen_pass = 0.0
+    if s.frozen_pass and not features_cached:
+        frozen_pass = len(prep.dataset) / _rates(prep, _frozen_pass_settings(prep, strategy))[1]
+    if s.frozen_features:
         return FROZEN_RUN_S + frozen_pass
     n_train = len(prep.train_idx) if n_train is None else n_train
+    if s.teacher:  # the loop also steps through the transfer set (training items the per-class limit left out)
+        n_train += min(strategies.TRANSFER_LIMIT, len(prep.split.train) - n_train)
     seconds = loop_seconds(train_rate, infer_rate, strategy, cap_epochs(r, max_steps, n_train).epochs, n_train,
                            len(prep.val_idx), len(prep.split.test))
     seconds *= calibrated.factor(prep.spec.id, strategy) if calibrated else 1.0
     budget = prep.config.max_seconds  # training stops there (keeping its best epoch); testing still follows
-    return frozen_pass + (min(seconds, budget + len(prep.split.test) / infer_rate) if budget else seconds)
+    teacher = FROZEN_RUN_S if s.teacher else 0.0  # distillation's teacher: a linear probe solved in the run
+    return frozen_pass + teacher + (min(seconds, budget + len(prep.split.test) / infer_rate) if budget else seconds)
+
+
+def _frozen_pass_settings(prep: Prepared, strategy: str) -> Resolved:
+    """The settings a strategy's frozen pass runs at: its own, or for distillation's teacher the linear probe's
+    (the same cached features a linear-probe run reads)."""
+    return resolved_as(prep, "linear_probe" if strategies.get(strategy).teacher else strategy)
 
 
 def _feature_key(prep: Prepared, strategy: str) -> tuple[int, int] | None:
     """Which cached frozen features a strategy reads (they are cached per input size), or None."""
     if not strategies.get(strategy).frozen_pass:
         return None
-    r = _resolved_for(prep, strategy)
+    r = _frozen_pass_settings(prep, strategy)
     return r.image_size, r.max_length
 
 

@@ -52,7 +52,7 @@ def check(config: TrainConfig, strategy_ids: Iterable[str] | None = None) -> Pre
     if unsupported:
         raise ModelError(f"{unsupported[0].title} needs a transformer model whose attention layers it knows; "
                          f"{spec.id} is not one. Use finetune or gradual instead.")
-    if any(s.pretrained for s in chosen):
+    if any(s.needs_pretrained_weights for s in chosen):
         avail = availability(spec)
         if not avail.available:
             raise ModelError(f"Pretrained weights for {spec.id} are not available: {avail.reason}")
@@ -124,10 +124,14 @@ def previous_comparison(store: RunStore, base: TrainConfig, strategy_ids: list[s
     return group_id if len(store.list_runs(owner=owner, group_id=group_id)) == len(found) else None
 
 
+# What a distillation run's result rests on: its teacher, and the items it learned from without their labels.
+DISTILL_KEYS = ("teacher_test_accuracy", "teacher_val_accuracy", "unlabelled_items", "distill_note")
+
+
 def run_result(store: RunStore, record: RunRecord) -> dict[str, Any]:
     """The JSON shape of one run for the CLI and exports."""
     result = record.result or {}
     keys = ("test_accuracy", "macro_f1", "n_train", "n_test", "epochs", "wall_seconds", "trainable_params", "split_id")
     return {"run_id": record.id, "status": record.status, "strategy": record.config.get("strategy"),
             "seed": record.config.get("seed"), "error": record.error, **{k: result.get(k) for k in keys},
-            "history": store.epochs(record.id)}
+            **{k: result[k] for k in DISTILL_KEYS if k in result}, "history": store.epochs(record.id)}

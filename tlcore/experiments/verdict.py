@@ -35,8 +35,9 @@ class GapVerdict:
 
 
 def best_transfer(rows: pd.DataFrame) -> str | None:
-    """The non-scratch strategy with the highest mean test accuracy (None when there is none)."""
-    transfer = rows[rows["strategy"] != "scratch"]
+    """The transfer strategy with the highest mean test accuracy (None when there is none). From scratch is the
+    baseline; distillation is neither (its network never holds pretrained weights) and is never picked."""
+    transfer = rows[rows["strategy"].map(strategies.is_transfer)]
     return None if transfer.empty else str(transfer.loc[transfer["accuracy"].idxmax(), "strategy"])
 
 

@@ -20,7 +20,8 @@ from tlcore.models import ModelSpec
 # From scratch every layer shares one rate: a transformer diverges at a CNN's 2e-3. Averaged 50-d word vectors
 # are small, low-variance features: at 1e-2 the probe's head barely moves in 15 epochs of 10 examples per class
 # (bbc-news test accuracy 0.84 over 3 seeds; 0.89 at 3e-2).
-FAMILY_LR = {("scratch", "hf"): 3e-4, ("scratch", "glove"): 5e-3, ("linear_probe", "glove"): 3e-2}
+FAMILY_LR = {("scratch", "hf"): 3e-4, ("scratch", "glove"): 5e-3, ("linear_probe", "glove"): 3e-2,
+             ("distill", "hf"): 3e-4, ("distill", "glove"): 5e-3}  # distillation trains the scratch network
 BODY_LR_RATIO = {"image": 0.1, "text": 0.05}  # pretrained layers train at this fraction of the head's rate
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from tlcore.train.distill import UNLABELLED, distillation_loss
 from tlcore.train.inputs import Inputs, steps_per_epoch
 from tlcore.train.plans import Plan, set_train_mode
 from tlcore.train.trackers import BestWeights, Clock, Diverged, EarlyStopping, check_finite
@@ -126,22 +127,24 @@ def adamw(param_groups: list[dict], weight_decay: float) -> torch.optim.AdamW:
 
 def _train_epoch(plan: Plan, inputs: Inputs, train_idx: torch.Tensor, s: LoopSettings, run: _Epoch,
                  epoch: int) -> tuple[float, float]:
-    loss_sum = correct = None
+    loss_sum = correct = labelled = None
     seen = 0
-    for batch_inputs, labels, _ in inputs.batches(train_idx, s.batch_size, train=True, generator=run.generator):
+    for batch_inputs, labels, idx in inputs.batches(train_idx, s.batch_size, train=True, generator=run.generator):
         if run.should_stop():
             raise Cancelled()
         with _autocast(labels.device, s.amp_bf16):
             logits = plan.module(*batch_inputs)
-            loss = F.cross_entropy(logits.float(), labels, label_smoothing=s.label_smoothing)
+            loss = training_loss(plan, logits.float(), labels, idx, s.label_smoothing)
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         run.optimizer.step()
         run.scheduler.step()
         batch_loss = loss.detach() * len(labels)
-        batch_correct = (logits.detach().argmax(1) == labels).sum()
+        batch_correct = (logits.detach().argmax(1) == labels).sum()  # an unlabelled row never matches
+        batch_labelled = (labels != UNLABELLED).sum()
         loss_sum = batch_loss if loss_sum is None else loss_sum + batch_loss
         correct = batch_correct if correct is None else correct + batch_correct
+        labelled = batch_labelled if labelled is None else labelled + batch_labelled
         seen += len(labels)
         run.clock.tick()
         if run.out_of_time():  # the epoch ends here; `fit` then stops with the best epoch so far
@@ -149,7 +152,17 @@ def _train_epoch(plan: Plan, inputs: Inputs, train_idx: torch.Tensor, s: LoopSet
         if run.clock.due():
             run.emit("step", {"epoch": epoch, "step": run.clock.step, "total_steps": run.clock.total,
                               "loss": float(loss_sum) / seen, "eta_s": run.clock.eta()})
-    return float(loss_sum) / max(seen, 1), float(correct) / max(seen, 1)
+    return float(loss_sum) / max(seen, 1), float(correct) / max(float(labelled or 0), 1.0)
+
+
+def training_loss(plan: Plan, logits: torch.Tensor, labels: torch.Tensor, idx: torch.Tensor,
+                  label_smoothing: float) -> torch.Tensor:
+    """Cross-entropy, or the distillation loss when the plan carries a teacher's answers."""
+    soft = plan.soft_targets
+    if soft is None:
+        return F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
+    return distillation_loss(logits, soft.logits[idx.to(soft.logits.device)].float(), labels,
+                             temperature=soft.temperature, alpha=soft.alpha, label_smoothing=label_smoothing)
 
 
 @torch.inference_mode()

@@ -17,6 +17,7 @@ from tlcore.core import strategies
 from tlcore.models import TransferModel, apply_lora
 from tlcore.train.defaults import Resolved
 from tlcore.train.depths import parameters_through
+from tlcore.train.distill import SoftTargets
 
 
 @dataclass
@@ -25,7 +26,8 @@ class Plan:
 
     `module` is what the loop calls on a batch: the whole model, or only the head when the inputs are cached
     features. `frozen_body_epochs` > 0 keeps the body frozen (and its batch-norm statistics fixed) for that
-    many epochs before it joins training (gradual unfreezing).
+    many epochs before it joins training (gradual unfreezing). `soft_targets` (distillation, set once its
+    teacher is fitted) turns the loss into the distillation loss.
     """
 
     strategy: str
@@ -34,6 +36,7 @@ class Plan:
     uses_cached_features: bool = False
     frozen_body_epochs: int = 0
     body: nn.Module | None = None
+    soft_targets: SoftTargets | None = None
 
 
 PlanFunction = Callable[[TransferModel, Resolved], Plan]
@@ -70,9 +73,19 @@ def _body_and_head(model: TransferModel, resolved: Resolved) -> list[dict]:
             {"params": list(model.head.parameters()), "lr": resolved.lr}]
 
 
+def _every_layer(strategy_id: str, model: TransferModel, resolved: Resolved) -> Plan:
+    return Plan(strategy_id, model, [{"params": list(model.parameters()), "lr": resolved.lr}])
+
+
 @plan_for("scratch")
 def scratch(model: TransferModel, resolved: Resolved) -> Plan:
-    return Plan("scratch", model, [{"params": list(model.parameters()), "lr": resolved.lr}])
+    return _every_layer("scratch", model, resolved)
+
+
+@plan_for("distill")
+def distill(model: TransferModel, resolved: Resolved) -> Plan:
+    """The scratch network and rates; the teacher's answers are attached by `tlcore.train.teacher`."""
+    return _every_layer("distill", model, resolved)
 
 
 @plan_for("linear_probe")

@@ -19,6 +19,7 @@ from tlcore.data.images import median_side
 from tlcore.data.report import split_errors
 from tlcore.models import ModelSpec, get_spec
 from tlcore.train.defaults import Resolved, resolve
+from tlcore.train.distill import transfer_set
 from tlcore.train.inputs import steps_per_epoch
 
 
@@ -34,6 +35,13 @@ class Prepared:
     spec: ModelSpec
     resolved: Resolved
     report: DataReport
+    # Distillation only: training-split items a per-class limit left out, taught with a teacher's answers alone.
+    transfer_idx: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+    @property
+    def loop_idx(self) -> np.ndarray:
+        """What the training loop steps through: the labelled items, then the transfer set."""
+        return np.concatenate([self.train_idx, self.transfer_idx]).astype(np.int64)
 
 
 def prepare(config: TrainConfig, dataset: Dataset | None = None, *, full_check: bool = False) -> Prepared:
@@ -60,10 +68,22 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None, *, full_check: 
         names = ", ".join(repr(ds.classes[c]) for c in missing)
         raise DataError(f"No training examples are left for {names} (they are all held out, or duplicates of "
                         "held-out items); add more distinct examples of it.")
+    strategy = strategies.get(config.strategy)
+    transfer = (transfer_set(split.train, train_idx, strategies.TRANSFER_LIMIT, config.seed) if strategy.teacher
+                else np.empty(0, dtype=np.int64))
     resolved = resolve(config, spec, median_side(ds) if ds.modality == "image" and not config.image_size else None)
-    if not strategies.get(config.strategy).frozen_features:  # those are solved on cached features, not epochs
-        resolved = cap_epochs(resolved, config.max_steps, len(train_idx))
-    return Prepared(config, ds, split, train_idx, val_idx, spec, resolved, build_report(ds, split))
+    if not strategy.frozen_features:  # those are solved on cached features, not epochs
+        resolved = cap_epochs(resolved, config.max_steps, len(train_idx) + len(transfer))
+    return Prepared(config, ds, split, train_idx, val_idx, spec, resolved, build_report(ds, split), transfer)
+
+
+def resolved_as(prep: Prepared, strategy: str) -> Resolved:
+    """The settings `strategy` runs with on `prep`'s data, whichever strategy `prep` was made for: on a CPU,
+    frozen-feature strategies read images at the model's own size and training loops at a smaller one."""
+    if strategy == prep.config.strategy:
+        return prep.resolved
+    native = median_side(prep.dataset) if prep.spec.modality == "image" and not prep.config.image_size else None
+    return resolve(prep.config.with_(strategy=strategy), prep.spec, native)
 
 
 def cap_epochs(resolved: Resolved, max_steps: int | None, n_train: int) -> Resolved:

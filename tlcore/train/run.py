@@ -21,6 +21,7 @@ from tlcore.train.plans import Plan, build_plan, count_trainable
 from tlcore.train.prepare import Prepared
 from tlcore.train.run_inputs import build_inputs, feature_inputs
 from tlcore.train.solvers import SOLVERS, Solution, Training
+from tlcore.train.teacher import attach_teacher
 from tlcore.train.warm_start import warm_start_head
 
 
@@ -48,10 +49,11 @@ def train_run(prep: Prepared, *, emit: EventSink, should_stop: Callable[[], bool
     if plan.uses_cached_features:
         inputs = feature_inputs(prep, model, inputs, device, emit)
     warm = warm_start_head(prep, model, inputs, device, emit) if strategy.warm_start else {}
+    taught = attach_teacher(prep, plan, inputs, device, emit) if strategy.teacher else {}
     solution = SOLVERS[strategy.solver](Training(prep, plan, inputs, emit, should_stop, epoch_probe))
     evaluation, predictions = evaluate_test(prep, solution)
     summary = dict(summarize(prep, plan if solution.trained else None, solution.result, evaluation),
-                   **(solution.extra or {}), **warm)
+                   **(solution.extra or {}), **warm, **taught)
     emit("done", summary)
     return RunOutput(prep, summary, solution.result.history, evaluation, predictions,
                      model if solution.trained else None)

@@ -58,7 +58,7 @@ def solve_loop(t: Training) -> Solution:
     settings = LoopSettings(epochs=r.epochs, batch_size=r.batch_size, weight_decay=cfg.weight_decay,
                             label_smoothing=cfg.label_smoothing, patience=cfg.patience, amp_bf16=r.amp_bf16,
                             max_seconds=cfg.max_seconds)
-    result = fit(t.plan, t.inputs, torch.as_tensor(t.prep.train_idx), torch.as_tensor(t.prep.val_idx), settings,
+    result = fit(t.plan, t.inputs, torch.as_tensor(t.prep.loop_idx), torch.as_tensor(t.prep.val_idx), settings,
                  emit=t.emit, should_stop=t.should_stop, generator=torch.Generator().manual_seed(cfg.seed),
                  epoch_probe=t.epoch_probe)
     return Solution(result, _module_predict(t))

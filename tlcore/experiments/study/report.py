@@ -14,7 +14,7 @@ from tlcore.core.errors import UserError
 from tlcore.core.strategies import label
 from tlcore.data import library
 from tlcore.experiments import figures
-from tlcore.experiments.comparison import safe_data_name
+from tlcore.experiments.comparison import distillation_note, safe_data_name
 from tlcore.experiments.study.results import (
     cells_frame,
     data_multiplier,
@@ -114,6 +114,7 @@ def render_report(store: RunStore, study: StudyRecord) -> str:
     spec = study.spec
     by_size = size_verdicts(summary, tests)
     verdicts = "".join(f"<li><b>{_e(v['k_label'])} per class</b>: {_e(v['verdict'].sentence)}</li>" for v in by_size)
+    taught = distillation_note(records)
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{_CSP}">
 <title>{_e(study.name)}</title><style>{_CSS}</style></head><body>
@@ -126,7 +127,7 @@ strategies {_e(', '.join(label(s) for s in spec['strategies']))}; {spec['seeds']
 <h2>Is the gap real?</h2><ul>{verdicts or '<li>Not enough finished pairs yet.</li>'}</ul>
 <p class="muted">Paired test on the same test items: per item, how often (over seeds) each side is right; an exact
 two-sided sign test on the items where they differ (with one seed, McNemar's exact test).</p>
-<h2>Charts</h2>{charts or '<p>No finished runs yet.</p>'}
+<h2>Charts</h2>{charts or '<p>No finished runs yet.</p>'}{f'<p class="muted">{_e(taught)}</p>' if taught else ''}
 <h2>Results</h2>{_table(_results_table(summary, tests)) if not summary.empty else ''}
 <p class="muted">"Capped": the study's step budget (max_steps) allowed fewer epochs than the default.</p>
 <h2>Data</h2>{data_html}
