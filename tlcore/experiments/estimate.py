@@ -93,7 +93,7 @@ def _run_seconds(prep: Prepared, strategy: str, n_train: int | None, max_steps: 
     train_rate, infer_rate = _rates(prep, r)
     s = strategies.get(strategy)
     frozen_pass = 0.0
-    if s.frozen_pass and not features_cached:
+    if s.frozen_pass_for(prep.dataset.modality) and not features_cached:
         frozen_pass = len(prep.dataset) / _rates(prep, _frozen_pass_settings(prep, strategy))[1]
     if s.frozen_features:
         return FROZEN_RUN_S + frozen_pass
@@ -116,7 +116,7 @@ def _frozen_pass_settings(prep: Prepared, strategy: str) -> Resolved:
 
 def _feature_key(prep: Prepared, strategy: str) -> tuple[int, int] | None:
     """Which cached frozen features a strategy reads (they are cached per input size), or None."""
-    if not strategies.get(strategy).frozen_pass:
+    if not strategies.get(strategy).frozen_pass_for(prep.dataset.modality):
         return None
     r = _frozen_pass_settings(prep, strategy)
     return r.image_size, r.max_length

@@ -48,7 +48,7 @@ def train_run(prep: Prepared, *, emit: EventSink, should_stop: Callable[[], bool
     inputs = build_inputs(prep, device, emit)
     if plan.uses_cached_features:
         inputs = feature_inputs(prep, model, inputs, device, emit)
-    warm = warm_start_head(prep, model, inputs, device, emit) if strategy.warm_start else {}
+    warm = warm_start_head(prep, model, inputs, device, emit) if strategy.warm_starts(prep.dataset.modality) else {}
     taught = attach_teacher(prep, plan, inputs, device, emit) if strategy.teacher else {}
     solution = SOLVERS[strategy.solver](Training(prep, plan, inputs, emit, should_stop, epoch_probe))
     evaluation, predictions = evaluate_test(prep, solution)
