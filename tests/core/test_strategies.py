@@ -25,7 +25,7 @@ def test_only_pretrained_strategies_count_as_transfer():
     assert [s for s in strategies.IDS if not strategies.is_transfer(s)] == ["scratch", "distill"]
     assert strategies.is_transfer("old_strategy")  # an old run's unknown id keeps counting as transfer
     distill = strategies.get("distill")
-    assert distill.needs_pretrained_weights and distill.frozen_pass and not distill.frozen_features
+    assert distill.needs_pretrained_weights and distill.frozen_pass_for("image") and not distill.frozen_features
 
 
 def test_unknown_ids_are_refused_in_plain_words_and_shown_readably():

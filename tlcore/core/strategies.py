@@ -31,9 +31,10 @@ class Strategy:
 
     `head_lr` is the learning rate of the new last layer; pretrained layers train at `body_lr_ratio` of it
     (None: the modality's default ratio; scratch trains every layer at one rate). `cost` scales the time
-    estimate of one epoch relative to a full fine-tune. `warm_start`: before the loop, the new last layer is
-    fitted as a linear probe on the frozen pretrained features (LP-FT, Kumar et al., ICLR 2022), so training
-    starts from a head that already works instead of a random one that first distorts the pretrained features.
+    estimate of one epoch relative to a full fine-tune. `warm_start`: before the loop (images only, see
+    `warm_starts`), the new last layer is fitted as a linear probe on the frozen pretrained features (LP-FT,
+    Kumar et al., ICLR 2022), so training starts from a head that already works instead of a random one that
+    first distorts the pretrained features.
     """
 
     id: str
@@ -66,12 +67,6 @@ class Strategy:
         """Reads only the frozen pretrained network's features (one cached forward pass per example)."""
         return self.solver in ("probe", "knn")
 
-    @property
-    def frozen_pass(self) -> bool:
-        """Runs the frozen pretrained network over the data once (cached): to solve on, to warm-start from, or
-        (distillation) for its teacher's answers."""
-        return self.frozen_features or self.warm_start or self.teacher
-
     def warm_starts(self, modality: str) -> bool:
         """LP-FT only for images: measured side by side (`python -m bench --cases vision,text`), it left the
         image fine-tune's accuracy as it was and reached it sooner, but the MiniLM fine-tune on rotten-tomatoes
@@ -79,7 +74,8 @@ class Strategy:
         return self.warm_start and modality == "image"
 
     def frozen_pass_for(self, modality: str) -> bool:
-        """`frozen_pass` for data of one kind (texts do not warm-start)."""
+        """Runs the frozen pretrained network over data of this kind once (cached): to solve on, to warm-start
+        from (images only), or (distillation) for its teacher's answers."""
         return self.frozen_features or self.teacher or self.warm_starts(modality)
 
     @property
@@ -99,13 +95,13 @@ STRATEGIES: tuple[Strategy, ...] = (
              "Keep the pretrained network frozen and train only a new last layer on its features.",
              "#1f77b4", pretrained=True, solver="probe", head_lr=1e-2),
     Strategy("finetune", "Fine-tune", "fine-tune",
-             "Start from pretrained weights, fit the new last layer on the frozen features first, then train every "
-             "layer, the pretrained ones more gently.",
+             "Start from pretrained weights and train every layer, the pretrained ones more gently (for images, the "
+             "new last layer is first fitted on the frozen features).",
              "#ff7f0e", pretrained=True, warm_start=True),
     Strategy("finetune_top", "Fine-tune the last layers", "fine-tuning of the last layers",
              "Start from pretrained weights, keep the first two thirds of the network frozen and train the rest: "
-             "general features stay as they are, the specific ones adapt. The new last layer is fitted on the "
-             "frozen features first.",
+             "general features stay as they are, the specific ones adapt (for images, the new last layer is first "
+             "fitted on the frozen features).",
              "#8c564b", pretrained=True, cost=0.6, warm_start=True),
     Strategy("gradual", "Gradual unfreezing", "gradual unfreezing",
              "Train the new last layer first, then unfreeze and gently train the whole network.",
