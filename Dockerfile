@@ -55,6 +55,7 @@ RUN ${APP_HOME}/venv/bin/python -m compileall -q app.py app_pages components tlc
 ENV PATH=${APP_HOME}/venv/bin:${PATH} \
     TLAB_BUILTIN_DIR=${APP_HOME}/builtin \
     TLAB_DATA_DIR=/data \
+    TLAB_EXPORT_CACHE_DIR=/data/cache/exports \
     TORCH_HOME=/data/cache/torch \
     HF_HOME=/data/cache/huggingface
 

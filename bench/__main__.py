@@ -137,6 +137,9 @@ def render(result: dict[str, Any]) -> str:
             if "feature_pass_s" in side["extra"]:
                 lines.append(f"{'':4}feature pass alone: {side['extra']['feature_pass_s']} s "
                              f"({side['extra']['feature_pass_per_s']} items/s)")
+        if case.get("export_s") is not None:
+            lines.append(f"(before our timed runs: the frozen body's ONNX exports, once per machine, and their "
+                         f"few-item runs: {case['export_s']} s)")
     ui = result.get("ui")
     if ui and "skipped" in ui:
         lines += ["", f"UI: skipped ({ui['skipped']})"]

@@ -19,13 +19,11 @@ os.environ.setdefault("TLAB_STANDBY_WORKER", "0")
 def session_data_dir(tmp_path_factory: pytest.TempPathFactory):
     """One data directory for the whole session, so decoded images and features are cached across tests."""
     path = tmp_path_factory.mktemp("tlab-data")
-    old = os.environ.get("TLAB_DATA_DIR")
-    os.environ["TLAB_DATA_DIR"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("TLAB_DATA_DIR", None)
-    else:
-        os.environ["TLAB_DATA_DIR"] = old
+    # the machine's export cache is not the tests' to write or damage: theirs lives with the session too
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TLAB_DATA_DIR", str(path))
+        mp.setenv("TLAB_EXPORT_CACHE_DIR", str(tmp_path_factory.mktemp("tlab-exports")))
+        yield path
 
 
 @pytest.fixture(scope="session")

@@ -33,15 +33,17 @@ def features() -> torch.Tensor:
     return compute_features(body(), inputs(), N, 4, model_id="mobilenet_v2")
 
 
-def exports(data_dir: Path) -> list[Path]:
-    return sorted((data_dir / "cache" / "onnx").glob("*.onnx"))
+def exports(export_dir: Path) -> list[Path]:
+    return sorted((export_dir / "onnx").glob("*.onnx"))
 
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
+    """A fresh export cache (returned: what the tests look at) and a fresh data directory."""
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TLAB_EXPORT_CACHE_DIR", str(tmp_path / "exports"))
     monkeypatch.delenv(BACKEND_ENV, raising=False)
-    return tmp_path
+    return tmp_path / "exports"
 
 
 @cache
@@ -66,6 +68,16 @@ def test_onnx_runtime_features_equal_the_eager_body_and_the_export_is_reused(dat
     assert len(exports(data_dir)) == 1
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns), "re-exported"
     assert torch.equal(again, first)
+
+
+def test_the_export_serves_every_data_directory_and_never_lands_in_one(data_dir, tmp_path, monkeypatch):
+    first = features()
+    (export,) = exports(data_dir)
+    written = export.stat().st_mtime_ns
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path / "another-data-dir"))
+    assert torch.equal(features(), first)
+    assert exports(data_dir) == [export] and export.stat().st_mtime_ns == written, "exported again"
+    assert not list((tmp_path / "data").rglob("*.onnx")) and not list((tmp_path / "another-data-dir").rglob("*.onnx"))
 
 
 def test_a_damaged_export_is_replaced(data_dir):

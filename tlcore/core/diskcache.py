@@ -25,15 +25,16 @@ def cache_root() -> Path:
     return settings.data_dir() / "cache"
 
 
-def store(path: Path, write: Callable[[str], None]) -> None:
-    """Write a cache file atomically, then keep the whole cache under `max_cache_mb` (least recently used
-    files go first, never this one). A cache that cannot be written (full disk) only costs speed next time."""
+def store(path: Path, write: Callable[[str], None], root: Path | None = None) -> None:
+    """Write a cache file atomically, then keep the whole cache `root` (default: the data directory's) under
+    `max_cache_mb` (least recently used files go first, never this one). A cache that cannot be written (full
+    disk) only costs speed next time."""
     try:
         write_atomic(path, write)
     except OSError as exc:
         log.warning("could not write cache file %s: %s", path, exc)
         return
-    evict(cache_root(), Limits.from_env().max_cache_mb * 2**20, keep=path)
+    evict(root or cache_root(), Limits.from_env().max_cache_mb * 2**20, keep=path)
 
 
 def write_atomic(path: Path, write: Callable[[str], None]) -> None:

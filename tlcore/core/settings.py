@@ -26,6 +26,13 @@ def builtin_dir() -> Path:
     return _env_path("TLAB_BUILTIN_DIR", Path.home() / ".cache" / "transfer-lab" / "builtin")
 
 
+def export_cache_dir() -> Path:
+    """Where frozen bodies exported for ONNX Runtime are kept (`TLAB_EXPORT_CACHE_DIR`). An export depends only
+    on the model's weights, the input size and the library versions, never on anyone's data, so one per machine
+    serves every data directory, like the downloaded weights next to it."""
+    return _env_path("TLAB_EXPORT_CACHE_DIR", Path.home() / ".cache" / "transfer-lab" / "exports")
+
+
 def offline_forced() -> bool:
     """True when the network must not be tried at all (`TLAB_OFFLINE=1` or `HF_HUB_OFFLINE=1`)."""
     flags = ("TLAB_OFFLINE", "HF_HUB_OFFLINE")

@@ -4,11 +4,13 @@ Measured on this project's 2-core CPU (`python -m bench --cases roofline`, docs/
 frozen pass 9.3 → 26.4 images/s (14 → 47 per CPU-second), EfficientNet-Lite0/1 2.2-2.3x. Text bodies stay on
 PyTorch: MiniLM was slower on ONNX Runtime (measured for issue 14: 22 vs 14 texts per CPU-second).
 
-The body is exported once (legacy TorchScript exporter, opset 17, dynamic batch axis) to
-`<data dir>/cache/onnx/<key>.onnx`, the key naming the model, a digest of the body's weights and the input
-size, so scratch or fine-tuned weights never reuse a pretrained export. A fresh export is used only once it
-agrees with PyTorch on two items of the first batch. Whenever this path cannot be used, `onnx_forward` says
-why (logged once per process and reason) and returns None: the caller keeps the eager body.
+The body is exported once per machine (legacy TorchScript exporter, opset 17, dynamic batch axis) to
+`<TLAB_EXPORT_CACHE_DIR>/onnx/<key>.onnx`, the key naming the model, a digest of the body's weights and the
+input size, so scratch or fine-tuned weights never reuse a pretrained export. The export (2-3 s for
+MobileNetV2 on 2 cores, most of it importing `onnx`) thus leaves every later cold run, in any data directory.
+A fresh export is used only once it agrees with PyTorch on two items of the first batch. Whenever this path
+cannot be used, `onnx_forward` says why (logged once per process and reason) and returns None: the caller
+keeps the eager body.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tlcore.core import diskcache
+from tlcore.core import diskcache, settings
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,7 @@ def onnx_cache_path(model_id: str, weights: str, image_size: int) -> Path:
     key = hashlib.sha256(f"v{ONNX_VERSION}|{model_id}|{weights}|{image_size}|opset{OPSET}|torch={torch.__version__}"
                          .encode()).hexdigest()[:20]
     safe_id = "".join(c if c.isalnum() or c in "-_." else "_" for c in model_id)[:60]
-    return diskcache.cache_root() / "onnx" / f"{safe_id}-{image_size}-{key}.onnx"
+    return settings.export_cache_dir() / "onnx" / f"{safe_id}-{image_size}-{key}.onnx"
 
 
 def export_onnx(body: torch.nn.Module, example: torch.Tensor) -> bytes:
@@ -132,5 +134,5 @@ def _fresh(body: torch.nn.Module, example: torch.Tensor, path: Path, threads: in
     error = float((forward(example[:2]) - want).abs().max() / want.abs().max().clamp_min(1e-12))
     if not error <= AGREEMENT:
         raise RuntimeError(f"the export disagrees with PyTorch (relative error {error:.1e})")
-    diskcache.store(path, lambda tmp: Path(tmp).write_bytes(graph))
+    diskcache.store(path, lambda tmp: Path(tmp).write_bytes(graph), root=settings.export_cache_dir())
     return forward
