@@ -21,3 +21,16 @@ def test_a_result_saved_by_the_page_is_found_as_done(data_dir):
     job = background.state(argv)
     assert job.status == "done" and job.result == {"models": [], "seconds": 0.5}
     assert not list((data_dir / "analyses").glob("*.saving"))
+
+
+def test_an_analysis_runs_at_the_workers_lower_priority(data_dir, monkeypatch):
+    import psutil
+
+    monkeypatch.setenv("TLAB_WORKER_NICE", "7")
+    argv = ["models"]  # quick, and a real `python -m tlcore` subprocess all the same
+    key = background.start(argv)
+    proc = background._running(str(data_dir))[key]
+    try:
+        assert psutil.Process(proc.pid).nice() == psutil.Process().nice() + 7
+    finally:
+        proc.wait(timeout=120)

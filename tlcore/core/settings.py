@@ -47,6 +47,13 @@ def torch_threads(default: int) -> int:
     return max(1, int(value) if value.isdigit() else default)
 
 
+def worker_nice() -> int:
+    """How much lower than the server's the priority of training and analysis processes is (`TLAB_WORKER_NICE`,
+    default 10), so the pages stay responsive on a shared CPU."""
+    value = os.environ.get("TLAB_WORKER_NICE", "").strip()
+    return int(value) if value.lstrip("-").isdigit() else 10
+
+
 def standby_worker() -> bool:
     """`TLAB_STANDBY_WORKER` (default on): the app keeps one worker started and warm (torch and the model
     libraries imported), so a run begins at once instead of after a 10 s worker start. `0` turns it off."""

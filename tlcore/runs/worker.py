@@ -105,7 +105,7 @@ def main(argv: list[str]) -> int:
         return 2
     logging.getLogger().setLevel(logging.INFO)
     try:
-        os.nice(int(os.environ.get("TLAB_WORKER_NICE", "10")))
+        os.nice(settings.worker_nice())
     except OSError:
         pass
     torch.set_num_threads(settings.torch_threads(os.cpu_count() or 1))

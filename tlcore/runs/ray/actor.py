@@ -83,7 +83,7 @@ class RunActor:
         self.cache_root = node_dir / "datasets"
         self.cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1.0)  # reliable only here
         with suppress(OSError):
-            os.nice(int(os.environ.get("TLAB_WORKER_NICE", "10")))
+            os.nice(settings.worker_nice())
         threading.Thread(target=self._exit_when_orphaned, args=(orphan_ttl_s,), daemon=True).start()
 
     def info(self) -> NodeInfo:
