@@ -61,3 +61,26 @@ def test_the_standby_worker_leaves_when_its_server_is_gone_even_before_it_was_re
     finally:
         if standby.is_running():
             standby.kill()
+
+
+def test_a_hung_standby_worker_is_replaced_and_the_queue_moves_on(tmp_path, monkeypatch, tiny_image_folder):
+    """With one worker slot, a standby worker that stopped polling (here frozen with SIGSTOP) would hold the
+    slot for ever: the dispatcher kills it and starts a worker for the queued run."""
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
+    store = RunStore()
+    dispatcher = Dispatcher(store, max_workers=1, standby=True, standby_stale_s=3.0)
+    try:
+        dispatcher.pump()
+        [standby] = dispatcher.worker_pids
+        _ready()
+        time.sleep(1.0)
+        dispatcher.pump()
+        assert dispatcher.worker_pids == [standby], "a healthy waiting standby worker was taken for hung"
+        psutil.Process(standby).suspend()
+        run_id = store.create_run(tiny_config(tiny_image_folder).to_dict())
+        pump_until(lambda: store.get(run_id, owner=EVERYONE).is_final, dispatcher, timeout_s=180)
+        record = store.get(run_id, owner=EVERYONE)
+        assert record.status == "succeeded" and record.pid != standby, record.error
+        assert not psutil.pid_exists(standby) or psutil.Process(standby).status() == psutil.STATUS_ZOMBIE
+    finally:
+        dispatcher.terminate_all()

@@ -70,7 +70,10 @@ class Strategy:
     def warm_starts(self, modality: str) -> bool:
         """LP-FT only for images: measured side by side (`python -m bench --cases vision,text`), it left the
         image fine-tune's accuracy as it was and reached it sooner, but the MiniLM fine-tune on rotten-tomatoes
-        fell from 0.803 to 0.733 (chance after its first epoch), so texts keep the random head."""
+        fell from 0.803 to 0.733 (chance after its first epoch), so texts keep the random head. That collapse
+        was the probe dividing by a near-zero feature spread (fixed in `probe.standardisation`); retried with
+        the fix, LP-FT on texts no longer collapses but did not help either (400 per class, 2 epochs: 0.719 vs
+        0.744 without; all of the data: 0.756 after the first epoch), so texts still keep the random head."""
         return self.warm_start and modality == "image"
 
     def frozen_pass_for(self, modality: str) -> bool:

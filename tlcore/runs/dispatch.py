@@ -26,7 +26,7 @@ from pathlib import Path
 import psutil
 
 from tlcore.runs.capacity import default_max_workers
-from tlcore.runs.paths import discard_artifacts, log_path
+from tlcore.runs.paths import discard_artifacts, heartbeat_path, log_path
 from tlcore.runs.pumping import PumpLoop
 from tlcore.runs.store import EVERYONE, RunRecord, RunStore, Scope
 
@@ -37,6 +37,7 @@ PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 # (psutil derives a process's start from boot time) before calling a younger process with its pid a stranger.
 PID_CLOCK_SLACK_S = 60.0
 STANDBY_RESPAWN_S = 30.0  # a standby worker that keeps dying is started again at most this often
+STANDBY_WARMUP_S = 300.0  # how long a new standby worker may import before its first heartbeat
 EXEC_GRACE_S = 5.0  # a process forked this recently may not have exec'd `python -m tlcore.runs.worker` yet
 
 
@@ -81,7 +82,7 @@ class Dispatcher(PumpLoop):
 
     def __init__(self, store: RunStore, *, max_workers: int | None = None, cancel_grace_s: float = 10.0,
                  recover_every_s: float = 5.0, idle_grace_s: float = 10.0, python: str = sys.executable,
-                 standby: bool = False) -> None:
+                 standby: bool = False, standby_stale_s: float = 60.0) -> None:
         self.store = store
         self.max_workers = max_workers or default_max_workers()
         self.cancel_grace_s = cancel_grace_s
@@ -92,7 +93,9 @@ class Dispatcher(PumpLoop):
         self._cancel_seen: dict[tuple[int, str], float] = {}
         self._idle_since: dict[int, float] = {}
         self.standby = standby
-        self._standby_pids: set[int] = set()  # started with no run: idle by design until they claim one
+        # started with no run, idle by design until they claim one: pid → when last seen well (wall clock)
+        self._standby_pids: dict[int, float] = {}
+        self.standby_stale_s = standby_stale_s
         self._standby_started = float("-inf")
         self.recover_every_s = recover_every_s
         self._last_recover = float("-inf")
@@ -123,6 +126,7 @@ class Dispatcher(PumpLoop):
                 self.recover()
             active = self.store.active_runs(executor="local")  # a Ray run's pid is a process on another node
             self._enforce_cancels(runs_by_pid(active))
+            self._drop_hung_standby(runs_by_pid(active))
             self._start_queued(active)
             if (self.standby and not self._procs and len(active) < self.max_workers
                     and time.monotonic() - self._standby_started >= STANDBY_RESPAWN_S):
@@ -149,6 +153,25 @@ class Dispatcher(PumpLoop):
                 idle += 1
         return idle
 
+    def _drop_hung_standby(self, by_pid: dict[int, list[RunRecord]]) -> None:
+        """A standby worker counts as waiting only while it shows it: its heartbeat file, its last run or its
+        start (plus STANDBY_WARMUP_S to import) at most `standby_stale_s` ago. One that stopped showing it
+        (hung, or frozen by the OS) would hold a worker slot for ever: it is killed (it holds no run), and a
+        fresh one follows within STANDBY_RESPAWN_S."""
+        now = time.time()
+        for pid, seen in list(self._standby_pids.items()):
+            try:
+                beat = heartbeat_path(pid).stat().st_mtime
+                seen = beat if seen > now else max(seen, beat)  # the first heartbeat ends the warm-up grace
+            except OSError:
+                pass
+            self._standby_pids[pid] = seen = now if by_pid.get(pid) else seen
+            if now - seen > self.standby_stale_s:
+                log.warning("the standby worker %s has not polled for %.0f s: stopping it", pid, now - seen)
+                self._procs[pid].kill()
+                self._procs[pid].wait(timeout=10)
+                self._reap()
+
     def _spawn(self, run_id: str | None) -> None:
         """A worker for `run_id` (already claimed), or with None a standby worker that claims runs itself."""
         env = dict(os.environ, TLAB_MAX_WORKERS=str(self.max_workers),  # the limit its next claims respect
@@ -173,7 +196,7 @@ class Dispatcher(PumpLoop):
         if run_id:
             self.store.set_pid(run_id, proc.pid)
         else:
-            self._standby_pids.add(proc.pid)
+            self._standby_pids[proc.pid] = time.time() + STANDBY_WARMUP_S
         self._procs[proc.pid] = proc
         self._gpus[proc.pid] = gpu
         log.info("started run %s as pid %s on %s", run_id, proc.pid, f"GPU {gpu}" if gpu else "the CPU")
@@ -196,7 +219,8 @@ class Dispatcher(PumpLoop):
             del self._procs[pid]
             self._gpus.pop(pid, None)
             self._idle_since.pop(pid, None)
-            self._standby_pids.discard(pid)
+            self._standby_pids.pop(pid, None)
+            heartbeat_path(pid).unlink(missing_ok=True)
         self._cancel_seen = {key: t for key, t in self._cancel_seen.items() if key[0] not in dead}
         for run in self.store.active_runs(executor="local"):
             if run.pid not in dead:
@@ -230,7 +254,7 @@ class Dispatcher(PumpLoop):
         self.stop_pumping()
         with self._lock:
             busy = set(runs_by_pid(self.store.active_runs(executor="local")))
-            for pid in self._standby_pids - busy:
+            for pid in set(self._standby_pids) - busy:
                 self._procs[pid].terminate()
 
     def cancel(self, run_id: str, *, owner: Scope) -> str | None:

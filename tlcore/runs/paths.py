@@ -36,6 +36,11 @@ def log_path(run_id: str) -> Path:
     return settings.data_dir() / "logs" / f"{run_id}.log"
 
 
+def heartbeat_path(pid: int) -> Path:
+    """A waiting standby worker touches this file at every poll: how its server tells waiting from hung."""
+    return settings.data_dir() / "workers" / f"standby-{pid}.alive"
+
+
 def read_artifact(run_id: str, name: str) -> Any | None:
     """A run's JSON artifact, or None when the file is missing or unreadable (e.g. the run was deleted)."""
     try:

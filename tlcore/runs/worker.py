@@ -26,7 +26,7 @@ from tlcore.core import settings
 from tlcore.runs.capacity import default_max_workers
 from tlcore.runs.execute import execute
 from tlcore.runs.memory import release_memory
-from tlcore.runs.paths import log_path
+from tlcore.runs.paths import heartbeat_path, log_path
 from tlcore.runs.store import RunStore
 
 log = logging.getLogger("tlcore.runs")
@@ -90,12 +90,18 @@ def standby(store: RunStore, *, max_active: int, max_runs: int, parent: int,
     statuses, started = [], time.monotonic()
     warm_up()
     print(f"standby worker {os.getpid()}: ready after {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
-    while len(statuses) < max_runs and os.getppid() == parent:
-        run_id = store.claim_next(os.getpid(), max_active)
-        if run_id is None:
-            time.sleep(poll_s)
-            continue
-        statuses += run_chain(store, run_id, max_active=max_active, max_runs=max_runs - len(statuses))
+    heartbeat = heartbeat_path(os.getpid())
+    heartbeat.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        while len(statuses) < max_runs and os.getppid() == parent:
+            heartbeat.touch()  # "waiting, not hung": the dispatcher replaces a standby worker that stops this
+            run_id = store.claim_next(os.getpid(), max_active)
+            if run_id is None:
+                time.sleep(poll_s)
+                continue
+            statuses += run_chain(store, run_id, max_active=max_active, max_runs=max_runs - len(statuses))
+    finally:
+        heartbeat.unlink(missing_ok=True)
     return statuses
 
 
