@@ -1,0 +1,42 @@
+"""The Streamlit server renders Home, queues a comparison and shows the Data, Models and Runs pages without torch,
+torchvision, timm, transformers, sklearn or scipy: on a shared 2-core CPU importing them takes about 9 s, and the
+server never trains (its workers do). Checked in a fresh process, because pytest's own has torch loaded already."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.support.paths import APP, REPO
+
+HEAVY = ("torch", "torchvision", "timm", "transformers", "sklearn", "scipy")
+# Home as a visitor sees it, then its demo button: the comparison is checked and queued, and Train shows its runs;
+# then the data form, the model list and the run list. The executor is stopped first so that no worker starts
+# training the queued runs.
+PROBE = """
+import sys
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file({app!r}, default_timeout=120).run()
+assert not at.exception and at.title[0].value == "Transfer Lab", at.exception
+from components import engine
+engine.executor().stop()
+[demo] = [b for b in at.button if b.label == "Run the demo"]
+demo.click().run()
+assert not at.exception and at.title[0].value == "Train", at.exception
+assert len(engine.store().queued()) == 6
+for page in ("data", "models", "runs"):
+    at.switch_page(f"app_pages/{{page}}.py").run()
+    assert not at.exception, (page, at.exception)
+print("HEAVY", ",".join(m for m in {heavy!r} if m in sys.modules) or "-")
+"""
+
+
+def test_home_queueing_the_demo_and_the_lists_import_no_training_library(tmp_path):
+    env = dict(os.environ, TLAB_DATA_DIR=str(tmp_path), TLAB_STANDBY_WORKER="0", TLAB_OFFLINE="1",
+               PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(app=str(APP), heavy=HEAVY)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    heavy = proc.stdout.strip().splitlines()[-1].removeprefix("HEAVY ")
+    assert heavy == "-", f"the server imported {heavy} to render Home, queue the demo or list data, models and runs"
