@@ -12,7 +12,6 @@ import numpy as np
 
 from tlcore.core.errors import ConfigError, DataError
 from tlcore.data.dataset import Dataset, class_errors
-from tlcore.data.stratify import stratified_split
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,7 +53,7 @@ def _split_id(fingerprint: str, seed: int, fractions: tuple[float, float], parts
 
 
 def _manual_take(idx: np.ndarray, y: np.ndarray, fraction: float, seed: int, at_least_one: bool) -> np.ndarray:
-    """Per-class take for classes too small for `stratified_split`: never takes a class's last item."""
+    """Per-class take for classes too small for sklearn: never takes a class's last item."""
     rng = np.random.default_rng(seed)
     taken = []
     for c in np.unique(y):
@@ -72,9 +71,11 @@ def _take(idx: np.ndarray, labels: np.ndarray, fraction: float, seed: int,
     idx = np.asarray(idx, dtype=np.int64)
     if fraction <= 0 or len(idx) == 0:
         return idx, np.empty(0, dtype=np.int64)
+    from sklearn.model_selection import train_test_split  # imported lazily: ~1.5 s, not needed to list data
+
     y = labels[idx]
     try:
-        rest, taken = stratified_split(idx, y, fraction, seed)
+        rest, taken = train_test_split(idx, test_size=fraction, stratify=y, random_state=seed)
         kept_classes = set(np.unique(labels[rest]).tolist())
         if kept_classes != set(np.unique(y).tolist()):
             raise ValueError("a class lost all its remaining examples")
