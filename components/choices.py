@@ -6,11 +6,12 @@ import streamlit as st
 
 from tlcore.core import strategies
 from tlcore.models import ModelSpec, get_spec
-from tlcore.train.depths import stage_names
 
 
 @st.cache_data(show_spinner=False)
 def _stage_names(model_id: str) -> list[str]:
+    from tlcore.train.depths import stage_names  # builds the network (torch): only once the strategy is chosen
+
     return stage_names(get_spec(model_id))
 
 

@@ -10,7 +10,7 @@ import torch
 from tests.support.models import OFFLINE_IDS, ONLINE_IDS, cached_model
 from tlcore.core.errors import ModelError
 from tlcore.models import availability, create, get_spec, list_specs, text_encoder_for
-from tlcore.models.spec import TransferModel
+from tlcore.models.transfer import TransferModel
 
 
 def test_registry_lists_every_model_with_plain_notes() -> None:

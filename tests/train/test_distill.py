@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from tlcore.core.config import TrainConfig
 from tlcore.core.errors import ConfigError
 from tlcore.train import prepare, train_run
-from tlcore.train.distill import UNLABELLED, distillation_loss, hide_labels, transfer_set
+from tlcore.train.distill import UNLABELLED, distillation_loss, hide_labels
+from tlcore.train.prepare import transfer_set
 
 
 def logits(n: int = 6, c: int = 4, seed: int = 0) -> torch.Tensor:

@@ -149,7 +149,7 @@ def test_gradual_patience_starts_when_the_body_joins():
 
 @pytest.mark.parametrize("n, batch", [(17, 16), (49, 16), (32, 16), (5, 16), (33, 32)])
 def test_step_count_matches_the_batches_the_loop_runs(n, batch):
-    from tlcore.train.inputs import steps_per_epoch
+    from tlcore.train.prepare import steps_per_epoch
     inputs = FeatureInputs(torch.randn(n, 4), torch.zeros(n, dtype=torch.long), torch.device("cpu"))
     actual = sum(1 for _ in inputs.batches(torch.arange(n), batch, train=True, generator=torch.Generator()))
     assert steps_per_epoch(n, batch) == actual

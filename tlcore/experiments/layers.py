@@ -13,16 +13,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
 from tlcore.core import layer_advice
 from tlcore.core.config import TrainConfig
 from tlcore.core.transferability import paired_scores
 from tlcore.data import load_source
 from tlcore.experiments.ranking import RESAMPLES, Progress, phase_reporter, scored_rows
-from tlcore.train.depths import depth_features
 from tlcore.train.prepare import prepare
-from tlcore.train.run_inputs import build_inputs
 
 FAR_WARNING = ("Your data looks unlike what this model was pretrained on: transfer may not help here. Compare it "
                "with training from scratch, and prefer fine-tuning to a frozen linear probe.")
@@ -73,6 +70,11 @@ class LayerReport:
 def layer_report(source: str, model_id: str, options: dict[str, Any] | None = None, *,
                  progress: Progress | None = None) -> LayerReport:
     """The per-depth curve, freeze advice and domain gauge of `model_id` on the training items of `source`."""
+    import torch  # here, not at the top: the Models page shows a finished report without torch
+
+    from tlcore.train.depths import depth_features
+    from tlcore.train.run_inputs import build_inputs
+
     started = time.monotonic()
     options = options or {}
     ds = load_source(source, text_column=options.get("text_column"), label_column=options.get("label_column"),

@@ -16,16 +16,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
 from tlcore.core.config import TrainConfig
 from tlcore.core.errors import ModelError
 from tlcore.core.transferability import PairedScores, paired_scores
 from tlcore.data import Dataset, load_source, subset_per_class
-from tlcore.models import ModelSpec, availability, create, get_spec, list_specs
-from tlcore.train.features import cached_features
+from tlcore.models import ModelSpec, availability, get_spec, list_specs
 from tlcore.train.prepare import Prepared, prepare
-from tlcore.train.run_inputs import build_inputs, feature_cache_file, feature_inputs
 
 RESAMPLES = 10  # paired 80 % subsamples of the training items behind "tied" and "how sure"
 MAX_SCORED_ROWS = 1000  # training items scored at most (a stratified subset): LogME costs O(N·D·min(N, D))
@@ -126,6 +123,12 @@ def frozen_features(prep: Prepared, progress: Progress | None,
                     cached_only: bool = False) -> tuple[np.ndarray, bool] | None:
     """(features of every item, whether they came from the cache) through the probe's own cache file;
     None when `cached_only` and they are not cached yet."""
+    import torch  # here, not at the top: the Models page shows a finished ranking without torch
+
+    from tlcore.models import create
+    from tlcore.train.features import cached_features
+    from tlcore.train.run_inputs import build_inputs, feature_cache_file, feature_inputs
+
     path = feature_cache_file(prep)
     warm = path.exists()
     if cached_only and not warm:

@@ -18,11 +18,10 @@ from tlcore.core.settings import Limits
 from tlcore.data import library
 from tlcore.experiments.quotas import check_room
 from tlcore.experiments.workspaces import data_label
-from tlcore.models import availability, create, get_spec
+from tlcore.models import availability, get_spec
 from tlcore.runs.store import RunRecord, RunStore
 from tlcore.runs.tracking import open_group
 from tlcore.train import Prepared, prepare
-from tlcore.train.depths import parameters_through
 
 
 def queueable(store: RunStore, config: TrainConfig, owner: str) -> TrainConfig:
@@ -57,6 +56,9 @@ def check(config: TrainConfig, strategy_ids: Iterable[str] | None = None) -> Pre
         if not avail.available:
             raise ModelError(f"Pretrained weights for {spec.id} are not available: {avail.reason}")
     if config.freeze_through and any(s.id == "finetune_top" for s in chosen):  # a stage this model has
+        from tlcore.models import create  # building the network needs torch: only here
+        from tlcore.train.depths import parameters_through
+
         parameters_through(create(spec, 2, "scratch").body, config.freeze_through, spec.title)
     return prepare(config)
 

@@ -10,13 +10,13 @@ the cache, so the next try downloads it again instead of failing forever.
 from __future__ import annotations
 
 import os
+import re
 import socket
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
-
-import torch
 
 from tlcore.core.errors import ModelError
 from tlcore.core.settings import offline_forced, weights_mirror
@@ -81,7 +81,17 @@ def mirrored(url: str) -> str:
 
 def torch_hub_path(url: str) -> Path:
     """Where torch hub (and so torchvision's weights API) keeps the checkpoint of `url`."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
+    return torch_hub_dir() / "checkpoints" / os.path.basename(url)
+
+
+def torch_hub_dir() -> Path:
+    """`torch.hub.get_dir()`, found as torch finds it where torch is not imported yet (the web server checks
+    availability without it): `$TORCH_HOME/hub`, by default `$XDG_CACHE_HOME/torch/hub` or ~/.cache/torch/hub."""
+    torch = sys.modules.get("torch")
+    if torch is not None:  # honours torch.hub.set_dir
+        return Path(torch.hub.get_dir())
+    cache_home = os.getenv("XDG_CACHE_HOME", os.path.join("~", ".cache"))
+    return Path(os.path.expanduser(os.getenv("TORCH_HOME", os.path.join(cache_home, "torch")))) / "hub"
 
 
 def torch_hub_cached(url: str) -> Path | None:
@@ -104,6 +114,8 @@ def fetch_torch_checkpoint(url: str, sha256: str | None = None) -> Path:
             raise ModelError(f"{os.path.basename(url)} is not in the torch hub cache ({path.parent}) and cannot be "
                              f"downloaded: {OFFLINE_HINT}.")
         path.parent.mkdir(parents=True, exist_ok=True)
+        import torch
+
         try:  # writes a temporary file and moves it into place only if the hash matches
             torch.hub.download_url_to_file(source, str(path), hash_prefix=expected, progress=False)
         except Exception as exc:  # HTTP errors, refused connections, hash mismatch
@@ -114,8 +126,12 @@ def fetch_torch_checkpoint(url: str, sha256: str | None = None) -> Path:
     return path
 
 
+# torch.hub.HASH_REGEX: the hex digits after the last "-" of a checkpoint's file name
+HASH_IN_NAME = re.compile(r"-([a-f0-9]*)\.")
+
+
 def _name_hash(url: str) -> str | None:
-    found = torch.hub.HASH_REGEX.search(os.path.basename(url))
+    found = HASH_IN_NAME.search(os.path.basename(url))
     return found.group(1) if found else None
 
 

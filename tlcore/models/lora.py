@@ -7,10 +7,14 @@ export, and for loading without peft).
 
 from __future__ import annotations
 
-from torch import nn
+from typing import TYPE_CHECKING
 
 from tlcore.core.errors import ModelError
-from tlcore.models.spec import TransferModel
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from tlcore.models.transfer import TransferModel
 
 
 def _is_peft(module: nn.Module) -> bool:

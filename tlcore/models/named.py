@@ -15,8 +15,6 @@ import math
 from functools import cache
 from pathlib import Path
 
-import torch
-
 from tlcore.core.errors import ModelError
 from tlcore.core.settings import offline_forced
 from tlcore.models import downloads
@@ -72,6 +70,7 @@ def _close_names(name: str) -> str:
 def _timm_params_m(name: str) -> float:
     """Backbone parameters in millions, counted on the meta device (no memory, no weights)."""
     import timm
+    import torch
 
     with torch.device("meta"):
         model = timm.create_model(name, pretrained=False, num_classes=0)

@@ -1,4 +1,4 @@
-"""The model registry: every model the app offers, and the factory that builds a TransferModel from one.
+"""The model registry: every model the app offers, as plain data (`tlcore.models.factory` builds them).
 
 `params_m` counts the backbone only (the part kept for transfer; the ImageNet classifier is not counted).
 Preprocessing fields come from the weights' own configs (timm `pretrained_cfg`, torchvision's transforms).
@@ -6,14 +6,10 @@ Preprocessing fields come from the weights' own configs (timm `pretrained_cfg`, 
 
 from __future__ import annotations
 
-from typing import Literal
-
-from torch import nn
-
 from tlcore.core.errors import ModelError
-from tlcore.models import text, vision, weights
+from tlcore.models import weights
 from tlcore.models.named import is_named, named_availability, named_spec
-from tlcore.models.spec import Availability, Init, ModelSpec, TransferModel
+from tlcore.models.spec import Availability, Init, ModelSpec
 
 _TV = dict(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), interpolation="bilinear", crop_pct=0.875)
 _TF_LITE = dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), interpolation="bicubic")
@@ -114,50 +110,4 @@ def list_specs(modality: str | None = None) -> list[ModelSpec]:
     return [s for s in SPECS if modality is None or s.modality == modality]
 
 
-def create(spec: ModelSpec, num_classes: int, init: Literal["pretrained", "scratch"] = "pretrained") -> TransferModel:
-    """A TransferModel of `spec` with a fresh head of `num_classes` outputs.
-
-    "scratch" builds the same architecture with random weights and needs no weight files; "pretrained" loads
-    the weights and raises ModelError (saying why and what to do) if they cannot be had.
-    """
-    if init not in ("pretrained", "scratch"):
-        raise ModelError(f"init must be 'pretrained' or 'scratch', not {init!r}.")
-    if num_classes < 1:
-        raise ModelError(f"num_classes must be at least 1, not {num_classes}.")
-    pretrained = init == "pretrained"
-    if pretrained:
-        avail = availability(spec)
-        if not avail.available:
-            raise ModelError(f"Pretrained weights for {spec.id} are not available: {avail.reason}.")
-    body, dim = _body(spec, pretrained)
-    return TransferModel(spec, body, dim, num_classes)
-
-
-def _body(spec: ModelSpec, pretrained: bool) -> tuple[nn.Module, int]:
-    if spec.family in ("torchvision", "timm"):
-        return vision.vision_body(spec, pretrained)
-    if spec.family == "hf":
-        return text.hf_classifier_body(spec, pretrained) if is_named(spec.id) else text.hf_body(spec, pretrained)
-    if spec.family == "glove":
-        return text.glove_body(spec, pretrained)
-    raise ModelError(f"Unknown model family {spec.family!r}.")
-
-
-def imagenet_model(spec: ModelSpec) -> nn.Module:
-    """The full pretrained 1000-class ImageNet classifier of an image spec (eval mode)."""
-    if spec.modality != "image":
-        raise ModelError(f"{spec.id} is a text model; only image models have an ImageNet classifier.")
-    avail = availability(spec)
-    if not avail.available:
-        raise ModelError(f"Pretrained weights for {spec.id} are not available: {avail.reason}.")
-    return vision.imagenet_classifier(spec, pretrained=True)
-
-
-def text_encoder_for(spec: ModelSpec) -> text.TextEncoder:
-    """The tokenizer of a text spec: `encoder(texts)` → input_ids/attention_mask; `.pad_id`."""
-    if spec.modality != "text":
-        raise ModelError(f"{spec.id} is an image model; it has no text encoder.")
-    return text.text_encoder(spec)
-
-
-__all__ = ["SPECS", "Init", "availability", "get_spec", "list_specs", "create", "imagenet_model", "text_encoder_for"]
+__all__ = ["SPECS", "Init", "availability", "get_spec", "list_specs"]

@@ -1,12 +1,10 @@
-"""What a model is (ModelSpec) and the uniform module every model is wrapped in (TransferModel)."""
+"""What a model is (ModelSpec) and whether its weights can be had (Availability): plain data, no torch, so the
+web server can list models and check a run before queueing it (`tlcore.models.transfer` holds the module)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
-
-import torch
-from torch import nn
 
 Family = Literal["torchvision", "timm", "hf", "glove"]
 Init = Literal["pretrained", "scratch"]
@@ -44,25 +42,3 @@ class ModelSpec:
 class Availability:
     available: bool
     reason: str  # "bundled in package X" / "cached at …" / why not, and how to fix it
-
-
-class TransferModel(nn.Module):
-    """A backbone (`body`: inputs → [B, feature_dim]) and a fresh linear `head` (→ [B, num_classes]).
-
-    Images call `model(x)` with x a float [B,3,H,W]; text models call `model(input_ids, attention_mask)`.
-    Strategies freeze or re-learn-rate `body` and `head` separately; the linear probe trains the head on
-    cached `features(...)`.
-    """
-
-    def __init__(self, spec: ModelSpec, body: nn.Module, feature_dim: int, num_classes: int) -> None:
-        super().__init__()
-        self.spec = spec
-        self.body = body
-        self.feature_dim = feature_dim
-        self.head = nn.Linear(feature_dim, num_classes)
-
-    def features(self, *inputs: torch.Tensor) -> torch.Tensor:
-        return self.body(*inputs)
-
-    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(*inputs))

@@ -15,8 +15,7 @@ import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from tlcore.core.errors import ModelError
 from tlcore.core.packages import package_dir
@@ -25,6 +24,9 @@ from tlcore.models import downloads
 from tlcore.models.checksum import verify_sha256
 from tlcore.models.downloads import OFFLINE_HINT, HubRepo, TorchvisionWeights, network_available
 from tlcore.models.spec import Availability, ModelSpec
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,8 @@ def _download_cached(source: TorchvisionWeights | HubRepo, bundle: Bundle) -> bo
 
 def load_checkpoint(path: Path, sha256: str | None = None) -> dict[str, torch.Tensor]:
     """Load a `.pth` state dict safely (weights_only), after checking its sha256 when one is given."""
+    import torch
+
     if sha256 is not None:
         verify_sha256(path, sha256)
     try:

@@ -9,12 +9,11 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass
 
-import torch
-
 from tlcore.core import strategies
 from tlcore.core.config import TrainConfig
 from tlcore.core.errors import ConfigError
 from tlcore.models import ModelSpec
+from tlcore.train.device import cuda_available, cuda_bf16_supported, cuda_device_name
 
 # The registry's learning rates (`Strategy.head_lr`) fit CNNs and MiniLM; some model families need their own.
 # From scratch every layer shares one rate: a transformer diverges at a CNN's 2e-3. Averaged 50-d word vectors
@@ -64,10 +63,10 @@ def default_strategy(modality: str, n_train: int, num_classes: int) -> str:
 
 def pick_device(requested: str) -> str:
     """'auto' → cuda when present, else cpu. Asking for cuda without one is a clear error, not a crash."""
-    if requested == "cuda" and not torch.cuda.is_available():
+    if requested == "cuda" and not cuda_available():
         raise ConfigError("You asked for the GPU (cuda) but none is available here; use --device cpu or auto.")
     if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return "cuda" if cuda_available() else "cpu"
     return requested
 
 
@@ -93,7 +92,7 @@ def resolve(config: TrainConfig, spec: ModelSpec, native_side: int | None = None
         image_size=config.image_size or _default_image_size(spec, on_gpu or strategy.frozen_features,
                                                              native_side),
         max_length=config.max_length or spec.max_length,
-        amp_bf16=on_gpu and torch.cuda.is_bf16_supported(),
+        amp_bf16=on_gpu and cuda_bf16_supported(),
         channels_last=is_image and not _is_vit(spec),
         freeze_through=config.freeze_through,
     )
@@ -121,6 +120,6 @@ def _default_image_size(spec: ModelSpec, native_size: bool, native_side: int | N
 
 def device_description() -> str:
     """What a person should read as 'where training runs', e.g. 'GPU: NVIDIA H100' or 'CPU (2 cores)'."""
-    if torch.cuda.is_available():
-        return f"GPU: {torch.cuda.get_device_name(0)}"
+    if cuda_available():
+        return f"GPU: {cuda_device_name()}"
     return f"CPU ({os.cpu_count()} cores)"

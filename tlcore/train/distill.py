@@ -1,5 +1,6 @@
-"""Distillation's pieces that the training loop and `prepare` use: the loss, the teacher's answers per item,
-and the transfer set (training items a per-class limit left out, taught with the teacher's answers only).
+"""Distillation's pieces that the training loop uses: the loss and the teacher's answers per item (the transfer
+set, training items a per-class limit left out and taught with the teacher's answers only, is drawn by
+`tlcore.train.prepare.transfer_set`).
 
 The loss (Hinton et al. 2015) is `alpha * T² * KL(softmax(t/T) ‖ softmax(s/T)) + (1 − alpha) * CE(s, y)`: the
 T² keeps the soft part's gradient the same size whatever the temperature. Rows whose label is `UNLABELLED`
@@ -36,15 +37,6 @@ def distillation_loss(student: torch.Tensor, teacher: torch.Tensor, labels: torc
     hard = (F.cross_entropy(student[labelled], labels[labelled], label_smoothing=label_smoothing)
             if bool(labelled.any()) else student.sum() * 0.0)
     return alpha * t * t * soft + (1 - alpha) * hard
-
-
-def transfer_set(split_train: np.ndarray, labelled: np.ndarray, limit: int, seed: int) -> np.ndarray:
-    """Up to `limit` training-split items that are not among the `labelled` ones, drawn at random per seed
-    without looking at their labels (validation and test items are never in `split_train`)."""
-    spare = np.setdiff1d(np.asarray(split_train, dtype=np.int64), np.asarray(labelled, dtype=np.int64))
-    if len(spare) > limit:
-        spare = np.sort(np.random.default_rng([seed, 13]).choice(spare, size=limit, replace=False))
-    return spare
 
 
 def hide_labels(labels: torch.Tensor, items: np.ndarray) -> torch.Tensor:

@@ -7,7 +7,6 @@ batched tensor ops, so no DataLoader workers or PIL calls sit on the hot path.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -149,9 +148,3 @@ class FeatureInputs:
         for chunk in shuffled_chunks(indices, batch_size, train, generator):
             chunk = chunk.to(self.device)
             yield (self.features[chunk],), self.labels[chunk], chunk
-
-
-def steps_per_epoch(n: int, batch_size: int) -> int:
-    """Training batches per epoch, matching the chunking above (a single leftover example is folded in;
-    text pools are multiples of the batch size, so only the last pool can leave one)."""
-    return max(1, math.ceil(n / batch_size) - (1 if n > batch_size and n % batch_size == 1 else 0))

@@ -19,8 +19,9 @@ import torch
 import torch.nn.functional as F
 
 from tlcore.train.distill import UNLABELLED, distillation_loss
-from tlcore.train.inputs import Inputs, steps_per_epoch
+from tlcore.train.inputs import Inputs
 from tlcore.train.plans import Plan, set_train_mode
+from tlcore.train.prepare import steps_per_epoch
 from tlcore.train.trackers import BestWeights, Clock, Diverged, EarlyStopping, check_finite
 
 __all__ = ["Cancelled", "Diverged", "EpochProbe", "EventSink", "FitResult", "LoopSettings", "fit", "predict_probs"]

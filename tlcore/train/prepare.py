@@ -7,6 +7,7 @@ data or settings are reported at once instead of inside a worker.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,8 +20,6 @@ from tlcore.data.images import median_side
 from tlcore.data.report import split_errors
 from tlcore.models import ModelSpec, get_spec
 from tlcore.train.defaults import Resolved, resolve
-from tlcore.train.distill import transfer_set
-from tlcore.train.inputs import steps_per_epoch
 
 
 @dataclass
@@ -92,3 +91,18 @@ def cap_epochs(resolved: Resolved, max_steps: int | None, n_train: int) -> Resol
         return resolved
     epochs = min(resolved.epochs, max(1, max_steps // steps_per_epoch(n_train, resolved.batch_size)))
     return dataclasses.replace(resolved, epochs=epochs, capped=epochs < resolved.epochs)
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    """Training batches per epoch, matching `tlcore.train.inputs.shuffled_chunks` (a single leftover example is
+    folded in; text pools are multiples of the batch size, so only the last pool can leave one)."""
+    return max(1, math.ceil(n / batch_size) - (1 if n > batch_size and n % batch_size == 1 else 0))
+
+
+def transfer_set(split_train: np.ndarray, labelled: np.ndarray, limit: int, seed: int) -> np.ndarray:
+    """Up to `limit` training-split items that are not among the `labelled` ones, drawn at random per seed
+    without looking at their labels (validation and test items are never in `split_train`)."""
+    spare = np.setdiff1d(np.asarray(split_train, dtype=np.int64), np.asarray(labelled, dtype=np.int64))
+    if len(spare) > limit:
+        spare = np.sort(np.random.default_rng([seed, 13]).choice(spare, size=limit, replace=False))
+    return spare

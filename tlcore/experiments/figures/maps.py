@@ -3,11 +3,15 @@ colour per class, the same colours in every map so two maps can be read side by 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from tlcore.experiments.feature_maps import FeatureMap
 from tlcore.experiments.figures.common import layout, plain
+
+if TYPE_CHECKING:  # computing one needs torch and scikit-learn; drawing it does not
+    from tlcore.experiments.feature_maps import FeatureMap
 
 CLASS_COLOURS = qualitative.Safe + qualitative.Vivid  # 22 colours; more classes reuse them
 

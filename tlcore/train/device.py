@@ -1,0 +1,85 @@
+"""What torch.cuda would say about this machine, without importing torch in a process that does not train.
+
+The web server prices runs, names the device and sizes its worker pool; importing torch there costs seconds (and
+memory) for nothing else. Where torch is imported already (a worker, a test) torch is asked directly, as before.
+Elsewhere a machine without a GPU driver has no CUDA device, as torch would say; on one with a driver a
+short-lived Python asks torch once, and its answers hold for the life of the process (torch keeps its own as long).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+# AMD's kernel driver (a ROCm build of torch answers torch.cuda too); NVIDIA's driver library on Linux and Windows.
+AMD_DRIVER = "/dev/kfd"
+CUDA_DRIVER_LIBRARIES = ("libcuda.so.1", "nvcuda.dll")
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+ASK = "import json, torch\nfrom tlcore.train.device import answers\nprint(json.dumps(answers(torch)))\n"
+QUESTIONS = {"available": lambda torch: torch.cuda.is_available(),
+             "count": lambda torch: torch.cuda.device_count(),
+             "name": lambda torch: torch.cuda.get_device_name(0),
+             "bf16": lambda torch: torch.cuda.is_bf16_supported()}
+
+
+def cuda_available() -> bool:
+    """torch.cuda.is_available()."""
+    return _answer("available")
+
+
+def cuda_device_count() -> int:
+    """torch.cuda.device_count()."""
+    return _answer("count")
+
+
+def cuda_device_name() -> str:
+    """torch.cuda.get_device_name(0); only where a CUDA device is available."""
+    return _answer("name")
+
+
+def cuda_bf16_supported() -> bool:
+    """torch.cuda.is_bf16_supported(); only where a CUDA device is available."""
+    return _answer("bf16")
+
+
+def answers(torch: Any) -> dict[str, Any]:
+    """Every answer torch gives here (those about device 0 only where there is one)."""
+    asked = ("available", "count", "name", "bf16") if torch.cuda.is_available() else ("available", "count")
+    return {q: QUESTIONS[q](torch) for q in asked}
+
+
+def _answer(question: str) -> Any:
+    torch = sys.modules.get("torch")
+    return QUESTIONS[question](torch) if torch is not None else _asked()[question]
+
+
+@cache
+def _asked() -> dict[str, Any]:
+    if not _driver_present():
+        return {"available": False, "count": 0}
+    try:
+        out = subprocess.run([sys.executable, "-c", ASK], cwd=PACKAGE_ROOT, capture_output=True, text=True,
+                             timeout=300, check=True).stdout
+        return json.loads(out.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):  # then torch here, as before
+        import torch
+
+        return answers(torch)
+
+
+def _driver_present() -> bool:
+    if os.path.exists(AMD_DRIVER):
+        return True
+    for name in CUDA_DRIVER_LIBRARIES:
+        try:
+            ctypes.CDLL(name)
+        except OSError:
+            continue
+        return True
+    return False
