@@ -43,9 +43,11 @@ def store_with_a_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, st
 
 
 @pytest.mark.parametrize("args", [["runs", "list"], ["runs", "list", "--json"], ["runs", "show", "{run}"],
-                                  ["runs", "show", "no-such-run"], ["datasets"]])
+                                  ["runs", "show", "no-such-run"], ["datasets"],
+                                  # checks the data and the model, then refuses: what `train` does before queueing
+                                  ["train", "--data", "digits", "--model", "minilm-l6"]])
 def test_store_commands_do_not_import_torch(args, store_with_a_run):
     data_dir, run_id = store_with_a_run
     heavy, code = heavy_modules_after([a.format(run=run_id) for a in args], data_dir)
     assert heavy == "-", f"`tlcore {' '.join(args)}` imported {heavy}"
-    assert code == ("2" if "no-such-run" in args else "0")
+    assert code == ("2" if "no-such-run" in args or "train" in args else "0")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats
 
 
 @dataclass(frozen=True)
@@ -32,6 +31,8 @@ def mean_interval(values: list[float], confidence: float = 0.95) -> Interval:
     mean = float(arr.mean())
     if n < 2:
         return Interval(mean, None, None, n, arr.tolist())
+    from scipy import stats  # ~1 s to import: not for every CLI command that might summarise
+
     half = float(stats.t.ppf(0.5 + confidence / 2, df=n - 1) * arr.std(ddof=1) / np.sqrt(n))
     return Interval(mean, max(0.0, mean - half), min(1.0, mean + half), n, arr.tolist())
 
@@ -65,5 +66,7 @@ def paired_sign_test(correct_a: np.ndarray, correct_b: np.ndarray) -> PairedTest
     diff = a.mean(axis=0) - b.mean(axis=0)
     a_better, b_better = int((diff > 0).sum()), int((diff < 0).sum())
     n = a_better + b_better
+    from scipy import stats
+
     p = float(stats.binomtest(a_better, n, 0.5).pvalue) if n else 1.0
     return PairedTest(a_better, b_better, int(diff.size - n), p)
