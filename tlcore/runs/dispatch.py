@@ -29,6 +29,7 @@ from tlcore.runs.capacity import default_max_workers
 from tlcore.runs.paths import discard_artifacts, heartbeat_path, log_path
 from tlcore.runs.pumping import PumpLoop
 from tlcore.runs.store import EVERYONE, RunRecord, RunStore, Scope
+from tlcore.train.device import cuda_device_count
 
 log = logging.getLogger("tlcore.jobs")
 STANDBY = "--standby"  # the worker's argument for "no run yet: wait for one" (tlcore.runs.worker)
@@ -205,9 +206,8 @@ class Dispatcher(PumpLoop):
         """One worker per GPU: give each new worker a GPU none of ours is using (None without CUDA)."""
         if os.environ.get("CUDA_VISIBLE_DEVICES") is not None or self.max_workers < 2:
             return None  # the host pinned devices itself, or there is one worker and it sees every GPU
-        import torch
         used = set(self._gpus.values())
-        free = [str(i) for i in range(torch.cuda.device_count()) if str(i) not in used]
+        free = [str(i) for i in range(cuda_device_count()) if str(i) not in used]
         return free[0] if free else None
 
     def _reap(self) -> None:
