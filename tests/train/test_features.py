@@ -38,7 +38,7 @@ def exports(export_dir: Path) -> list[Path]:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def export_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh export cache (returned: what the tests look at) and a fresh data directory."""
     monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("TLAB_EXPORT_CACHE_DIR", str(tmp_path / "exports"))
@@ -57,40 +57,40 @@ def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).abs().max() / b.abs().max())
 
 
-def test_onnx_runtime_features_equal_the_eager_body_and_the_export_is_reused(data_dir):
+def test_onnx_runtime_features_equal_the_eager_body_and_the_export_is_reused(export_dir):
     first = features()
-    assert len(exports(data_dir)) == 1, "the first pass exports the body once"
+    assert len(exports(export_dir)) == 1, "the first pass exports the body once"
     assert first.shape == (N, 1280)
     assert relative_error(first, eager_features()) < 1e-3
-    before = exports(data_dir)[0].stat()
+    before = exports(export_dir)[0].stat()
     again = features()
-    after = exports(data_dir)[0].stat()
-    assert len(exports(data_dir)) == 1
+    after = exports(export_dir)[0].stat()
+    assert len(exports(export_dir)) == 1
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns), "re-exported"
     assert torch.equal(again, first)
 
 
-def test_the_export_serves_every_data_directory_and_never_lands_in_one(data_dir, tmp_path, monkeypatch):
+def test_the_export_serves_every_data_directory_and_never_lands_in_one(export_dir, tmp_path, monkeypatch):
     first = features()
-    (export,) = exports(data_dir)
+    (export,) = exports(export_dir)
     written = export.stat().st_mtime_ns
     monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path / "another-data-dir"))
     assert torch.equal(features(), first)
-    assert exports(data_dir) == [export] and export.stat().st_mtime_ns == written, "exported again"
+    assert exports(export_dir) == [export] and export.stat().st_mtime_ns == written, "exported again"
     assert not list((tmp_path / "data").rglob("*.onnx")) and not list((tmp_path / "another-data-dir").rglob("*.onnx"))
 
 
-def test_a_damaged_export_is_replaced(data_dir):
+def test_a_damaged_export_is_replaced(export_dir):
     features()
-    exports(data_dir)[0].write_bytes(b"not an onnx graph")
+    exports(export_dir)[0].write_bytes(b"not an onnx graph")
     assert relative_error(features(), eager_features()) < 1e-3
-    assert exports(data_dir)[0].stat().st_size > 1_000_000
+    assert exports(export_dir)[0].stat().st_size > 1_000_000
 
 
-def test_forcing_torch_takes_the_eager_body(data_dir, monkeypatch):
+def test_forcing_torch_takes_the_eager_body(export_dir, monkeypatch):
     monkeypatch.setenv(BACKEND_ENV, "torch")
     assert torch.equal(features(), eager_features())
-    assert exports(data_dir) == [], "nothing is exported when PyTorch is forced"
+    assert exports(export_dir) == [], "nothing is exported when PyTorch is forced"
 
 
 def test_the_eager_body_is_kept_on_a_gpu_and_under_bf16(monkeypatch):
@@ -100,7 +100,7 @@ def test_the_eager_body_is_kept_on_a_gpu_and_under_bf16(monkeypatch):
     assert "bf16" in torch_reason(torch.device("cpu"), True)
 
 
-def test_a_batch_onnx_runtime_cannot_take_goes_to_the_eager_body_and_so_do_the_next(data_dir, caplog):
+def test_a_batch_onnx_runtime_cannot_take_goes_to_the_eager_body_and_so_do_the_next(export_dir, caplog):
     from tlcore.train.features import frozen_forward
 
     x = inputs()
