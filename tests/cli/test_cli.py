@@ -7,8 +7,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.support.paths import REPO
@@ -18,8 +20,11 @@ from tlcore.runs.store import EVERYONE, RunStore
 ROOT = REPO
 
 
-def run_cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, TLAB_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
+def run_cli(*args: str, data_dir: Path, early_worker: bool = False, max_workers: int = 1
+            ) -> subprocess.CompletedProcess:
+    """`early_worker`: as outside the tests, the command starts its worker before checking the data."""
+    env = dict(os.environ, TLAB_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT), TLAB_MAX_WORKERS=str(max_workers),
+               TLAB_STANDBY_WORKER="1" if early_worker else "0")
     return subprocess.run([sys.executable, "-m", "tlcore", *args], capture_output=True, text=True, env=env,
                           cwd=ROOT, timeout=300)
 
@@ -80,8 +85,39 @@ def test_an_executor_that_cannot_start_is_one_line_and_leaves_nothing_queued(tmp
     code = main(["train", "--data", str(tiny_image_folder), "--model", "mobilenet_v2", "--strategy", "linear_probe",
                  "--image-size", "32"])
     assert code == 2 and "error: TLAB_EXECUTOR must be 'local'" in capsys.readouterr().err
-    (run,) = RunStore(tmp_path / "runs.sqlite3").list_runs(owner=EVERYONE)
-    assert run.status == "cancelled"
+    assert RunStore(tmp_path / "runs.sqlite3").list_runs(owner=EVERYONE) == []  # the executor comes first
+
+
+def test_the_worker_started_before_the_check_trains_the_run_and_goes_when_the_check_fails(tmp_path,
+                                                                                        tiny_image_folder):
+    """`train` starts its worker before checking the data, so that its imports overlap the check: that worker
+    trains the run, and refused data leaves no worker behind."""
+    proc = run_cli("train", "--data", str(tiny_image_folder), "--model", "mobilenet_v2", "--strategy",
+                   "linear_probe", "--image-size", "32", "--json", data_dir=tmp_path, early_worker=True,
+                   max_workers=2)  # a free slot must not tempt the command into starting a second worker
+    assert proc.returncode == 0 and json.loads(proc.stdout)["status"] == "succeeded", proc.stderr
+    run = RunStore(tmp_path / "runs.sqlite3").get(json.loads(proc.stdout)["run_id"], owner=EVERYONE)
+    assert f"standby worker {run.pid}: started" in (tmp_path / "logs" / "standby.log").read_text()
+    bad = tmp_path / "labels.csv"
+    bad.write_text("text,label\nonly one class,a\nanother,a\n")
+    proc = run_cli("train", "--data", str(bad), "--model", "minilm-l6", data_dir=tmp_path, early_worker=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    deadline = time.monotonic() + 30
+    while (left := _workers_for(tmp_path)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert left == []
+
+
+def _workers_for(data_dir: Path) -> list[int]:
+    pids = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if "tlcore.runs.worker" in (proc.info["cmdline"] or []) and \
+                    proc.environ().get("TLAB_DATA_DIR") == str(data_dir) and proc.status() != psutil.STATUS_ZOMBIE:
+                pids.append(proc.pid)
+        except psutil.Error:
+            pass
+    return pids
 
 
 @pytest.mark.slow

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from tqdm import tqdm
 
+from tlcore.core import settings
 from tlcore.core.errors import UserError
 from tlcore.core.jsonutil import json_safe
 from tlcore.runs import RunRecord, RunStore
-from tlcore.runs.executor import make_executor
+from tlcore.runs.executor import Executor, make_executor
 from tlcore.runs.store import EVERYONE
 
 EXIT_BAD_INPUT = 2
@@ -93,23 +95,30 @@ def _new_bar(r: RunRecord) -> tqdm:
                 mininterval=0.5, dynamic_ncols=True)
 
 
-def wait_with_progress(store: RunStore, run_ids: list[str]) -> list[RunRecord]:
-    """Start and follow the runs until each is final, with the executor TLAB_EXECUTOR names; Ctrl-C (or SIGTERM)
-    cancels them, leaving nothing of ours queued or running."""
+@contextmanager
+def ready_executor(store: RunStore) -> Iterator[Executor]:
+    """The executor TLAB_EXECUTOR names, made before the data is checked. The local one starts a worker at once
+    (`TLAB_STANDBY_WORKER`, default on), which imports torch and the model libraries while this process checks
+    the data and queues the run, and then takes the run: the two slow starts overlap instead of adding up.
+    On leaving, a worker still waiting for a run (a check failed) is stopped."""
+    executor = make_executor(store, standby=settings.standby_worker())
     try:
-        executor = make_executor(store)
-    except UserError:  # e.g. TLAB_EXECUTOR=ray and no cluster: leave nothing of ours waiting for nobody
-        for run_id in run_ids:
-            store.request_cancel(run_id, owner=EVERYONE)
-        raise
+        executor.pump()
+        yield executor
+    finally:
+        executor.stop()
+
+
+def wait_with_progress(executor: Executor, run_ids: list[str]) -> list[RunRecord]:
+    """Follow the runs until each is final; Ctrl-C (or SIGTERM) cancels them, leaving nothing of ours queued or
+    running."""
     bars = _Bars()
     try:
         return executor.wait(run_ids, on_poll=bars.update)
     except KeyboardInterrupt:
         for run_id in run_ids:
-            store.request_cancel(run_id, owner=EVERYONE)
+            executor.store.request_cancel(run_id, owner=EVERYONE)
         executor.terminate_all(run_ids)
         raise
     finally:
         bars.close()
-        executor.stop()

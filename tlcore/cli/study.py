@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tlcore.cli.configs import config_from_args, strategy_list
-from tlcore.cli.output import CliError, emit, table, wait_with_progress, warn_data
+from tlcore.cli.output import CliError, emit, ready_executor, table, wait_with_progress, warn_data
 from tlcore.experiments.comparison import distillation_note
 from tlcore.experiments.study.plan import StudySpec, default_max_steps, parse_per_class, submit_study
 from tlcore.experiments.study.report import study_report
@@ -29,13 +29,14 @@ def study(args: argparse.Namespace) -> int:
     spec = StudySpec(base.with_(max_steps=max_steps), strategies, parse_per_class(args.per_class), args.seeds)
     store = RunStore()
     started = time.monotonic()
-    submitted = submit_study(store, spec, name=args.name)
-    warn_data(submitted.prepared.report.warnings)
-    for note in submitted.notes:
-        print(f"note: {note}; it is left out.", file=sys.stderr)
-    print(f"study {submitted.study_id}: {len(submitted.cells)} runs ({submitted.new_runs} to train, "
-          f"{len(submitted.cells) - submitted.new_runs} reused)", file=sys.stderr)
-    wait_with_progress(store, [c.run_id for c in submitted.cells])
+    with ready_executor(store) as executor:
+        submitted = submit_study(store, spec, name=args.name)
+        warn_data(submitted.prepared.report.warnings)
+        for note in submitted.notes:
+            print(f"note: {note}; it is left out.", file=sys.stderr)
+        print(f"study {submitted.study_id}: {len(submitted.cells)} runs ({submitted.new_runs} to train, "
+              f"{len(submitted.cells) - submitted.new_runs} reused)", file=sys.stderr)
+        wait_with_progress(executor, [c.run_id for c in submitted.cells])
     records = store.study_runs(submitted.study_id)
     cells = cells_frame(records)
     out: dict[str, Any] = {"study_id": submitted.study_id, "spec": submitted.spec.to_dict(),

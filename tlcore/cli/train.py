@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from tlcore.cli.configs import config_from_args, strategy_list
-from tlcore.cli.output import emit, table, wait_with_progress, warn_data
+from tlcore.cli.output import emit, ready_executor, table, wait_with_progress, warn_data
 from tlcore.experiments import comparison, submit
 from tlcore.experiments.summary import run_rows, summarize, summary_json
 from tlcore.runs import RunStore
@@ -15,14 +15,15 @@ from tlcore.train.defaults import default_strategy
 
 def train(args: argparse.Namespace) -> int:
     config = config_from_args(args, args.strategy or "linear_probe")
-    prep = submit.check(config)
-    if args.strategy is None:  # the measured default for this modality and data size (see `python -m bench`)
-        config = config.with_(strategy=default_strategy(prep.dataset.modality, len(prep.train_idx),
-                                                        prep.dataset.num_classes))
-    warn_data(prep.report.warnings)
     store = RunStore()
-    run_id = submit.submit(store, config, name=args.name)
-    (record,) = wait_with_progress(store, [run_id])
+    with ready_executor(store) as executor:
+        prep = submit.check(config)
+        if args.strategy is None:  # the measured default for this modality and data size (`python -m bench`)
+            config = config.with_(strategy=default_strategy(prep.dataset.modality, len(prep.train_idx),
+                                                            prep.dataset.num_classes))
+        warn_data(prep.report.warnings)
+        run_id = submit.submit(store, config, name=args.name)
+        (record,) = wait_with_progress(executor, [run_id])
     emit(submit.run_result(store, record), args.json, _render_run)
     return 0 if record.status == "succeeded" else 1
 
@@ -43,9 +44,10 @@ def compare(args: argparse.Namespace) -> int:
     strategies = strategy_list(args.strategies)
     base = config_from_args(args, strategies[0] if strategies else "scratch")
     store = RunStore()
-    group_id, run_ids, prep = submit.submit_comparison(store, base, strategies, args.seeds, name=args.name)
-    warn_data(prep.report.warnings)
-    records = wait_with_progress(store, run_ids)
+    with ready_executor(store) as executor:
+        group_id, run_ids, prep = submit.submit_comparison(store, base, strategies, args.seeds, name=args.name)
+        warn_data(prep.report.warnings)
+        records = wait_with_progress(executor, run_ids)
     rows = run_rows(records)
     out = {"comparison_id": group_id, "data": args.data, "model": args.model,
            "runs": [submit.run_result(store, r) for r in records],

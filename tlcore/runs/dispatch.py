@@ -6,9 +6,10 @@ Concurrency is counted in the store, so several dispatchers sharing a data direc
 
 A worker is warm: after its run it claims the next queued one itself (see `tlcore.runs.worker`), so the
 dispatcher tracks *processes* and asks the store which run each is on (`runs.pid`) to enforce a cancel,
-or to record why a run ended when its process dies. With `standby=True` (the app's dispatcher) one worker is
-started before any run is queued and kept there: it waits with torch and the model libraries imported, so
-the first run after a server start begins at once instead of after a worker start.
+or to record why a run ended when its process dies. With `standby=True` one worker is started before any run
+is queued and kept there: in the app it waits with torch and the model libraries imported, so the first run
+after a server start begins at once instead of after a worker start; in the command line it imports while
+the command checks the data.
 """
 
 from __future__ import annotations
@@ -136,10 +137,11 @@ class Dispatcher(PumpLoop):
 
     def _start_queued(self, active: list[RunRecord]) -> None:
         """Fill free slots in FIFO order. One snapshot of the active runs counts both the busy slots and our
-        workers between two runs (they are about to claim the next run themselves: starting another
-        process for it would waste the warm one)."""
-        free = self.max_workers - len(active) - self._idle_workers(runs_by_pid(active))
-        for run in self.store.queued()[:max(0, free)]:
+        workers between two runs or on standby: the first queued runs are theirs (they claim them themselves:
+        starting another process for one would waste the warm one), the next fill the slots left."""
+        idle = self._idle_workers(runs_by_pid(active))
+        free = self.max_workers - len(active) - idle
+        for run in self.store.queued()[idle:idle + max(0, free)]:
             if not self.store.claim(run.id, max_active=self.max_workers):
                 return  # a worker or another dispatcher took it, or filled the last slot: look again next pump
             self._spawn(run.id)
@@ -166,7 +168,7 @@ class Dispatcher(PumpLoop):
                 seen = beat if seen > now else max(seen, beat)  # the first heartbeat ends the warm-up grace
             except OSError:
                 pass
-            self._standby_pids[pid] = seen = now if by_pid.get(pid) else seen
+            self._standby_pids[pid] = seen = max(seen, now) if by_pid.get(pid) else seen  # keeps a warm-up's grace
             if now - seen > self.standby_stale_s:
                 log.warning("the standby worker %s has not polled for %.0f s: stopping it", pid, now - seen)
                 self._procs[pid].kill()

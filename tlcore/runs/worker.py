@@ -70,36 +70,42 @@ WARM_MODULES = ("tlcore.train.run", "sklearn.linear_model", "torchvision.models"
                 "transformers")
 
 
-def warm_up() -> None:
-    """Import what a run needs before any run is there (the libraries a model is built with are otherwise
-    imported by its first run); a module that is missing here is simply left to the run that needs it."""
+def warm_up(name: str) -> None:
+    """Import one library a run may need before any run is there (otherwise its first run pays for it); a
+    module missing here is simply left to the run that needs it."""
     import importlib
-    for name in WARM_MODULES:
-        try:
-            importlib.import_module(name)
-        except ImportError as exc:
-            log.info("standby: %s not imported (%s)", name, exc)
+    try:
+        importlib.import_module(name)
+    except ImportError as exc:
+        log.info("standby: %s not imported (%s)", name, exc)
 
 
 def standby(store: RunStore, *, max_active: int, max_runs: int, parent: int,
             poll_s: float = STANDBY_POLL_S) -> list[str]:
-    """Import everything, then wait; claim each run as it is queued and run the chain from it, then wait
-    again, until `max_runs` runs are done. Stops when `parent`, the process that started it (the server), is
-    gone, so a crashed server leaves no worker behind. `parent` comes from the dispatcher, not from
-    `os.getppid()` here: a server that died while this process was still starting would otherwise go unseen."""
-    statuses, started = [], time.monotonic()
-    warm_up()
-    print(f"standby worker {os.getpid()}: ready after {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+    """Import the libraries runs need one by one, looking for a queued run between two imports (a run queued
+    meanwhile, e.g. by the command line that started this worker before checking its data, starts at once and
+    imports only what it needs); then wait, claim each run as it is queued and run the chain from it, until
+    `max_runs` runs are done. Stops when `parent`, the process that started it (the server, or the command),
+    is gone, so nothing is left behind. `parent` comes from the dispatcher, not from `os.getppid()` here: a
+    parent that died while this process was still starting would otherwise go unseen. The heartbeat starts
+    once the imports are done (until then the dispatcher allows STANDBY_WARMUP_S)."""
+    statuses, started, pending = [], time.monotonic(), list(WARM_MODULES)
+    print(f"standby worker {os.getpid()}: started", file=sys.stderr, flush=True)
     heartbeat = heartbeat_path(os.getpid())
     heartbeat.parent.mkdir(parents=True, exist_ok=True)
     try:
         while len(statuses) < max_runs and os.getppid() == parent:
-            heartbeat.touch()  # "waiting, not hung": the dispatcher replaces a standby worker that stops this
             run_id = store.claim_next(os.getpid(), max_active)
-            if run_id is None:
+            if run_id is not None:
+                statuses += run_chain(store, run_id, max_active=max_active, max_runs=max_runs - len(statuses))
+            elif pending:
+                warm_up(pending.pop(0))
+                if not pending:
+                    print(f"standby worker {os.getpid()}: ready after {time.monotonic() - started:.1f} s",
+                          file=sys.stderr, flush=True)
+            else:
+                heartbeat.touch()  # "waiting, not hung": the dispatcher replaces a standby worker that stops this
                 time.sleep(poll_s)
-                continue
-            statuses += run_chain(store, run_id, max_active=max_active, max_runs=max_runs - len(statuses))
     finally:
         heartbeat.unlink(missing_ok=True)
     return statuses

@@ -1,0 +1,94 @@
+"""`python -m bench.cli_wall`: how long `python -m tlcore train --data tux-photos --model mobilenet_v2 --strategy
+linear_probe` takes from the shell, cold (a fresh data directory: decoding, the feature pass and the fit) and
+warm (the same data directory again: cached decodes and features), with the worker started before the data
+check (the default) and after the run is queued (`TLAB_STANDBY_WORKER=0`, as before), alternating, side by side.
+
+The ONNX export of the frozen body is made once per machine (`TLAB_EXPORT_CACHE_DIR`), so one unmeasured call
+comes first. Each call's time is also split by the run store's timestamps: command → queued (Python, the data
+check, the split), queued → training (the worker's start and imports, when they did not overlap the check),
+training → finished (the run), finished → returned.
+
+    python -m bench.cli_wall              # a table, 3 calls of each kind
+    python -m bench.cli_wall --repeats 5 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+COMMAND = ["-m", "tlcore", "train", "--data", "tux-photos", "--model", "mobilenet_v2", "--strategy", "linear_probe",
+           "--json"]
+SIDES = {"worker started before the check": "1", "worker started when queued": "0"}
+
+
+def one_call(data_dir: str, standby: str, timeout_s: float) -> dict[str, float]:
+    """Time one CLI call and read where its time went from the run it queued."""
+    env = dict(os.environ, TLAB_DATA_DIR=data_dir, TLAB_STANDBY_WORKER=standby, TLAB_OFFLINE="1",
+               HF_HUB_OFFLINE="1", PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    began = time.time()
+    out = subprocess.run([sys.executable, *COMMAND], env=env, cwd=REPO, capture_output=True, text=True,
+                         timeout=timeout_s, check=False)
+    returned = time.time()
+    if out.returncode != 0:
+        raise RuntimeError(f"the CLI failed ({out.returncode}): {out.stderr[-2000:]}")
+    run = _run_record(data_dir, json.loads(out.stdout)["run_id"])
+    return {"wall_s": returned - began, "to_queued_s": run.created - began, "to_training_s": run.started - run.created,
+            "run_s": run.finished - run.started, "to_return_s": returned - run.finished}
+
+
+def _run_record(data_dir: str, run_id: str) -> Any:
+    from tlcore.runs.store import EVERYONE, RunStore
+    return RunStore(Path(data_dir) / "runs.sqlite3").get(run_id, owner=EVERYONE)
+
+
+def measure(repeats: int, timeout_s: float) -> dict[str, Any]:
+    one_call(tempfile.mkdtemp(prefix="tlab-cli-prime-"), "1", timeout_s)  # the machine's export, page caches
+    calls: dict[str, dict[str, list[dict[str, float]]]] = {side: {"cold": [], "warm": []} for side in SIDES}
+    for _ in range(repeats):
+        for side, standby in SIDES.items():
+            data_dir = tempfile.mkdtemp(prefix="tlab-cli-")
+            calls[side]["cold"].append(one_call(data_dir, standby, timeout_s))
+            calls[side]["warm"].append(one_call(data_dir, standby, timeout_s))
+    return {"command": "python " + " ".join(COMMAND), "repeats": repeats, "calls": calls,
+            "median": {side: {kind: {key: statistics.median(c[key] for c in cs) for key in cs[0]}
+                              for kind, cs in kinds.items()} for side, kinds in calls.items()}}
+
+
+def render(result: dict[str, Any]) -> str:
+    lines = [f"{result['command']}: median of {result['repeats']} calls (seconds)",
+             f"{'side':34} {'kind':5} {'wall':>6} {'(min-max)':>12} {'queued':>7} {'training':>9} {'run':>6} "
+             f"{'return':>7}"]
+    for side, kinds in result["median"].items():
+        for kind, m in kinds.items():
+            walls = [c["wall_s"] for c in result["calls"][side][kind]]
+            lines.append(f"{side:34} {kind:5} {m['wall_s']:6.1f} {min(walls):5.1f}-{max(walls):<5.1f} "
+                         f"{m['to_queued_s']:7.1f} {m['to_training_s']:9.1f} {m['run_s']:6.1f} {m['to_return_s']:7.1f}")
+    before, after = (result["median"][side] for side in SIDES)
+    lines.append("the worker started before the check: " + ", ".join(
+        f"{kind} {after[kind]['wall_s'] / before[kind]['wall_s']:.2f}x sooner" for kind in ("cold", "warm")))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.cli_wall", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--timeout", type=float, default=600, help="seconds one call may take")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    result = measure(args.repeats, args.timeout)
+    print(json.dumps(result, indent=1) if args.json else render(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
