@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
 import streamlit as st
 
 from tlcore.core import settings
 from tlcore.core.jsonutil import json_safe
 from tlcore.runs.dispatch import PACKAGE_ROOT, describe_exit
+from tlcore.runs.priority import lower_priority
 
 POLL_S = 1.5
 
@@ -74,17 +74,8 @@ def start(argv: list[str]) -> str:
     with open(folder / f"{key}.part", "wb") as out, open(folder / f"{key}.log", "wb") as log:
         jobs[key] = subprocess.Popen([sys.executable, "-m", "tlcore", *argv, "--json"], stdout=out, stderr=log,
                                      stdin=subprocess.DEVNULL, cwd=PACKAGE_ROOT, env=env)
-    _lower_priority(jobs[key].pid)
+    lower_priority(jobs[key].pid)  # an analysis computes features as a run does
     return key
-
-
-def _lower_priority(pid: int) -> None:
-    """An analysis computes features as a run does: at the workers' lower priority, so pages stay responsive
-    (set from here, not with `preexec_fn`, which is unsafe in the server's threads)."""
-    try:
-        psutil.Process(pid).nice(psutil.Process().nice() + settings.worker_nice())
-    except (psutil.Error, OSError):
-        pass
 
 
 def save(argv: list[str], result: dict[str, Any]) -> None:

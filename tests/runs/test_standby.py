@@ -84,3 +84,18 @@ def test_a_hung_standby_worker_is_replaced_and_the_queue_moves_on(tmp_path, monk
         assert not psutil.pid_exists(standby) or psutil.Process(standby).status() == psutil.STATUS_ZOMBIE
     finally:
         dispatcher.terminate_all()
+
+
+def test_a_worker_imports_at_its_lower_priority_from_its_start(tmp_path, monkeypatch):
+    """The dispatcher lowers a new worker's priority at once: its seconds of imports (while a command checks
+    its data, or a page is being used) already run below its starter, not only its runs."""
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TLAB_WORKER_NICE", "7")
+    dispatcher = Dispatcher(RunStore(), max_workers=1, standby=True)
+    try:
+        dispatcher.pump()
+        [worker] = dispatcher.worker_pids
+        assert "ready after" not in log_path("standby").read_text()  # still importing
+        assert psutil.Process(worker).nice() == min(19, psutil.Process().nice() + 7)
+    finally:
+        dispatcher.terminate_all()

@@ -28,6 +28,7 @@ import psutil
 
 from tlcore.runs.capacity import default_max_workers
 from tlcore.runs.paths import discard_artifacts, heartbeat_path, log_path
+from tlcore.runs.priority import lower_priority
 from tlcore.runs.pumping import PumpLoop
 from tlcore.runs.store import EVERYONE, RunRecord, RunStore, Scope
 from tlcore.train.device import cuda_device_count
@@ -196,6 +197,7 @@ class Dispatcher(PumpLoop):
             else:
                 log.warning("could not start a standby worker: %s", exc)
             return
+        lower_priority(proc.pid)  # now, so that its imports already run below the server or command
         if run_id:
             self.store.set_pid(run_id, proc.pid)
         else:

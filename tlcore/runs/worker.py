@@ -27,6 +27,7 @@ from tlcore.runs.capacity import default_max_workers
 from tlcore.runs.execute import execute
 from tlcore.runs.memory import release_memory
 from tlcore.runs.paths import heartbeat_path, log_path
+from tlcore.runs.priority import lower_priority
 from tlcore.runs.store import RunStore
 
 log = logging.getLogger("tlcore.runs")
@@ -116,10 +117,7 @@ def main(argv: list[str]) -> int:
         print(f"usage: python -m tlcore.runs.worker RUN_ID | {STANDBY}", file=sys.stderr)
         return 2
     logging.getLogger().setLevel(logging.INFO)
-    try:
-        os.nice(settings.worker_nice())
-    except OSError:
-        pass
+    lower_priority(os.getpid(), below=os.getppid())  # its starter did so already, unless it was started by hand
     torch.set_num_threads(settings.torch_threads(os.cpu_count() or 1))
     max_runs = max(1, int(os.environ.get("TLAB_WORKER_MAX_RUNS") or DEFAULT_MAX_RUNS))
     store, max_active = RunStore(), default_max_workers()
