@@ -31,12 +31,12 @@ COMMAND = ["-m", "tlcore", "train", "--data", "tux-photos", "--model", "mobilene
 SIDES = {"worker started before the check": "1", "worker started when queued": "0"}
 
 
-def one_call(data_dir: str, standby: str, timeout_s: float) -> dict[str, float]:
+def one_call(data_dir: str, standby: str, timeout_s: float, command: list[str] = COMMAND) -> dict[str, float]:
     """Time one CLI call and read where its time went from the run it queued."""
     env = dict(os.environ, TLAB_DATA_DIR=data_dir, TLAB_STANDBY_WORKER=standby, TLAB_OFFLINE="1",
                HF_HUB_OFFLINE="1", PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     began = time.time()
-    out = subprocess.run([sys.executable, *COMMAND], env=env, cwd=REPO, capture_output=True, text=True,
+    out = subprocess.run([sys.executable, *command], env=env, cwd=REPO, capture_output=True, text=True,
                          timeout=timeout_s, check=False)
     returned = time.time()
     if out.returncode != 0:
