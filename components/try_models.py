@@ -5,7 +5,7 @@ are counted per visitor address, `Limits.max_shared_predictions_per_hour`)."""
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -13,14 +13,18 @@ from components import state
 from tlcore.core.errors import UserError
 from tlcore.core.settings import Limits
 from tlcore.data.images import load_image_bytes
-from tlcore.experiments.predict import Predictor
 from tlcore.experiments.rate_limit import SlidingWindow
+
+if TYPE_CHECKING:
+    from tlcore.experiments.predict import Predictor
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the trained model…")
 def predictor(run_id: str) -> Predictor:
+    from tlcore.experiments.predict import Predictor  # torch: only once someone tries a model, not to draw the page
+
     return Predictor(run_id)
 
 

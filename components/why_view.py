@@ -5,6 +5,7 @@ words each model used (token attributions), and the test items as each model see
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
@@ -15,9 +16,12 @@ from components.compare_view import CHART_CONFIG
 from tlcore.core.errors import UserError
 from tlcore.core.strategies import label, title
 from tlcore.data import Dataset
-from tlcore.experiments import attention_maps, feature_maps, figures, token_attributions
+from tlcore.experiments import feature_maps, figures
 from tlcore.experiments.feature_maps import FeatureMap
 from tlcore.runs.store import RunRecord
+
+if TYPE_CHECKING:  # these need torch: imported where a button asked for them, not to draw the page
+    from tlcore.experiments import token_attributions
 
 THUMBNAIL_PX = 150
 Pair = tuple[RunRecord, RunRecord]  # (from scratch, transfer), the same seed
@@ -53,6 +57,8 @@ def _dataset(config: dict) -> Dataset:
 @st.cache_data(max_entries=32, show_spinner=False)
 def _explained(run_id: str, config: dict, indices: tuple[int, ...], classes: tuple[str, ...]) -> list:
     """The run's evidence for `classes` on the dataset items `indices`: painted images, or texts' scored words."""
+    from tlcore.experiments import attention_maps, token_attributions
+
     ds = _dataset(config)
     explain = attention_maps.looked_at if ds.modality == "image" else token_attributions.words_used
     return explain(run_id, ds, list(indices), list(classes))
@@ -66,6 +72,8 @@ def _explain_both(pair: Pair, heading: str, ask: tuple[str, str, str],
     st.markdown(heading)
     if not _asked(f"{ask[0]}_{pair[0].id}_{pair[1].id}", *ask[1:]):
         return None
+    from tlcore.experiments import attention_maps
+
     items = attention_maps.items_to_explain(pair[0].id, pair[1].id)
     indices = tuple(i["index"] for i in items)
     try:

@@ -14,14 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from sklearn.decomposition import PCA
 
 from tlcore.core import strategies
 from tlcore.core.errors import UserError
 from tlcore.core.transferability import knn_loo_accuracy
 from tlcore.data import Dataset
-from tlcore.experiments.predict import Predictor
 from tlcore.runs.paths import read_artifact
 from tlcore.runs.store import RunRecord
 
@@ -55,6 +52,8 @@ def separability(features: np.ndarray, labels: np.ndarray) -> float:
 
 def feature_map(run_id: str, features: np.ndarray, labels: np.ndarray, names: list[str],
                 classes: list[str]) -> FeatureMap:
+    from sklearn.decomposition import PCA  # here, like torch below: the Compare page imports this module to draw
+
     features = np.asarray(features, dtype=np.float64)
     pca = PCA(n_components=min(2, *features.shape)).fit(features)
     xy = pca.transform(features)
@@ -64,7 +63,6 @@ def feature_map(run_id: str, features: np.ndarray, labels: np.ndarray, names: li
                       separability(features, np.asarray(labels)))
 
 
-@torch.inference_mode()
 def features_of_test_items(run_id: str, ds: Dataset) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
     """(features, true class indices, item names, classes) of the run's test items, from its own trained body
     with the preprocessing it was tested with."""
@@ -73,14 +71,19 @@ def features_of_test_items(run_id: str, ds: Dataset) -> tuple[np.ndarray, np.nda
         raise UserError(f"Run {run_id} kept no test predictions, so its test items are not known.")
     if len(predictions) > MAX_MAPPED:  # evenly spread over the test items: the same ones for runs of one split
         predictions = [predictions[i] for i in np.linspace(0, len(predictions) - 1, MAX_MAPPED).round().astype(int)]
+    import torch
+
+    from tlcore.experiments.predict import Predictor
+
     predictor = Predictor(run_id)
     index = [int(p["index"]) for p in predictions]
     chunks = []
-    for start in range(0, len(index), BATCH):
-        items = [ds.items[i] for i in index[start:start + BATCH]]
-        inputs = ((predictor.image_tensor(items),) if predictor.modality == "image"
-                  else predictor.encode_texts([str(t) for t in items]))
-        chunks.append(predictor.model.features(*inputs).float().numpy())
+    with torch.inference_mode():
+        for start in range(0, len(index), BATCH):
+            items = [ds.items[i] for i in index[start:start + BATCH]]
+            inputs = ((predictor.image_tensor(items),) if predictor.modality == "image"
+                      else predictor.encode_texts([str(t) for t in items]))
+            chunks.append(predictor.model.features(*inputs).float().numpy())
     classes = list(predictor.classes)
     labels = np.array([classes.index(p["true"]) for p in predictions])
     return np.concatenate(chunks), labels, [str(p["name"]) for p in predictions], classes
