@@ -1,7 +1,8 @@
-"""The Streamlit server renders Home, queues a comparison and shows the Data, Models, Runs and Compare pages without torch,
-torchvision, timm or transformers: on a shared 2-core CPU importing them takes about 7 s, and the server never
-trains (its workers do). scikit-learn does come in (~1.5 s, once per server): Home prices the demo on its split,
-which is scikit-learn's stratified split. Checked in a fresh process, as pytest's own has torch loaded already."""
+"""The Streamlit server renders Home, queues a comparison and shows the Data, Models, Runs and Compare pages
+without torch, torchvision, timm or transformers: on a shared 2-core CPU importing them takes about 7 s, and the
+server never trains (its workers do). scikit-learn does come in (~1.5 s, once per server): Home prices the demo on
+its split, which is scikit-learn's stratified split. Checked in a fresh process, as pytest's own has torch loaded
+already."""
 
 from __future__ import annotations
 
