@@ -98,13 +98,15 @@ def test_the_worker_started_before_the_check_trains_the_run_and_goes_when_the_ch
     assert proc.returncode == 0 and json.loads(proc.stdout)["status"] == "succeeded", proc.stderr
     run = RunStore(tmp_path / "runs.sqlite3").get(json.loads(proc.stdout)["run_id"], owner=EVERYONE)
     assert f"standby worker {run.pid}: started" in (tmp_path / "logs" / "standby.log").read_text()
+    refused = tmp_path / "refused"
     bad = tmp_path / "labels.csv"
     bad.write_text("text,label\nonly one class,a\nanother,a\n")
-    proc = run_cli("train", "--data", str(bad), "--model", "minilm-l6", data_dir=tmp_path, early_worker=True)
+    proc = run_cli("train", "--data", str(bad), "--model", "minilm-l6", data_dir=refused, early_worker=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    deadline = time.monotonic() + 30
-    while (left := _workers_for(tmp_path)) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    assert (refused / "logs" / "standby.log").exists()  # a worker had been started
+    deadline = time.monotonic() + 2  # stopped by the command: sooner than it would notice its parent is gone
+    while (left := _workers_for(refused)) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert left == []
 
 

@@ -99,3 +99,27 @@ def test_a_worker_imports_at_its_lower_priority_from_its_start(tmp_path, monkeyp
         assert psutil.Process(worker).nice() == min(19, psutil.Process().nice() + 7)
     finally:
         dispatcher.terminate_all()
+
+
+def test_with_a_free_slot_a_queued_run_waits_for_the_standby_worker_only_so_long(tmp_path, monkeypatch,
+                                                                                tiny_image_folder):
+    """With two slots, the first queued run is left to the waiting standby worker (no second process for it);
+    one it has not taken within `standby_stale_s` (here it is frozen while still importing) goes to the free
+    slot."""
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
+    store = RunStore()
+    dispatcher = Dispatcher(store, max_workers=2, standby=True, standby_stale_s=2.0)
+    try:
+        dispatcher.pump()
+        [standby] = dispatcher.worker_pids
+        psutil.Process(standby).suspend()
+        run_id = store.create_run(tiny_config(tiny_image_folder).to_dict())
+        dispatcher.pump()
+        assert store.get(run_id, owner=EVERYONE).status == "queued" and dispatcher.worker_pids == [standby]
+        time.sleep(2.5)
+        dispatcher.pump()
+        record = store.get(run_id, owner=EVERYONE)
+        assert record.status != "queued" and record.pid not in (None, standby)
+        assert sorted(dispatcher.worker_pids) == sorted([standby, record.pid])
+    finally:
+        dispatcher.terminate_all()

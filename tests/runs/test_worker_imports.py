@@ -30,6 +30,7 @@ def test_an_image_run_imports_no_text_library_and_still_records_their_versions(t
     assert store.claim(run_id, max_active=1)
     proc = subprocess.run([sys.executable, "-c", PROBE, run_id], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=300)
+    assert proc.returncode == 0 and "STATUS" in proc.stdout, proc.stderr[-3000:]
     _, status, _, text = proc.stdout.strip().splitlines()[-1].split()
     assert status == "succeeded", proc.stderr[-3000:]
     assert text == "-", f"an image linear probe imported {text}"

@@ -15,7 +15,7 @@ from tlcore.core import settings
 from tlcore.core.errors import UserError
 from tlcore.core.jsonutil import json_safe
 from tlcore.runs import RunRecord, RunStore
-from tlcore.runs.executor import Executor, make_executor
+from tlcore.runs.executor import Executor, executor_kind, make_executor
 from tlcore.runs.store import EVERYONE
 
 EXIT_BAD_INPUT = 2
@@ -96,12 +96,17 @@ def _new_bar(r: RunRecord) -> tqdm:
 
 
 @contextmanager
-def ready_executor(store: RunStore) -> Iterator[Executor]:
-    """The executor TLAB_EXECUTOR names, made before the data is checked. The local one starts a worker at once
-    (`TLAB_STANDBY_WORKER`, default on), which imports torch and the model libraries while this process checks
-    the data and queues the run, and then takes the run: the two slow starts overlap instead of adding up.
-    On leaving, a worker still waiting for a run (a check failed) is stopped."""
-    executor = make_executor(store, standby=settings.standby_worker())
+def ready_executor(store: RunStore) -> Iterator[Executor | None]:
+    """The local executor, made before the data is checked: with `TLAB_STANDBY_WORKER` on (the default) it starts
+    a worker at once, which imports torch and the model libraries while this process checks the data and queues
+    the run, and then takes the run: the two slow starts overlap instead of adding up. On leaving, a worker
+    still waiting for a run (a check failed) is stopped. None for a Ray cluster (its workers are its own, and
+    connecting before the check would only hold the cluster's lease meanwhile) or with the standby worker off:
+    `wait_with_progress` makes the executor then, as before."""
+    if executor_kind() != "local" or not settings.standby_worker():  # a bad TLAB_EXECUTOR is refused here
+        yield None
+        return
+    executor = make_executor(store, standby=True)
     try:
         executor.pump()
         yield executor
@@ -109,16 +114,26 @@ def ready_executor(store: RunStore) -> Iterator[Executor]:
         executor.stop()
 
 
-def wait_with_progress(executor: Executor, run_ids: list[str]) -> list[RunRecord]:
-    """Follow the runs until each is final; Ctrl-C (or SIGTERM) cancels them, leaving nothing of ours queued or
-    running."""
+def wait_with_progress(store: RunStore, run_ids: list[str], executor: Executor | None = None) -> list[RunRecord]:
+    """Start the runs (with `executor` from `ready_executor`, else the executor TLAB_EXECUTOR names) and follow
+    them until each is final; Ctrl-C (or SIGTERM) cancels them, leaving nothing of ours queued or running."""
+    own = executor is None
+    if executor is None:
+        try:
+            executor = make_executor(store)
+        except UserError:  # e.g. TLAB_EXECUTOR=ray and no cluster: leave nothing of ours waiting for nobody
+            for run_id in run_ids:
+                store.request_cancel(run_id, owner=EVERYONE)
+            raise
     bars = _Bars()
     try:
         return executor.wait(run_ids, on_poll=bars.update)
     except KeyboardInterrupt:
         for run_id in run_ids:
-            executor.store.request_cancel(run_id, owner=EVERYONE)
+            store.request_cancel(run_id, owner=EVERYONE)
         executor.terminate_all(run_ids)
         raise
     finally:
         bars.close()
+        if own:
+            executor.stop()

@@ -36,7 +36,7 @@ def study(args: argparse.Namespace) -> int:
             print(f"note: {note}; it is left out.", file=sys.stderr)
         print(f"study {submitted.study_id}: {len(submitted.cells)} runs ({submitted.new_runs} to train, "
               f"{len(submitted.cells) - submitted.new_runs} reused)", file=sys.stderr)
-        wait_with_progress(executor, [c.run_id for c in submitted.cells])
+        wait_with_progress(store, [c.run_id for c in submitted.cells], executor)
     records = store.study_runs(submitted.study_id)
     cells = cells_frame(records)
     out: dict[str, Any] = {"study_id": submitted.study_id, "spec": submitted.spec.to_dict(),

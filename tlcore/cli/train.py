@@ -23,7 +23,7 @@ def train(args: argparse.Namespace) -> int:
                                                             prep.dataset.num_classes))
         warn_data(prep.report.warnings)
         run_id = submit.submit(store, config, name=args.name)
-        (record,) = wait_with_progress(executor, [run_id])
+        (record,) = wait_with_progress(store, [run_id], executor)
     emit(submit.run_result(store, record), args.json, _render_run)
     return 0 if record.status == "succeeded" else 1
 
@@ -47,7 +47,7 @@ def compare(args: argparse.Namespace) -> int:
     with ready_executor(store) as executor:
         group_id, run_ids, prep = submit.submit_comparison(store, base, strategies, args.seeds, name=args.name)
         warn_data(prep.report.warnings)
-        records = wait_with_progress(executor, run_ids)
+        records = wait_with_progress(store, run_ids, executor)
     rows = run_rows(records)
     out = {"comparison_id": group_id, "data": args.data, "model": args.model,
            "runs": [submit.run_result(store, r) for r in records],

@@ -137,12 +137,16 @@ class Dispatcher(PumpLoop):
                 self._spawn(None)
 
     def _start_queued(self, active: list[RunRecord]) -> None:
-        """Fill free slots in FIFO order. One snapshot of the active runs counts both the busy slots and our
-        workers between two runs or on standby: the first queued runs are theirs (they claim them themselves:
-        starting another process for one would waste the warm one), the next fill the slots left."""
+        """Fill free slots in FIFO order. The active runs count the busy slots, and our workers between two runs
+        or on standby count too: the first queued runs are theirs (they claim them themselves: starting another
+        process for one would waste the warm one), the next fill the slots left. A run such a worker has not
+        taken within `standby_stale_s` of being queued (the worker is slow or stuck) goes to a free slot."""
         idle = self._idle_workers(runs_by_pid(active))
         free = self.max_workers - len(active) - idle
-        for run in self.store.queued()[idle:idle + max(0, free)]:
+        now = time.time()
+        startable = [run for k, run in enumerate(self.store.queued())
+                     if k >= idle or now - run.created > self.standby_stale_s]
+        for run in startable[:max(0, free)]:
             if not self.store.claim(run.id, max_active=self.max_workers):
                 return  # a worker or another dispatcher took it, or filled the last slot: look again next pump
             self._spawn(run.id)
@@ -200,7 +204,8 @@ class Dispatcher(PumpLoop):
         lower_priority(proc.pid)  # now, so that its imports already run below the server or command
         if run_id:
             self.store.set_pid(run_id, proc.pid)
-        else:
+        else:  # a heartbeat left by an earlier process with this pid (terminated before it could remove it) is not its
+            heartbeat_path(proc.pid).unlink(missing_ok=True)
             self._standby_pids[proc.pid] = time.time() + STANDBY_WARMUP_S
         self._procs[proc.pid] = proc
         self._gpus[proc.pid] = gpu

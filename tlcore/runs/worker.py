@@ -51,16 +51,17 @@ def run_log(run_id: str) -> Iterator[None]:
         handler.close()
 
 
-def run_chain(store: RunStore, run_id: str | None, *, max_active: int, max_runs: int) -> list[str]:
+def run_chain(store: RunStore, run_id: str | None, *, max_active: int, max_runs: int,
+              parent: int | None = None) -> list[str]:
     """Execute `run_id`, then keep claiming the next queued run (while fewer than `max_active` runs are
-    starting or running, whoever runs them) and execute it here too, up to `max_runs` runs in all.
-    Returns the final status of each run, in order."""
+    starting or running, whoever runs them) and execute it here too, up to `max_runs` runs in all, and only
+    while the process `parent` (when given) is there. Returns the final status of each run, in order."""
     statuses: list[str] = []
     while run_id is not None:
         with run_log(run_id):
             statuses.append(execute(store, run_id))
             log.info("run %s ended: %s", run_id, statuses[-1])
-        if len(statuses) >= max_runs:
+        if len(statuses) >= max_runs or (parent is not None and os.getppid() != parent):
             break
         run_id = store.claim_next(os.getpid(), max_active)  # at once: the dispatcher holds our slot briefly
         release_memory()
@@ -87,9 +88,10 @@ def standby(store: RunStore, *, max_active: int, max_runs: int, parent: int,
     meanwhile, e.g. by the command line that started this worker before checking its data, starts at once and
     imports only what it needs); then wait, claim each run as it is queued and run the chain from it, until
     `max_runs` runs are done. Stops when `parent`, the process that started it (the server, or the command),
-    is gone, so nothing is left behind. `parent` comes from the dispatcher, not from `os.getppid()` here: a
-    parent that died while this process was still starting would otherwise go unseen. The heartbeat starts
-    once the imports are done (until then the dispatcher allows STANDBY_WARMUP_S)."""
+    is gone: at once while it waits, after the run it is on otherwise (it takes no further one). `parent`
+    comes from the dispatcher, not from `os.getppid()` here: a parent that died while this process was still
+    starting would otherwise go unseen. The heartbeat starts once the imports are done (until then the
+    dispatcher allows STANDBY_WARMUP_S)."""
     statuses, started, pending = [], time.monotonic(), list(WARM_MODULES)
     print(f"standby worker {os.getpid()}: started", file=sys.stderr, flush=True)
     heartbeat = heartbeat_path(os.getpid())
@@ -98,7 +100,8 @@ def standby(store: RunStore, *, max_active: int, max_runs: int, parent: int,
         while len(statuses) < max_runs and os.getppid() == parent:
             run_id = store.claim_next(os.getpid(), max_active)
             if run_id is not None:
-                statuses += run_chain(store, run_id, max_active=max_active, max_runs=max_runs - len(statuses))
+                statuses += run_chain(store, run_id, max_active=max_active, max_runs=max_runs - len(statuses),
+                                      parent=parent)
             elif pending:
                 warm_up(pending.pop(0))
                 if not pending:
