@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psutil
 
@@ -16,6 +18,20 @@ from tests.support.worker import pump_until, tiny_config
 from tlcore.runs import Dispatcher, RunStore
 from tlcore.runs.paths import log_path
 from tlcore.runs.store import EVERYONE
+
+
+@contextmanager
+def standby_dispatcher(data_dir, monkeypatch, **options) -> Iterator[tuple[RunStore, Dispatcher, int]]:
+    """A dispatcher keeping a standby worker, in `data_dir`: (store, dispatcher, the standby's pid)."""
+    monkeypatch.setenv("TLAB_DATA_DIR", str(data_dir))
+    store = RunStore()
+    dispatcher = Dispatcher(store, standby=True, **options)
+    try:
+        dispatcher.pump()
+        [standby] = dispatcher.worker_pids  # started with nothing queued
+        yield store, dispatcher, standby
+    finally:
+        dispatcher.terminate_all()
 
 
 def _ready(timeout_s: float = 180) -> None:
@@ -66,12 +82,8 @@ def test_the_standby_worker_leaves_when_its_server_is_gone_even_before_it_was_re
 def test_a_hung_standby_worker_is_replaced_and_the_queue_moves_on(tmp_path, monkeypatch, tiny_image_folder):
     """With one worker slot, a standby worker that stopped polling (here frozen with SIGSTOP) would hold the
     slot for ever: the dispatcher kills it and starts a worker for the queued run."""
-    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
-    store = RunStore()
-    dispatcher = Dispatcher(store, max_workers=1, standby=True, standby_stale_s=3.0)
-    try:
-        dispatcher.pump()
-        [standby] = dispatcher.worker_pids
+    with standby_dispatcher(tmp_path, monkeypatch, max_workers=1, standby_stale_s=3.0) as (store, dispatcher,
+                                                                                           standby):
         _ready()
         time.sleep(1.0)
         dispatcher.pump()
@@ -82,23 +94,15 @@ def test_a_hung_standby_worker_is_replaced_and_the_queue_moves_on(tmp_path, monk
         record = store.get(run_id, owner=EVERYONE)
         assert record.status == "succeeded" and record.pid != standby, record.error
         assert not psutil.pid_exists(standby) or psutil.Process(standby).status() == psutil.STATUS_ZOMBIE
-    finally:
-        dispatcher.terminate_all()
 
 
 def test_a_worker_imports_at_its_lower_priority_from_its_start(tmp_path, monkeypatch):
     """The dispatcher lowers a new worker's priority at once: its seconds of imports (while a command checks
     its data, or a page is being used) already run below its starter, not only its runs."""
-    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("TLAB_WORKER_NICE", "7")
-    dispatcher = Dispatcher(RunStore(), max_workers=1, standby=True)
-    try:
-        dispatcher.pump()
-        [worker] = dispatcher.worker_pids
+    with standby_dispatcher(tmp_path, monkeypatch, max_workers=1) as (_, _, worker):
         assert "ready after" not in log_path("standby").read_text()  # still importing
         assert psutil.Process(worker).nice() == min(19, psutil.Process().nice() + 7)
-    finally:
-        dispatcher.terminate_all()
 
 
 def test_with_a_free_slot_a_queued_run_waits_for_the_standby_worker_only_so_long(tmp_path, monkeypatch,
@@ -106,12 +110,8 @@ def test_with_a_free_slot_a_queued_run_waits_for_the_standby_worker_only_so_long
     """With two slots, the first queued run is left to the waiting standby worker (no second process for it);
     one it has not taken within `standby_stale_s` (here it is frozen while still importing) goes to the free
     slot."""
-    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
-    store = RunStore()
-    dispatcher = Dispatcher(store, max_workers=2, standby=True, standby_stale_s=2.0)
-    try:
-        dispatcher.pump()
-        [standby] = dispatcher.worker_pids
+    with standby_dispatcher(tmp_path, monkeypatch, max_workers=2, standby_stale_s=2.0) as (store, dispatcher,
+                                                                                           standby):
         psutil.Process(standby).suspend()
         run_id = store.create_run(tiny_config(tiny_image_folder).to_dict())
         dispatcher.pump()
@@ -121,5 +121,3 @@ def test_with_a_free_slot_a_queued_run_waits_for_the_standby_worker_only_so_long
         record = store.get(run_id, owner=EVERYONE)
         assert record.status != "queued" and record.pid not in (None, standby)
         assert sorted(dispatcher.worker_pids) == sorted([standby, record.pid])
-    finally:
-        dispatcher.terminate_all()
