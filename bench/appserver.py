@@ -80,17 +80,26 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log_path: Path, timeout_s: f
         time.sleep(0.5)
 
 
-def stop_workers(data_dir: Path) -> None:
-    """Workers run in their own session and outlive the server: stop the ones that use this data directory."""
+def worker_processes(data_dir: Path) -> list:
+    """The live `tlcore.runs.worker` processes that use this data directory (psutil processes)."""
     import psutil
 
     mine = []
     for p in psutil.process_iter(["pid", "cmdline"]):
         try:
-            if "tlcore.runs.worker" in (p.info["cmdline"] or []) and p.environ().get("TLAB_DATA_DIR") == str(data_dir):
+            if ("tlcore.runs.worker" in (p.info["cmdline"] or []) and p.environ().get("TLAB_DATA_DIR") == str(data_dir)
+                    and p.status() != psutil.STATUS_ZOMBIE):
                 mine.append(p)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
+    return mine
+
+
+def stop_workers(data_dir: Path) -> None:
+    """Workers run in their own session and outlive the server: stop the ones that use this data directory."""
+    import psutil
+
+    mine = worker_processes(data_dir)
     for p in mine:
         p.terminate()
     _, alive = psutil.wait_procs(mine, timeout=10)

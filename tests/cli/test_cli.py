@@ -10,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
+from bench.appserver import worker_processes
 from tests.support.paths import REPO
 from tlcore.cli import main
 from tlcore.runs.store import EVERYONE, RunStore
@@ -105,21 +105,9 @@ def test_the_worker_started_before_the_check_trains_the_run_and_goes_when_the_ch
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert (refused / "logs" / "standby.log").exists()  # a worker had been started
     deadline = time.monotonic() + 2  # stopped by the command: sooner than it would notice its parent is gone
-    while (left := _workers_for(refused)) and time.monotonic() < deadline:
+    while (left := worker_processes(refused)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert left == []
-
-
-def _workers_for(data_dir: Path) -> list[int]:
-    pids = []
-    for proc in psutil.process_iter(["cmdline"]):
-        try:
-            if "tlcore.runs.worker" in (proc.info["cmdline"] or []) and \
-                    proc.environ().get("TLAB_DATA_DIR") == str(data_dir) and proc.status() != psutil.STATUS_ZOMBIE:
-                pids.append(proc.pid)
-        except psutil.Error:
-            pass
-    return pids
 
 
 @pytest.mark.slow
