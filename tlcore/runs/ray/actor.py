@@ -25,6 +25,7 @@ import ray
 from ray.exceptions import RayError
 
 from tlcore.core import settings
+from tlcore.runs.priority import lower_priority
 from tlcore.runs.ray.packing import pack_dir
 from tlcore.runs.ray.relay import Op, RelayStore
 from tlcore.runs.ray.shipping import DataShipment, materialize, prune_cache
@@ -82,8 +83,7 @@ class RunActor:
         os.environ["TLAB_DATA_DIR"] = str(node_dir)
         self.cache_root = node_dir / "datasets"
         self.cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1.0)  # reliable only here
-        with suppress(OSError):
-            os.nice(settings.worker_nice())
+        lower_priority(os.getpid())  # TLAB_WORKER_NICE steps below where it started, as a local worker
         threading.Thread(target=self._exit_when_orphaned, args=(orphan_ttl_s,), daemon=True).start()
 
     def info(self) -> NodeInfo:
