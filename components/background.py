@@ -26,8 +26,9 @@ import streamlit as st
 
 from tlcore.core import settings
 from tlcore.core.jsonutil import json_safe
-from tlcore.runs.dispatch import PACKAGE_ROOT, describe_exit
+from tlcore.runs.dispatch import PACKAGE_ROOT
 from tlcore.runs.priority import lower_priority
+from tlcore.runs.processes import describe_exit
 
 POLL_S = 1.5
 

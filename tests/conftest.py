@@ -13,6 +13,9 @@ os.environ.setdefault("TLAB_WORKER_NICE", "0")
 # No standby worker for each app test's fresh server objects (it would import torch in a new process every
 # time); tests/runs/test_standby.py and the browser tests' server turn it on.
 os.environ.setdefault("TLAB_STANDBY_WORKER", "0")
+# A command's worker leaves with it (outside the tests it waits 300 s for the next command): the tests that
+# check the waiting worker set this themselves.
+os.environ.setdefault("TLAB_WORKER_LINGER_S", "0")
 
 
 @pytest.fixture(scope="session", autouse=True)

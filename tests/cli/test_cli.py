@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -20,11 +21,12 @@ from tlcore.runs.store import EVERYONE, RunStore
 ROOT = REPO
 
 
-def run_cli(*args: str, data_dir: Path, early_worker: bool = False, max_workers: int = 1
+def run_cli(*args: str, data_dir: Path, early_worker: bool = False, max_workers: int = 1, linger_s: float = 0
             ) -> subprocess.CompletedProcess:
-    """`early_worker`: as outside the tests, the command starts its worker before checking the data."""
+    """`early_worker`: as outside the tests, the command starts its worker before checking the data; `linger_s`:
+    and that worker stays so long after the command, for the next one (outside the tests: 300 s)."""
     env = dict(os.environ, TLAB_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT), TLAB_MAX_WORKERS=str(max_workers),
-               TLAB_STANDBY_WORKER="1" if early_worker else "0")
+               TLAB_STANDBY_WORKER="1" if early_worker else "0", TLAB_WORKER_LINGER_S=str(linger_s))
     return subprocess.run([sys.executable, "-m", "tlcore", *args], capture_output=True, text=True, env=env,
                           cwd=ROOT, timeout=300)
 
@@ -91,13 +93,21 @@ def test_an_executor_that_cannot_start_is_one_line_and_leaves_nothing_queued(tmp
 def test_the_worker_started_before_the_check_trains_the_run_and_goes_when_the_check_fails(tmp_path,
                                                                                         tiny_image_folder):
     """`train` starts its worker before checking the data, so that its imports overlap the check: that worker
-    trains the run, and refused data leaves no worker behind."""
-    proc = run_cli("train", "--data", str(tiny_image_folder), "--model", "mobilenet_v2", "--strategy",
-                   "linear_probe", "--image-size", "32", "--json", data_dir=tmp_path, early_worker=True,
-                   max_workers=2)  # a free slot must not tempt the command into starting a second worker
-    assert proc.returncode == 0 and json.loads(proc.stdout)["status"] == "succeeded", proc.stderr
-    run = RunStore(tmp_path / "runs.sqlite3").get(json.loads(proc.stdout)["run_id"], owner=EVERYONE)
-    assert f"standby worker {run.pid}: started" in (tmp_path / "logs" / "standby.log").read_text()
+    trains the run and stays for the next command, which starts no worker of its own; refused data, with the
+    worker set to leave with its command, leaves no worker behind."""
+    train = ("train", "--data", str(tiny_image_folder), "--model", "mobilenet_v2", "--strategy", "linear_probe",
+             "--image-size", "32", "--json")
+    try:
+        runs = []
+        for seed in ("0", "1"):  # with 2 slots: a free slot must not tempt the command into a second worker
+            proc = run_cli(*train, "--seed", seed, data_dir=tmp_path, early_worker=True, max_workers=2, linger_s=120)
+            assert proc.returncode == 0 and json.loads(proc.stdout)["status"] == "succeeded", proc.stderr
+            runs.append(RunStore(tmp_path / "runs.sqlite3").get(json.loads(proc.stdout)["run_id"], owner=EVERYONE))
+        started = re.findall(r"standby worker (\d+): started", (tmp_path / "logs" / "standby.log").read_text())
+        assert started == [str(runs[0].pid)] and runs[1].pid == runs[0].pid  # one worker, for both commands
+    finally:
+        for proc in worker_processes(tmp_path):
+            proc.kill()
     refused = tmp_path / "refused"
     bad = tmp_path / "labels.csv"
     bad.write_text("text,label\nonly one class,a\nanother,a\n")

@@ -1,6 +1,7 @@
 """The app's standby worker: started before any run is queued, it waits with everything imported, takes the
 first run itself (no new process), goes back to waiting, stops with the server, and exits when the server that
-started it is gone (even when that happened while it was still starting)."""
+started it is gone (even when that happened while it was still starting), or, started by a command line with
+`linger_s`, that much later, having taken only runs queued with its own code and settings."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tests.support.worker import pump_until, tiny_config
 from tlcore.runs import Dispatcher, RunStore
 from tlcore.runs.paths import log_path
 from tlcore.runs.store import EVERYONE
+from tlcore.runs.worker_key import worker_key
 
 
 @contextmanager
@@ -121,3 +123,38 @@ def test_with_a_free_slot_a_queued_run_waits_for_the_standby_worker_only_so_long
         record = store.get(run_id, owner=EVERYONE)
         assert record.status != "queued" and record.pid not in (None, standby)
         assert sorted(dispatcher.worker_pids) == sorted([standby, record.pid])
+
+
+def test_a_worker_left_by_a_command_takes_only_its_own_kind_of_run_and_leaves_when_idle(tmp_path, monkeypatch,
+                                                                                        tiny_image_folder):
+    """A stand-in command starts a standby worker that lingers (`linger_s`), waits until it is ready and exits.
+    The next dispatcher starts no worker of its own and leaves the run to the waiting one; a run queued with other
+    code or settings (another worker key) is not taken by it; once idle for `linger_s`, it leaves."""
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
+    command = subprocess.Popen(
+        [sys.executable, "-c", "import os, sys; from tlcore.runs import Dispatcher, RunStore; "
+         "d = Dispatcher(RunStore(), max_workers=1, standby=True, linger_s=10); d.pump(); "
+         "print(d.worker_pids[0], flush=True); sys.stdin.read(); d.stop(); os._exit(0)"],
+        cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    left = psutil.Process(int(command.stdout.readline()))
+    store, dispatcher = RunStore(), Dispatcher(RunStore(), max_workers=1, standby=True)
+    try:
+        _ready()
+        command.communicate(timeout=30)  # the command ends; its worker stays
+        time.sleep(1.0)
+        assert left.is_running()
+        dispatcher.pump()
+        assert dispatcher.worker_pids == [], "a worker was started although one was waiting"
+        mine = store.create_run(tiny_config(tiny_image_folder).to_dict(), worker_key=worker_key())
+        pump_until(lambda: store.get(mine, owner=EVERYONE).is_final, dispatcher, timeout_s=120)
+        record = store.get(mine, owner=EVERYONE)
+        assert record.status == "succeeded" and record.pid == left.pid and dispatcher.worker_pids == [], record
+        other = store.create_run(tiny_config(tiny_image_folder).to_dict(), worker_key="other code or settings")
+        left.wait(timeout=60)  # idle for 10 s: it leaves
+        assert store.get(other, owner=EVERYONE).status == "queued"
+        assert not list((tmp_path / "workers").glob("*.alive"))
+    finally:
+        command.kill()
+        dispatcher.terminate_all()
+        if left.is_running():
+            left.kill()

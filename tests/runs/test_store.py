@@ -143,6 +143,16 @@ def test_claim_next_takes_the_oldest_queued_run_within_the_shared_limit(store):
     assert store.claim_next(pid=20, max_active=2) == second and store.claim_next(pid=20) is None
 
 
+def test_a_keyed_claim_takes_only_runs_queued_with_that_key(store):
+    """A worker that outlived its command claims with its worker key: a run queued by other code or settings
+    (or before keys were recorded) is not its, however long it has waited."""
+    other, unkeyed, mine = (store.create_run({"n": i}, worker_key=key) for i, key in enumerate(["b", None, "a"]))
+    assert store.claim_next(pid=1, worker_key="a") == mine
+    assert store.claim_next(pid=1, worker_key="a") is None
+    assert [r.id for r in store.queued()] == [other, unkeyed] and store.get(mine, owner=EVERYONE).worker_key == "a"
+    assert store.claim_next(pid=2) == other  # without a key, as before: the oldest
+
+
 def test_epochs_are_cleared_only_while_running(store):
     run_id = store.create_run({})
     store.claim(run_id)

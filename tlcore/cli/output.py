@@ -99,14 +99,16 @@ def _new_bar(r: RunRecord) -> tqdm:
 def ready_executor(store: RunStore) -> Iterator[Executor | None]:
     """The local executor, made before the data is checked: with `TLAB_STANDBY_WORKER` on (the default) it starts
     a worker at once, which imports torch and the model libraries while this process checks the data and queues
-    the run, and then takes the run: the two slow starts overlap instead of adding up. On leaving, a worker
-    still waiting for a run (a check failed) is stopped. None for a Ray cluster (its workers are its own, and
+    the run, and then takes the run: the two slow starts overlap instead of adding up. A worker that an earlier
+    command left waiting (`TLAB_WORKER_LINGER_S`, with the same code and settings) takes the run instead, and no
+    worker is started. On leaving, the worker stays that long for the next command (0: it is stopped if it still
+    waits, e.g. because the check failed). None for a Ray cluster (its workers are its own, and
     connecting before the check would only hold the cluster's lease meanwhile) or with the standby worker off:
     `wait_with_progress` makes the executor then, as before."""
     if executor_kind() != "local" or not settings.standby_worker():  # a bad TLAB_EXECUTOR is refused here
         yield None
         return
-    executor = make_executor(store, standby=True)
+    executor = make_executor(store, standby=True, linger_s=settings.worker_linger_s())
     try:
         executor.pump()
         yield executor

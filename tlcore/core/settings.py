@@ -60,6 +60,17 @@ def standby_worker() -> bool:
     return os.environ.get("TLAB_STANDBY_WORKER", "1").strip().lower() not in {"0", "false", "no", "off"}
 
 
+def worker_linger_s() -> float:
+    """`TLAB_WORKER_LINGER_S` (default 300): how long the worker a command line started stays, warm, after the
+    command is gone, for the next command's runs (queued with the same code and settings); `0`: it leaves with
+    its command."""
+    value = os.environ.get("TLAB_WORKER_LINGER_S", "").strip()
+    try:
+        return max(0.0, float(value)) if value else 300.0
+    except ValueError:
+        return 300.0
+
+
 def weights_mirror() -> str | None:
     """Base URL that serves torch hub checkpoints by file name instead of download.pytorch.org
     (`TLAB_WEIGHTS_MIRROR`, for hosts behind a firewall); None to use the library's own URL."""

@@ -21,6 +21,7 @@ from tlcore.experiments.workspaces import data_label
 from tlcore.models import availability, get_spec
 from tlcore.runs.store import RunRecord, RunStore
 from tlcore.runs.tracking import open_group
+from tlcore.runs.worker_key import worker_key
 from tlcore.train import Prepared, prepare
 
 
@@ -74,7 +75,7 @@ def submit(store: RunStore, config: TrainConfig, *, group_id: str | None = None,
 def _queue(store: RunStore, config: TrainConfig, *, group_id: str | None, name: str, owner: str) -> str:
     config = queueable(store, config, owner)
     name = name or run_name(display_name(store, config, owner), config)
-    return store.create_run(config.to_dict(), group_id=group_id, owner=owner, name=name)
+    return store.create_run(config.to_dict(), group_id=group_id, owner=owner, name=name, worker_key=worker_key())
 
 
 def run_name(title: str, config: TrainConfig) -> str:

@@ -9,73 +9,36 @@ dispatcher tracks *processes* and asks the store which run each is on (`runs.pid
 or to record why a run ended when its process dies. With `standby=True` one worker is started before any run
 is queued and kept there: in the app it waits with torch and the model libraries imported, so the first run
 after a server start begins at once instead of after a worker start; in the command line it imports while
-the command checks the data.
+the command checks the data, and with `linger_s` it stays that long after the command, for the next command's
+runs: a later dispatcher sees it waiting (`processes.waiting_workers`) and leaves it the runs queued with its key.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-
-import psutil
 
 from tlcore.runs.capacity import default_max_workers
 from tlcore.runs.paths import discard_artifacts, heartbeat_path, log_path
 from tlcore.runs.priority import lower_priority
+from tlcore.runs.processes import describe_exit, is_worker_alive, runs_by_pid, waiting_workers
 from tlcore.runs.pumping import PumpLoop
 from tlcore.runs.store import EVERYONE, RunRecord, RunStore, Scope
+from tlcore.runs.worker_key import worker_key
 from tlcore.train.device import cuda_device_count
 
 log = logging.getLogger("tlcore.jobs")
 STANDBY = "--standby"  # the worker's argument for "no run yet: wait for one" (tlcore.runs.worker)
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
-# A run's `started` is set after its worker process exists; allow for clock steps between the two clocks
-# (psutil derives a process's start from boot time) before calling a younger process with its pid a stranger.
-PID_CLOCK_SLACK_S = 60.0
 STANDBY_RESPAWN_S = 30.0  # a standby worker that keeps dying is started again at most this often
 STANDBY_WARMUP_S = 300.0  # how long a new standby worker may import before its first heartbeat
-EXEC_GRACE_S = 5.0  # a process forked this recently may not have exec'd `python -m tlcore.runs.worker` yet
-
-
-def is_worker_alive(pid: int, since: float | None = None) -> bool:
-    """True if `pid` is a live `tlcore.runs.worker` process that already existed at time `since` (when the run
-    was handed to it). A warm worker runs several runs in turn, so the run id is not in its command line;
-    a reused pid belongs to another program, or to a process started after the run's worker died."""
-    try:
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        if since is not None and proc.create_time() > since + PID_CLOCK_SLACK_S:
-            return False
-        return "tlcore.runs.worker" in proc.cmdline() or time.time() - proc.create_time() < EXEC_GRACE_S
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.AccessDenied:  # a hardened /proc hides other users' processes: assume it is ours
-        return True
-
-
-def describe_exit(code: int) -> str:
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit status {code}"
-
-
-def runs_by_pid(runs: Iterable[RunRecord]) -> dict[int, list[RunRecord]]:
-    grouped: dict[int, list[RunRecord]] = {}
-    for run in runs:
-        if run.pid:
-            grouped.setdefault(run.pid, []).append(run)
-    return grouped
 
 
 class Dispatcher(PumpLoop):
@@ -85,7 +48,7 @@ class Dispatcher(PumpLoop):
 
     def __init__(self, store: RunStore, *, max_workers: int | None = None, cancel_grace_s: float = 10.0,
                  recover_every_s: float = 5.0, idle_grace_s: float = 10.0, python: str = sys.executable,
-                 standby: bool = False, standby_stale_s: float = 60.0) -> None:
+                 standby: bool = False, standby_stale_s: float = 60.0, linger_s: float = 0.0) -> None:
         self.store = store
         self.max_workers = max_workers or default_max_workers()
         self.cancel_grace_s = cancel_grace_s
@@ -99,6 +62,8 @@ class Dispatcher(PumpLoop):
         # started with no run, idle by design until they claim one: pid → when last seen well (wall clock)
         self._standby_pids: dict[int, float] = {}
         self.standby_stale_s = standby_stale_s
+        self.linger_s = linger_s  # how long our standby worker stays after this process is gone
+        self.key = worker_key() if standby else None  # what a waiting worker needs to take our runs
         self._standby_started = float("-inf")
         self.recover_every_s = recover_every_s
         self._last_recover = float("-inf")
@@ -130,22 +95,30 @@ class Dispatcher(PumpLoop):
             active = self.store.active_runs(executor="local")  # a Ray run's pid is a process on another node
             self._enforce_cancels(runs_by_pid(active))
             self._drop_hung_standby(runs_by_pid(active))
-            self._start_queued(active)
-            if (self.standby and not self._procs and len(active) < self.max_workers
+            waiting = waiting_workers(exclude={*self._procs, *runs_by_pid(active)})  # others' workers with no run
+            self._start_queued(active, waiting)
+            if (self.standby and not self._procs and len(active) < self.max_workers and self.key not in waiting.values()
                     and time.monotonic() - self._standby_started >= STANDBY_RESPAWN_S):
                 self._standby_started = time.monotonic()
                 self._spawn(None)
 
-    def _start_queued(self, active: list[RunRecord]) -> None:
+    def _start_queued(self, active: list[RunRecord], waiting: dict[int, str]) -> None:
         """Fill free slots in FIFO order. The active runs count the busy slots, and our workers between two runs
         or on standby count too: the first queued runs are theirs (they claim them themselves: starting another
-        process for one would waste the warm one), the next fill the slots left. A run such a worker has not
+        process for one would waste the warm one), the next fill the slots left. So do `waiting` workers another
+        process left (pid → key): each is left the first run queued with its key. A run such a worker has not
         taken within `standby_stale_s` of being queued (the worker is slow or stuck) goes to a free slot."""
-        idle = self._idle_workers(runs_by_pid(active))
-        free = self.max_workers - len(active) - idle
-        now = time.time()
-        startable = [run for k, run in enumerate(self.store.queued())
-                     if k >= idle or now - run.created > self.standby_stale_s]
+        idle, theirs = self._idle_workers(runs_by_pid(active)), Counter(waiting.values())
+        free, now, startable = self.max_workers - len(active) - idle, time.time(), []
+        for run in self.store.queued():
+            fresh = now - run.created <= self.standby_stale_s
+            if fresh and idle > 0:
+                idle -= 1  # one of our warm workers takes it
+            elif fresh and theirs[run.worker_key] > 0:
+                theirs[run.worker_key] -= 1  # a waiting worker another command left takes it, in a slot of ours
+                free -= 1
+            else:
+                startable.append(run)
         for run in startable[:max(0, free)]:
             if not self.store.claim(run.id, max_active=self.max_workers):
                 return  # a worker or another dispatcher took it, or filled the last slot: look again next pump
@@ -183,7 +156,8 @@ class Dispatcher(PumpLoop):
     def _spawn(self, run_id: str | None) -> None:
         """A worker for `run_id` (already claimed), or with None a standby worker that claims runs itself."""
         env = dict(os.environ, TLAB_MAX_WORKERS=str(self.max_workers),  # the limit its next claims respect
-                   TLAB_STANDBY_PARENT=str(os.getpid()))  # a standby worker leaves when this process is gone
+                   TLAB_STANDBY_PARENT=str(os.getpid()),  # a standby worker leaves when this process is gone…
+                   TLAB_WORKER_LINGER_S=str(self.linger_s))  # …or that much later
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
         gpu = self._free_gpu()
         if gpu is not None:
@@ -257,10 +231,12 @@ class Dispatcher(PumpLoop):
         self._cancel_seen = seen
 
     def stop(self) -> None:
-        """Stop pumping; a standby worker that is still waiting for a run is stopped too (one on a run finishes
-        it and then leaves, as its server is gone)."""
+        """Stop pumping; a standby worker that is still waiting for a run is stopped too, unless it is to linger
+        (one on a run finishes it and then leaves, as its server is gone, or lingers)."""
         self.standby = False
         self.stop_pumping()
+        if self.linger_s > 0:
+            return
         with self._lock:
             busy = set(runs_by_pid(self.store.active_runs(executor="local")))
             for pid in set(self._standby_pids) - busy:

@@ -1,5 +1,6 @@
 """Worker process: `python -m tlcore.runs.worker RUN_ID` trains a queued run and writes everything to the store;
-`python -m tlcore.runs.worker --standby` starts with no run and waits, warm, for the next one to be queued.
+`python -m tlcore.runs.worker --standby` starts with no run and waits, warm, for the next one to be queued (with
+`TLAB_WORKER_LINGER_S`, also for a while after the command that started it is gone: see `Tenure`).
 
 Then it stays warm: it claims the next queued run itself (within the dispatcher's limit passed in
 `TLAB_MAX_WORKERS`) and runs it in the same process, until the queue is empty or `TLAB_WORKER_MAX_RUNS`
@@ -28,7 +29,9 @@ from tlcore.runs.execute import execute
 from tlcore.runs.memory import release_memory
 from tlcore.runs.paths import heartbeat_path, log_path
 from tlcore.runs.priority import lower_priority
+from tlcore.runs.processes import beat
 from tlcore.runs.store import RunStore
+from tlcore.runs.worker_key import worker_key
 
 log = logging.getLogger("tlcore.runs")
 DEFAULT_MAX_RUNS = 50
@@ -82,36 +85,62 @@ def warm_up(name: str) -> None:
         log.info("standby: %s not imported (%s)", name, exc)
 
 
-def standby(store: RunStore, *, max_active: int, max_runs: int, parent: int,
+class Tenure:
+    """How long a standby worker stays and which runs it takes: any queued run while `parent` (the server or the
+    command that started it) is there; after that, for `linger_s` seconds since its last run, only runs queued
+    with its own worker key (the same code and settings), and only while its run store is there."""
+
+    def __init__(self, store: RunStore, parent: int, linger_s: float) -> None:
+        self.store, self.parent, self.linger_s = store, parent, linger_s
+        self.key = worker_key()  # the code on disk now: the code this process imports
+        self.idle_since: float | None = None
+
+    def attached(self) -> bool:
+        return os.getppid() == self.parent
+
+    def stays(self) -> bool:
+        if self.attached():
+            return True
+        self.idle_since = self.idle_since or time.monotonic()
+        return time.monotonic() - self.idle_since < self.linger_s and self.store.path.exists()
+
+    def claim(self, max_active: int) -> str | None:
+        return self.store.claim_next(os.getpid(), max_active, worker_key=None if self.attached() else self.key)
+
+    def worked(self) -> None:
+        self.idle_since = None
+
+
+def standby(store: RunStore, *, max_active: int, max_runs: int, parent: int, linger_s: float = 0.0,
             poll_s: float = STANDBY_POLL_S) -> list[str]:
     """Import the libraries runs need one by one, looking for a queued run between two imports (a run queued
     meanwhile, e.g. by the command line that started this worker before checking its data, starts at once and
     imports only what it needs); then wait, claim each run as it is queued and run the chain from it, until
     `max_runs` runs are done. Stops when `parent`, the process that started it (the server, or the command),
-    is gone: at once while it waits, after the run it is on otherwise (it takes no further one). `parent`
-    comes from the dispatcher, not from `os.getppid()` here: a parent that died while this process was still
-    starting would otherwise go unseen. The heartbeat starts once the imports are done (until then the
-    dispatcher allows STANDBY_WARMUP_S)."""
+    is gone: at once while it waits, after the run it is on otherwise (it takes no further one); with
+    `linger_s`, that much later (see `Tenure`). `parent` comes from the dispatcher, not from `os.getppid()`
+    here: a parent that died while this process was still starting would otherwise go unseen. The heartbeat
+    starts once the imports are done (until then the dispatcher allows STANDBY_WARMUP_S)."""
     statuses, started, pending = [], time.monotonic(), list(WARM_MODULES)
     print(f"standby worker {os.getpid()}: started", file=sys.stderr, flush=True)
-    heartbeat = heartbeat_path(os.getpid())
-    heartbeat.parent.mkdir(parents=True, exist_ok=True)
+    tenure = Tenure(store, parent, linger_s)
     try:
-        while len(statuses) < max_runs and os.getppid() == parent:
-            run_id = store.claim_next(os.getpid(), max_active)
+        while len(statuses) < max_runs and tenure.stays():
+            run_id = tenure.claim(max_active)
             if run_id is not None:
                 statuses += run_chain(store, run_id, max_active=max_active, max_runs=max_runs - len(statuses),
                                       parent=parent)
+                tenure.worked()
             elif pending:
                 warm_up(pending.pop(0))
                 if not pending:
                     print(f"standby worker {os.getpid()}: ready after {time.monotonic() - started:.1f} s",
                           file=sys.stderr, flush=True)
             else:
-                heartbeat.touch()  # "waiting, not hung": the dispatcher replaces a standby worker that stops this
+                beat(os.getpid(), tenure.key)  # "waiting, not hung": the dispatcher replaces one that stops this
                 time.sleep(poll_s)
     finally:
-        heartbeat.unlink(missing_ok=True)
+        heartbeat_path(os.getpid()).unlink(missing_ok=True)
     return statuses
 
 
@@ -126,7 +155,8 @@ def main(argv: list[str]) -> int:
     store, max_active = RunStore(), default_max_workers()
     if argv[0] == STANDBY:
         parent = int(os.environ.get("TLAB_STANDBY_PARENT") or os.getppid())
-        statuses = standby(store, max_active=max_active, max_runs=max_runs, parent=parent)
+        statuses = standby(store, max_active=max_active, max_runs=max_runs, parent=parent,
+                           linger_s=float(os.environ.get("TLAB_WORKER_LINGER_S") or 0))
     else:
         statuses = run_chain(store, argv[0], max_active=max_active, max_runs=max_runs)
     return 0 if all(s in ("succeeded", "cancelled") for s in statuses) else 1

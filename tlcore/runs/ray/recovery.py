@@ -10,7 +10,7 @@ from typing import Any
 import ray
 from ray.exceptions import RayActorError
 
-from tlcore.runs.dispatch import is_worker_alive
+from tlcore.runs.processes import is_worker_alive
 from tlcore.runs.ray.actor import RunPayload
 from tlcore.runs.ray.calls import first_line
 from tlcore.runs.ray.core import RayCore

@@ -84,6 +84,9 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], Callable[[], None] | None]
         run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, attempt INTEGER NOT NULL, node TEXT,
         ended TEXT, PRIMARY KEY (run_id, attempt));
     """,
+    # 8: what a run expects of its worker (tlcore.runs.worker_key): a worker that outlived its command takes only
+    # runs queued with its own code and settings
+    "ALTER TABLE runs ADD COLUMN worker_key TEXT",
 ]
 
 

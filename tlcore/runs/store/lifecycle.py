@@ -29,16 +29,19 @@ class Lifecycle(Database):
                             params)
         return cur.rowcount == 1
 
-    def claim_next(self, pid: int, max_active: int | None = None) -> str | None:
+    def claim_next(self, pid: int, max_active: int | None = None, worker_key: str | None = None) -> str | None:
         """The next queued run (round-robin between workspaces, see `runs.round_robin`) → starting under `pid`,
         in one statement (a warm worker taking its next run); None when the queue is empty or `max_active` runs
-        are already starting or running."""
+        are already starting or running. With `worker_key`, only a run queued with that key (a worker that
+        outlived its command takes only runs queued with its own code and settings)."""
+        keyed = "" if worker_key is None else " AND q.worker_key=?"
         limit = "" if max_active is None else f" AND {_BUSY} < ?"
-        params = (time.time(), pid) + (() if max_active is None else (max_active,))
+        params = ((time.time(), pid) + (() if worker_key is None else (worker_key,))
+                  + (() if max_active is None else (max_active,)))
         with self._transaction() as conn:
             rows = conn.execute(
                 "UPDATE runs SET status='starting', started=?, pid=? WHERE status='queued' AND id=(SELECT q.id FROM "
-                f"runs q LEFT JOIN {LAST_START} s ON s.owner = q.owner WHERE q.status='queued' "
+                f"runs q LEFT JOIN {LAST_START} s ON s.owner = q.owner WHERE q.status='queued'{keyed} "
                 f"ORDER BY COALESCE(s.last, 0), q.created, q.id LIMIT 1){limit} RETURNING id, owner", params).fetchall()
             if rows:
                 took_turn(conn, rows[0]["owner"], params[0])

@@ -58,6 +58,7 @@ class RunRecord:
     result: dict[str, Any] | None
     executor: str = "local"  # what started it: "local" (a worker process here) or "ray" (a node of a cluster)
     node: str | None = None  # the machine it ran on (a host name, or a Ray node's address)
+    worker_key: str | None = None  # the code and settings it was queued with (tlcore.runs.worker_key)
 
     @property
     def is_final(self) -> bool:

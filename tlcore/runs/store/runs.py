@@ -40,12 +40,12 @@ def round_robin(queued: list[RunRecord], last_start: dict[str, float]) -> list[R
 
 class RunQueries(Database):
     def create_run(self, config: dict[str, Any], *, owner: str = "", group_id: str | None = None,
-                   name: str = "") -> str:
-        """Queue a run for the workspace `owner` ("" is the command line's)."""
+                   name: str = "", worker_key: str | None = None) -> str:
+        """Queue a run for the workspace `owner` ("" is the command line's); `worker_key`: see `claim_next`."""
         run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-        self._execute("INSERT INTO runs (id, name, group_id, owner, status, config, created) "
-                      "VALUES (?, ?, ?, ?, 'queued', ?, ?)",
-                      (run_id, name, group_id, owner, json.dumps(config, sort_keys=True), time.time()))
+        self._execute("INSERT INTO runs (id, name, group_id, owner, status, config, created, worker_key) "
+                      "VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
+                      (run_id, name, group_id, owner, json.dumps(config, sort_keys=True), time.time(), worker_key))
         return run_id
 
     def get(self, run_id: str, *, owner: Scope) -> RunRecord | None:
