@@ -129,7 +129,7 @@ def wait_with_progress(store: RunStore, run_ids: list[str], executor: Executor |
             raise
     bars = _Bars()
     try:
-        return executor.wait(run_ids, on_poll=bars.update)
+        return executor.wait(run_ids, poll_s=0.2, on_poll=bars.update)  # a few SQLite reads: shows a result at once
     except KeyboardInterrupt:
         for run_id in run_ids:
             store.request_cancel(run_id, owner=EVERYONE)
