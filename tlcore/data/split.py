@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tlcore.core.errors import ConfigError, DataError
+from tlcore.data import split_cache
 from tlcore.data.dataset import Dataset, class_errors
 
 
@@ -102,6 +103,15 @@ def make_split(ds: Dataset, *, seed: int = 0, val_fraction: float = 0.15, test_f
     Honours `ds.given_split` (train/val/test folders); a missing val or test part is carved from train.
     """
     _check(ds, val_fraction, test_fraction)
+    key = split_cache.split_key(ds.fingerprint, ds.given_split, seed, (val_fraction, test_fraction))
+    if (stored := split_cache.load(key)) is not None:
+        return Split.from_dict(stored)
+    split = _compute(ds, seed, val_fraction, test_fraction)
+    split_cache.save(key, split.to_dict())
+    return split
+
+
+def _compute(ds: Dataset, seed: int, val_fraction: float, test_fraction: float) -> Split:
     labels = ds.labels
     if ds.given_split is not None:
         train, val, test = _given(ds, seed, val_fraction, test_fraction)
