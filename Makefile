@@ -45,8 +45,12 @@ browser:
 run: install data
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
+# Two passes. Most tests wait on worker processes that import torch (one core each): they run on two pytest
+# workers (pytest-xdist, a module's tests together so that its fixtures are made once). The tests that drive
+# Chromium against a real server or start the Ray cluster on fixed loopback addresses then run on their own.
 test: install data browser lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --maxprocesses 2 --dist loadscope -m "not browser and not ray"
+	$(PY) -m pytest -m "browser or ray"
 
 lint: install
 	$(PY) -m ruff check .

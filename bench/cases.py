@@ -40,7 +40,7 @@ CASES = {
     "vision": Case("vision", "tux-photos", "mobilenet_v2", TUTORIAL_EPOCHS),
     "text": Case("text", "rotten-tomatoes", "minilm-l6", TRAINER_EPOCHS),
 }
-QUICK = {"vision": {"epochs": 2, "per_class": 16}, "text": {"epochs": 1, "per_class": 80}}
+QUICK = {"vision": {"epochs": 2, "per_class": 12}, "text": {"epochs": 1, "per_class": 40}}
 
 
 def case_for(name: str, quick: bool) -> Case:

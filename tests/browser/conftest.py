@@ -13,7 +13,7 @@ def served(tmp_path_factory):
     """(url, data directory) of the real Streamlit server, started once for the session."""
     chromium_or_skip()
     data_dir = tmp_path_factory.mktemp("browser-data")
-    # Runs started from the app stop training after 30 s (keeping their best epoch): the demo's six runs then
+    # Runs started from the app stop training after 10 s (keeping their best epoch): the demo's six runs then
     # fit a shared, busy CPU; what these tests check does not depend on how long a run trained.
-    with serve_app(data_dir, TLAB_APP_RUN_SECONDS="30", TLAB_STANDBY_WORKER="1") as (url, _):
+    with serve_app(data_dir, TLAB_APP_RUN_SECONDS="10", TLAB_STANDBY_WORKER="1") as (url, _):
         yield url, data_dir

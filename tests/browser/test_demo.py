@@ -23,7 +23,7 @@ from tests.support.browser import chromium_or_skip
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 DEMO_SHOTS = SHOTS / "demo"
-DEMO_TIMEOUT_MS = 1_500_000  # 6 runs (3 of them capped at 30 s of training) on a shared, busy 2-core CPU
+DEMO_TIMEOUT_MS = 1_500_000  # 6 runs (3 of them capped at 10 s of training) on a shared, busy 2-core CPU
 WIDTHS = {"phone": (390, 844), "desktop": (1280, 900)}
 CHARTS = ("curves_epoch", "final", "gain", "cost")
 

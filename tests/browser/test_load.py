@@ -260,7 +260,8 @@ def test_ten_browser_sessions_share_one_server_fairly_and_privately(tmp_path):
     data_dir = tmp_path / "load-data"
     data_dir.mkdir()
     started = time.monotonic()
-    with serve_app(data_dir, TLAB_MAX_WORKERS="1", TLAB_WORKER_NICE="19") as (url, server):
+    # one thread per run: the long run that holds the worker then leaves a core to the server and the browser
+    with serve_app(data_dir, TLAB_MAX_WORKERS="1", TLAB_WORKER_NICE="19", TLAB_TORCH_THREADS="1") as (url, server):
         store = RunStore(data_dir / "runs.sqlite3")
         sessions: list[Session] = []
         with MemoryWatch(server.pid) as memory:
