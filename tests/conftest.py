@@ -15,7 +15,7 @@ os.environ.setdefault("TLAB_WORKER_NICE", "0")
 os.environ.setdefault("TLAB_STANDBY_WORKER", "0")
 # A command's worker leaves with it (outside the tests it waits 300 s for the next command): the tests that
 # check the waiting worker set this themselves.
-os.environ.setdefault("TLAB_WORKER_LINGER_S", "0")
+os.environ["TLAB_WORKER_LINGER_S"] = "0"
 if os.environ.get("PYTEST_XDIST_WORKER"):  # test processes share the cores (make test): one thread each, so that
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TLAB_TORCH_THREADS"):  # their threads do not fight
         os.environ.setdefault(name, "1")

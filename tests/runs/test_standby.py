@@ -125,19 +125,20 @@ def test_with_a_free_slot_a_queued_run_waits_for_the_standby_worker_only_so_long
         assert sorted(dispatcher.worker_pids) == sorted([standby, record.pid])
 
 
-def test_a_worker_left_by_a_command_takes_only_its_own_kind_of_run_and_leaves_when_idle(tmp_path, monkeypatch,
-                                                                                        tiny_image_folder):
+def test_a_worker_left_by_a_command_takes_only_its_own_kind_of_run_and_ctrl_c_stops_it(tmp_path, monkeypatch,
+                                                                                       tiny_image_folder):
     """A stand-in command starts a standby worker that lingers (`linger_s`), waits until it is ready and exits.
-    The next dispatcher starts no worker of its own and leaves the run to the waiting one; a run queued with other
-    code or settings (another worker key) is not taken by it; once idle for `linger_s`, it leaves."""
+    The next command's dispatcher starts no worker of its own and leaves the run to the waiting one; a run queued
+    with other code or settings (another worker key) is not taken by it; Ctrl-C on a run it is on (the
+    command's `terminate_all`) stops that process and ends the run cancelled."""
     monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
     command = subprocess.Popen(
         [sys.executable, "-c", "import os, sys; from tlcore.runs import Dispatcher, RunStore; "
-         "d = Dispatcher(RunStore(), max_workers=1, standby=True, linger_s=10); d.pump(); "
+         "d = Dispatcher(RunStore(), max_workers=1, standby=True, linger_s=120); d.pump(); "
          "print(d.worker_pids[0], flush=True); sys.stdin.read(); d.stop(); os._exit(0)"],
         cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     left = psutil.Process(int(command.stdout.readline()))
-    store, dispatcher = RunStore(), Dispatcher(RunStore(), max_workers=1, standby=True)
+    store, dispatcher = RunStore(), Dispatcher(RunStore(), max_workers=1, standby=True, linger_s=120)
     try:
         _ready()
         command.communicate(timeout=30)  # the command ends; its worker stays
@@ -150,11 +151,34 @@ def test_a_worker_left_by_a_command_takes_only_its_own_kind_of_run_and_leaves_wh
         record = store.get(mine, owner=EVERYONE)
         assert record.status == "succeeded" and record.pid == left.pid and dispatcher.worker_pids == [], record
         other = store.create_run(tiny_config(tiny_image_folder).to_dict(), worker_key="other code or settings")
-        left.wait(timeout=60)  # idle for 10 s: it leaves
-        assert store.get(other, owner=EVERYONE).status == "queued"
-        assert not list((tmp_path / "workers").glob("*.alive"))
+        time.sleep(2.0)  # eight polls of the waiting worker
+        assert store.get(other, owner=EVERYONE).status == "queued" and left.is_running()
+        store.request_cancel(other, owner=EVERYONE)
+        long = store.create_run(tiny_config(tiny_image_folder, strategy="scratch", epochs=1000, patience=0).to_dict(),
+                                worker_key=worker_key())
+        pump_until(lambda: store.get(long, owner=EVERYONE).status == "running", dispatcher, timeout_s=60)
+        dispatcher.terminate_all([long])  # Ctrl-C in the command whose run it is
+        assert not left.is_running() or left.status() == psutil.STATUS_ZOMBIE
+        assert store.get(long, owner=EVERYONE).status == "cancelled"
     finally:
         command.kill()
         dispatcher.terminate_all()
         if left.is_running():
             left.kill()
+
+
+def test_a_worker_whose_command_is_gone_takes_only_its_key_and_leaves_after_waiting_so_long(tmp_path, monkeypatch):
+    from tlcore.runs.worker import Tenure
+
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
+    store = RunStore()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    tenure = Tenure(store, parent=gone.pid, linger_s=0.5)
+    other = store.create_run({"n": 0}, worker_key="other code or settings")
+    mine = store.create_run({"n": 1}, worker_key=tenure.key)
+    assert tenure.stays() and tenure.claim(max_active=1) == mine and tenure.claim(max_active=2) is None
+    tenure.worked()
+    time.sleep(0.6)
+    assert not tenure.stays() and store.get(other, owner=EVERYONE).status == "queued"
+    assert Tenure(store, parent=os.getppid(), linger_s=0).stays()  # its command is there: it stays

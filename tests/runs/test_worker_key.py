@@ -20,6 +20,9 @@ def test_the_key_follows_the_code_and_the_settings_not_the_process(tmp_path):
     assert worker_key(per_process, package) == key
     assert worker_key(dict(env, TLAB_FEATURE_BACKEND="torch"), package) != key
     assert worker_key(dict(env, HF_HUB_OFFLINE="1"), package) != key
+    assert worker_key(dict(env, TLAB_EXECUTOR="ray"), package) != key  # a Ray run never trains on a local worker
+    assert worker_key(dict(env, CUDA_VISIBLE_DEVICES="1"), package) != key  # the command asked for that GPU
+    assert worker_key(dict(env, CUDA_VISIBLE_DEVICES="1", TLAB_ASSIGNED_GPU="1"), package) == key  # a dispatcher's
     source = package / "runs" / "worker.py"
     source.write_text(source.read_text() + "\n# an edit\n")
     assert worker_key(env, package) != key

@@ -105,7 +105,10 @@ def make_split(ds: Dataset, *, seed: int = 0, val_fraction: float = 0.15, test_f
     _check(ds, val_fraction, test_fraction)
     key = split_cache.split_key(ds.fingerprint, ds.given_split, seed, (val_fraction, test_fraction))
     if (stored := split_cache.load(key)) is not None:
-        return Split.from_dict(stored)
+        try:
+            return Split.from_dict(stored)
+        except (KeyError, TypeError, ValueError):  # a damaged file: split again
+            pass
     split = _compute(ds, seed, val_fraction, test_fraction)
     split_cache.save(key, split.to_dict())
     return split

@@ -17,13 +17,20 @@ from tlcore.core import settings
 SPLITTING_CODE = Path(__file__).with_name("split.py")
 
 
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "none"
+
+
 def split_key(fingerprint: str, given_split: Any, seed: int, fractions: tuple[float, float]) -> str:
     try:
-        sklearn = metadata.version("scikit-learn")
-    except metadata.PackageNotFoundError:
-        sklearn = "none"
-    parts = [fingerprint, repr(given_split), str(seed), repr(fractions), sklearn,
-             hashlib.sha256(SPLITTING_CODE.read_bytes()).hexdigest()]
+        code = hashlib.sha256(SPLITTING_CODE.read_bytes()).hexdigest()
+    except OSError:  # installed without its source: key on the package version instead
+        code = _version("transfer-lab")
+    parts = [fingerprint, repr(given_split), str(seed), repr(fractions), _version("scikit-learn"), _version("numpy"),
+             code]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
 
 
@@ -43,9 +50,10 @@ def save(key: str, split: dict) -> None:
     """Store a split atomically; a data directory that cannot be written only loses the shortcut."""
     path = _path(key)
     try:
+        text = json.dumps(split)
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as out:
-            json.dump(split, out)
+            out.write(text)
         os.replace(out.name, path)
-    except OSError:
+    except (OSError, TypeError, ValueError):
         return

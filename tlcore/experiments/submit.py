@@ -75,7 +75,9 @@ def submit(store: RunStore, config: TrainConfig, *, group_id: str | None = None,
 def _queue(store: RunStore, config: TrainConfig, *, group_id: str | None, name: str, owner: str) -> str:
     config = queueable(store, config, owner)
     name = name or run_name(display_name(store, config, owner), config)
-    return store.create_run(config.to_dict(), group_id=group_id, owner=owner, name=name, worker_key=worker_key())
+    # the command line's runs ("" owner) may go to a worker an earlier command left waiting; the app's never do
+    key = worker_key() if not owner else None
+    return store.create_run(config.to_dict(), group_id=group_id, owner=owner, name=name, worker_key=key)
 
 
 def run_name(title: str, config: TrainConfig) -> str:

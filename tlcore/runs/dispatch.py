@@ -28,7 +28,7 @@ from pathlib import Path
 from tlcore.runs.capacity import default_max_workers
 from tlcore.runs.paths import discard_artifacts, heartbeat_path, log_path
 from tlcore.runs.priority import lower_priority
-from tlcore.runs.processes import describe_exit, is_worker_alive, runs_by_pid, waiting_workers
+from tlcore.runs.processes import describe_exit, is_worker_alive, runs_by_pid, stop_process, waiting_workers
 from tlcore.runs.pumping import PumpLoop
 from tlcore.runs.store import EVERYONE, RunRecord, RunStore, Scope
 from tlcore.runs.worker_key import worker_key
@@ -65,6 +65,7 @@ class Dispatcher(PumpLoop):
         self.linger_s = linger_s  # how long our standby worker stays after this process is gone
         self.key = worker_key() if standby else None  # what a waiting worker needs to take our runs
         self._standby_started = float("-inf")
+        self._pumped = False
         self.recover_every_s = recover_every_s
         self._last_recover = float("-inf")
         self._lock = threading.Lock()
@@ -95,12 +96,22 @@ class Dispatcher(PumpLoop):
             active = self.store.active_runs(executor="local")  # a Ray run's pid is a process on another node
             self._enforce_cancels(runs_by_pid(active))
             self._drop_hung_standby(runs_by_pid(active))
-            waiting = waiting_workers(exclude={*self._procs, *runs_by_pid(active)})  # others' workers with no run
+            # workers another command left waiting (only a command's dispatcher uses them: see `linger_s`)
+            waiting = waiting_workers(exclude={*self._procs, *runs_by_pid(active)}) if self.linger_s > 0 else {}
             self._start_queued(active, waiting)
-            if (self.standby and not self._procs and len(active) < self.max_workers and self.key not in waiting.values()
-                    and time.monotonic() - self._standby_started >= STANDBY_RESPAWN_S):
+            if self._wants_standby(active, waiting):
                 self._standby_started = time.monotonic()
                 self._spawn(None)
+            self._pumped = True
+
+    def _wants_standby(self, active: list[RunRecord], waiting: dict[int, str]) -> bool:
+        """A standby worker, if none of ours is there, a slot is free and no worker with our key waits; a command
+        (`linger_s`) starts it at its first pump only, before its check: later, its run is taken or started."""
+        if not self.standby or self._procs or len(active) >= self.max_workers or self.key in waiting.values():
+            return False
+        if self.linger_s > 0 and self._pumped:
+            return False
+        return time.monotonic() - self._standby_started >= STANDBY_RESPAWN_S
 
     def _start_queued(self, active: list[RunRecord], waiting: dict[int, str]) -> None:
         """Fill free slots in FIFO order. The active runs count the busy slots, and our workers between two runs
@@ -161,7 +172,7 @@ class Dispatcher(PumpLoop):
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
         gpu = self._free_gpu()
         if gpu is not None:
-            env["CUDA_VISIBLE_DEVICES"] = gpu
+            env["CUDA_VISIBLE_DEVICES"], env["TLAB_ASSIGNED_GPU"] = gpu, "1"  # (not part of its worker key)
         try:
             path = log_path(run_id or "standby")
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -265,3 +276,16 @@ class Dispatcher(PumpLoop):
                     proc.kill()
                     proc.wait()
             self._reap()
+            if mine is not None:
+                self._stop_others_on(mine, by_pid)
+
+    def _stop_others_on(self, run_ids: set[str], by_pid: dict[int, list[RunRecord]]) -> None:
+        """The caller's runs on a worker another command left (ours to stop, not to reap): stop that process and
+        end its runs cancelled, as `_reap` does for our workers."""
+        for pid, runs in by_pid.items():
+            if pid in self._procs or not all(run.id in run_ids for run in runs) or not is_worker_alive(pid):
+                continue
+            stop_process(pid)
+            for run in runs:
+                discard_artifacts(run.id)
+                self.store.finish(run.id, "cancelled", error="Cancelled by the user.")

@@ -70,10 +70,22 @@ def waiting_workers(exclude: Iterable[int] = ()) -> dict[int, str]:
     return found
 
 
+def stop_process(pid: int, grace_s: float = 10.0) -> None:
+    """Terminate a process that is not our child (a worker another command left), killing it after `grace_s`."""
+    try:
+        proc = psutil.Process(pid)
+        proc.terminate()
+        proc.wait(timeout=grace_s)
+    except psutil.TimeoutExpired:
+        proc.kill()
+    except psutil.NoSuchProcess:
+        pass
+
+
 def beat(pid: int, key: str) -> None:
     """A waiting standby worker's heartbeat: the file holds its key; each beat moves its modification time."""
     path = heartbeat_path(pid)
-    if path.exists():
+    if path.exists() and path.stat().st_size:
         path.touch()
     else:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -100,6 +100,7 @@ class Tenure:
 
     def stays(self) -> bool:
         if self.attached():
+            self.idle_since = None  # the linger counts from the later of its command's end and its last run's
             return True
         self.idle_since = self.idle_since or time.monotonic()
         return time.monotonic() - self.idle_since < self.linger_s and self.store.path.exists()
@@ -108,7 +109,7 @@ class Tenure:
         return self.store.claim_next(os.getpid(), max_active, worker_key=None if self.attached() else self.key)
 
     def worked(self) -> None:
-        self.idle_since = None
+        self.idle_since = None if self.attached() else time.monotonic()
 
 
 def standby(store: RunStore, *, max_active: int, max_runs: int, parent: int, linger_s: float = 0.0,
@@ -131,6 +132,8 @@ def standby(store: RunStore, *, max_active: int, max_runs: int, parent: int, lin
                 statuses += run_chain(store, run_id, max_active=max_active, max_runs=max_runs - len(statuses),
                                       parent=parent)
                 tenure.worked()
+                release_memory()  # a worker that waits on holds no cached GPU memory
+                beat(os.getpid(), tenure.key)  # waiting again, at once
             elif pending:
                 warm_up(pending.pop(0))
                 if not pending:

@@ -18,8 +18,8 @@ PACKAGE = Path(__file__).resolve().parents[1]  # the tlcore package a fresh work
 # Variables that say how a worker is run, not what a run computes: the dispatcher sets some of them per
 # worker, and the data directory is the same by construction (the run is in its store).
 PER_PROCESS = frozenset({"TLAB_MAX_WORKERS", "TLAB_STANDBY_PARENT", "TLAB_STANDBY_WORKER", "TLAB_WORKER_LINGER_S",
-                         "TLAB_WORKER_MAX_RUNS", "TLAB_WORKER_NICE", "TLAB_DATA_DIR", "TLAB_EXECUTOR"})
-PREFIXES = ("TLAB_", "HF_", "TRANSFORMERS_", "TORCH_", "CUDA_", "OMP_", "MKL_")
+                         "TLAB_WORKER_MAX_RUNS", "TLAB_DATA_DIR", "TLAB_ASSIGNED_GPU"})
+PREFIXES = ("TLAB_", "HF_", "TRANSFORMERS_", "TORCH_", "PYTORCH_", "CUDA_", "CUBLAS_", "OMP_", "MKL_")
 
 
 def code_fingerprint(package: Path = PACKAGE) -> list[str]:
@@ -33,12 +33,14 @@ def code_fingerprint(package: Path = PACKAGE) -> list[str]:
 
 def installed_packages() -> list[str]:
     """The site-packages folders and their modification times: installing or removing a package changes them."""
-    folders = [Path(p) for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
-    return [f"{p}:{p.stat().st_mtime_ns}" for p in folders if p.is_dir()]
+    folders = {Path(p).resolve() for p in sys.path if p.rstrip("/").endswith(("site-packages", "dist-packages"))}
+    return [f"{p}:{p.stat().st_mtime_ns}" for p in sorted(folders) if p.is_dir()]  # a folder twice on the path: once
 
 
 def worker_key(env: Mapping[str, str] = os.environ, package: Path = PACKAGE) -> str:
-    """A short hash of the code, interpreter, packages and run-affecting environment of this process."""
-    settings = sorted(f"{k}={v}" for k, v in env.items() if k.startswith(PREFIXES) and k not in PER_PROCESS)
+    """A short hash of the code, interpreter, packages and run-affecting environment of this process. The GPU a
+    dispatcher gave its worker (`TLAB_ASSIGNED_GPU` set with `CUDA_VISIBLE_DEVICES`) is the worker's, not a run's."""
+    skip = PER_PROCESS | ({"CUDA_VISIBLE_DEVICES"} if env.get("TLAB_ASSIGNED_GPU") else set())
+    settings = sorted(f"{k}={v}" for k, v in env.items() if k.startswith(PREFIXES) and k not in skip)
     parts = [sys.executable, str(package), *code_fingerprint(package), *installed_packages(), *settings]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
