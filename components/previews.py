@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -25,15 +27,24 @@ def sample_per_class(ds: Dataset, per_class: int, seed: int = 0) -> dict[str, li
     return out
 
 
+def _jpeg(image: Image.Image | None) -> bytes | None:
+    if image is None:
+        return None
+    out = io.BytesIO()
+    image.convert("RGB").save(out, format="JPEG", quality=95)
+    return out.getvalue()
+
+
 @st.cache_data(max_entries=2_000, show_spinner=False)
-def _cached_thumbnail(path: str, side: int) -> Image.Image | None:
-    return images.thumbnail(path, side)
+def _cached_thumbnail(path: str, side: int) -> bytes | None:
+    return _jpeg(images.thumbnail(path, side))
 
 
-def thumbnail(ref, side: int = PREVIEW_SIDE) -> Image.Image | None:
-    """A preview (None: unreadable or too large to preview); files are cached by path (uploads live in a
-    content-addressed library, so a path never changes content) so reruns decode nothing again."""
-    return images.thumbnail(ref, side) if isinstance(ref, np.ndarray) else _cached_thumbnail(str(ref), side)
+def thumbnail(ref, side: int = PREVIEW_SIDE) -> bytes | None:
+    """A preview as JPEG bytes (None: unreadable or too large to preview). Files are cached by path (uploads
+    live in a content-addressed library, so a path never changes content), and as encoded bytes, which
+    `st.image` serves as they are: a rerun neither decodes nor encodes an image again."""
+    return _jpeg(images.thumbnail(ref, side)) if isinstance(ref, np.ndarray) else _cached_thumbnail(str(ref), side)
 
 
 def image_grid(ds: Dataset, per_class: int = 6, seed: int = 0) -> None:

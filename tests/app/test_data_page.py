@@ -136,3 +136,22 @@ def test_bad_upload_shows_plain_error_and_keeps_previous_dataset(at, name, data,
     assert "previous dataset, digits, is still active" in message
     assert at.session_state["data"] == "digits"
     assert at.subheader[0].value == "Active dataset: digits"
+
+
+def test_previews_are_small_jpegs_kept_encoded_across_reruns(tmp_path):
+    """The grid's thumbnails are cached as JPEG bytes (st.image serves those as they are): a file's second
+    preview is the first one's bytes, even once the file is gone; an in-memory image is encoded each time."""
+    import numpy as np
+
+    from components.previews import PREVIEW_SIDE, thumbnail
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.full((300, 400, 3), 90, np.uint8)).save(photo)
+    first = thumbnail(photo)
+    assert first is not None and first[:2] == b"\xff\xd8"  # a JPEG
+    with Image.open(io.BytesIO(first)) as im:
+        assert max(im.size) == PREVIEW_SIDE and im.mode == "RGB"
+    photo.unlink()
+    assert thumbnail(photo) == first  # a rerun: nothing read, decoded or encoded again
+    digit = thumbnail(np.eye(8, dtype=np.uint8) * 255)
+    assert digit is not None and digit[:2] == b"\xff\xd8"
