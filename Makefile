@@ -48,9 +48,11 @@ run: install data
 # Two passes. Most tests wait on worker processes that import torch (one core each): they run on two pytest
 # workers (pytest-xdist, a module's tests together so that its fixtures are made once). The tests that drive
 # Chromium against a real server or start the Ray cluster on fixed loopback addresses then run on their own.
+# The second pass runs even when the first failed, so one run shows every failure; either failing fails `test`.
 test: install data browser lint
-	$(PY) -m pytest -n auto --maxprocesses 2 --dist loadscope -m "not browser and not ray"
-	$(PY) -m pytest -m "browser or ray"
+	$(PY) -m pytest -n auto --maxprocesses 2 --dist loadscope -m "not browser and not ray"; first=$$?; \
+	$(PY) -m pytest -m "browser or ray"; second=$$?; \
+	echo "make test: first pass exit $$first, second pass exit $$second"; [ $$first = 0 ] && [ $$second = 0 ]
 
 lint: install
 	$(PY) -m ruff check .
