@@ -56,7 +56,7 @@ def test_ray_settings_come_from_the_environment_with_plain_errors():
 
 class _FlakyHead:
     """Ray's `init` as a driver sees it when the head's fork of its Ray Client server dies (ray-project/ray#63202):
-    a race in Ray's head that no test can provoke on demand (4 of 58 connects here), hence this stand-in; the
+    a race in Ray's head that no test can provoke on demand (7 of 93 connects here), hence this stand-in; the
     real path runs in tests/runs/test_ray_cluster.py, whose second server connects through `ray://`."""
 
     def __init__(self, failures: list[str]):

@@ -90,7 +90,7 @@ CLIENT_SERVER_DIED = ("Starting Ray client server failed", "Proxy failed to Conn
 def _init(ray: Any, kwargs: dict[str, Any]) -> None:
     """`ray.init`, tried again when Ray Client's head could not start this driver's own server: the head forks
     it from a process busy in gRPC, and the child sometimes dies before it runs (ray-project/ray#63202, open;
-    about one connect in fifteen there, and as often here: 4 of 58). Each try gets a new server and port."""
+    about one connect in fifteen there, and as often here: 7 of 93). Each try gets a new server and port."""
     for attempt in range(1, CLIENT_SERVER_TRIES + 1):
         try:
             ray.init(**kwargs)
