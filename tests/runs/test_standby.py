@@ -17,7 +17,8 @@ import psutil
 from tests.support.paths import REPO
 from tests.support.worker import pump_until, tiny_config
 from tlcore.runs import Dispatcher, RunStore
-from tlcore.runs.paths import log_path
+from tlcore.runs.paths import heartbeat_path, log_path
+from tlcore.runs.processes import beat, waiting_workers
 from tlcore.runs.store import EVERYONE
 from tlcore.runs.worker_key import worker_key
 
@@ -182,3 +183,26 @@ def test_a_worker_whose_command_is_gone_takes_only_its_key_and_leaves_after_wait
     time.sleep(0.6)
     assert not tenure.stays() and store.get(other, owner=EVERYONE).status == "queued"
     assert Tenure(store, parent=os.getppid(), linger_s=0).stays()  # its command is there: it stays
+
+
+def test_a_killed_workers_heartbeat_is_deleted_and_a_busy_workers_is_kept(tmp_path, monkeypatch):
+    """A worker killed while it waited (SIGKILL, out of memory) leaves its heartbeat file behind; the next look
+    for waiting workers deletes it, but keeps the stale heartbeat of a live worker that is busy training."""
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    # a live process whose command line is a worker's, as `processes.is_worker_alive` recognises one
+    busy = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "tlcore.runs.worker"])
+    try:
+        long_ago = time.time() - 600
+        for pid in (gone.pid, busy.pid):
+            beat(pid, "some-key")
+            os.utime(heartbeat_path(pid), (long_ago, long_ago))
+        assert waiting_workers() == {}  # neither beats now
+        assert not heartbeat_path(gone.pid).exists()
+        assert heartbeat_path(busy.pid).exists()
+        beat(busy.pid, "some-key")  # back to waiting
+        assert waiting_workers() == {busy.pid: "some-key"}
+    finally:
+        busy.kill()
+        busy.wait()

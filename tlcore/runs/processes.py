@@ -57,7 +57,10 @@ HEARTBEAT_FRESH_S = 5.0  # a waiting worker touches its heartbeat every STANDBY_
 
 
 def waiting_workers(exclude: Iterable[int] = ()) -> dict[int, str]:
-    """pid → worker key of each standby worker (not in `exclude`) whose heartbeat says it waits for a run now."""
+    """pid → worker key of each standby worker (not in `exclude`) whose heartbeat says it waits for a run now.
+
+    A stale heartbeat whose process is no longer a live worker is deleted on the way: a worker removes its own
+    when it leaves, but one that was killed (SIGKILL, out of memory, a machine reset) cannot."""
     folder, now, found = heartbeat_path(0).parent, time.time(), {}
     for path in folder.glob("standby-*.alive") if folder.is_dir() else ():
         pid = int(path.stem.removeprefix("standby-")) if path.stem.removeprefix("standby-").isdigit() else 0
@@ -65,7 +68,9 @@ def waiting_workers(exclude: Iterable[int] = ()) -> dict[int, str]:
             fresh, key = now - path.stat().st_mtime <= HEARTBEAT_FRESH_S, path.read_text().strip()
         except OSError:  # it left meanwhile
             continue
-        if pid and pid not in set(exclude) and fresh and key:
+        if not fresh and not (pid and is_worker_alive(pid)):
+            path.unlink(missing_ok=True)
+        elif pid and pid not in set(exclude) and fresh and key:
             found[pid] = key
     return found
 
