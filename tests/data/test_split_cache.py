@@ -57,3 +57,20 @@ def test_a_cached_split_equals_the_computed_one(tmp_path, monkeypatch):
     computed = make_split(ds, seed=7, val_fraction=0.2, test_fraction=0.25)
     assert list((tmp_path / "cache" / "splits").glob("*.json"))
     assert make_split(ds, seed=7, val_fraction=0.2, test_fraction=0.25) == computed
+
+
+def test_splits_share_the_cache_budget_and_an_evicted_one_is_computed_again(tmp_path, monkeypatch):
+    """Splits are cache files under `max_cache_mb` like decoded images and features, so a server that sees many
+    uploads does not keep one file per data and seed for ever."""
+    from tests.data.test_split_report import _ds
+
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TLAB_MAX_CACHE_MB", "0")  # every new cache file evicts all the others
+    ds = _ds([30, 12, 5], dup_pairs=[])
+    folder = tmp_path / "cache" / "splits"
+    first = make_split(ds, seed=7)
+    [first_file] = folder.glob("*.json")
+    make_split(ds, seed=8)
+    [second_file] = folder.glob("*.json")
+    assert second_file != first_file  # the first was evicted, the one just written kept
+    assert make_split(ds, seed=7) == first

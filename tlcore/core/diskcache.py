@@ -1,4 +1,4 @@
-"""Files the engine can always rebuild (decoded images, frozen features): written atomically, and kept under a
+"""Files the engine can always rebuild (decoded images, frozen features, splits): written atomically, and kept under a
 disk budget by evicting the least recently used ones.
 
 A cache file is "used" when it is written or read (its access time is set on a hit), so eviction removes what
@@ -59,7 +59,9 @@ def touch(path: Path) -> None:
         pass
 
 
-ENGINE_FOLDERS = (".", "features", "onnx")  # decoded images at the top; frozen features, exported bodies below
+SPLITS_FOLDER = "splits"
+# decoded images at the top; frozen features, exported bodies and datasets' splits below
+ENGINE_FOLDERS = (".", "features", "onnx", SPLITS_FOLDER)
 
 
 def usage(root: Path) -> list[tuple[float, int, Path]]:

@@ -117,7 +117,7 @@ class Limits:
     # what the whole server allows
     max_queued_total: int = 200  # runs waiting or running, all workspaces together
     max_disk_mb: int = 50_000  # uploads + trained models + caches in the data directory
-    max_cache_mb: int = 10_000  # decoded images and frozen features; least recently used files go first
+    max_cache_mb: int = 10_000  # decoded images, frozen features, splits; least recently used files go first
     max_new_workspaces_per_hour: int = 30  # per client address
     max_queued_per_client: int = 60  # runs waiting or running from all the workspaces one client address opened
     max_shared_predictions_per_hour: int = 60  # per client address: share-link viewers trying the shared models

@@ -1,18 +1,18 @@
 """Splits kept on disk, keyed by everything that decides them: the data's fingerprint and given folders, the seed
 and fractions, the splitting code and scikit-learn's version. A command that checks the same data again (the
-warm `train`) then reads its split instead of importing scikit-learn (~2 s on two cores) to compute it again."""
+warm `train`) then reads its split instead of importing scikit-learn (~2 s on two cores) to compute it again.
+They are cache files like decoded images and features (`tlcore.core.diskcache`): written atomically, and evicted
+least recently used first when the cache is over its budget (`max_cache_mb`)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from tlcore.core import settings
+from tlcore.core import diskcache
 
 SPLITTING_CODE = Path(__file__).with_name("split.py")
 
@@ -35,25 +35,24 @@ def split_key(fingerprint: str, given_split: Any, seed: int, fractions: tuple[fl
 
 
 def _path(key: str) -> Path:
-    return settings.data_dir() / "cache" / "splits" / f"{key}.json"
+    return diskcache.cache_root() / diskcache.SPLITS_FOLDER / f"{key}.json"
 
 
 def load(key: str) -> dict | None:
     """The stored split (`Split.to_dict()`), or None when there is none or it cannot be read."""
+    path = _path(key)
     try:
-        return json.loads(_path(key).read_text())
+        split = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+    diskcache.touch(path)
+    return split
 
 
 def save(key: str, split: dict) -> None:
-    """Store a split atomically; a data directory that cannot be written only loses the shortcut."""
-    path = _path(key)
+    """Store a split; a data directory that cannot be written only loses the shortcut."""
     try:
         text = json.dumps(split)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as out:
-            out.write(text)
-        os.replace(out.name, path)
-    except (OSError, TypeError, ValueError):
+    except (TypeError, ValueError):
         return
+    diskcache.store(_path(key), lambda tmp: Path(tmp).write_text(text))
