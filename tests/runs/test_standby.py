@@ -189,6 +189,7 @@ def test_a_killed_workers_heartbeat_is_deleted_and_a_busy_workers_is_kept(tmp_pa
     """A worker killed while it waited (SIGKILL, out of memory) leaves its heartbeat file behind; the next look
     for waiting workers deletes it, but keeps the stale heartbeat of a live worker that is busy training."""
     monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr("tlcore.runs.processes.EXEC_GRACE_S", 0)  # alive as a worker, not as a process just forked
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     # a live process whose command line is a worker's, as `processes.is_worker_alive` recognises one

@@ -77,7 +77,10 @@ def usage(root: Path) -> list[tuple[float, int, Path]]:
         for entry in entries:
             if entry.name.endswith(".tmp") or not entry.is_file(follow_symlinks=False):
                 continue
-            st = entry.stat(follow_symlinks=False)
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:  # evicted meanwhile by another process
+                continue
             found.append((max(st.st_atime, st.st_mtime), st.st_size, Path(entry.path)))
     return found
 

@@ -53,6 +53,6 @@ def save(key: str, split: dict) -> None:
     """Store a split; a data directory that cannot be written only loses the shortcut."""
     try:
         text = json.dumps(split)
-    except (TypeError, ValueError):
+        diskcache.store(_path(key), lambda tmp: Path(tmp).write_text(text))
+    except (OSError, TypeError, ValueError):  # ValueError: also a malformed TLAB_MAX_CACHE_MB
         return
-    diskcache.store(_path(key), lambda tmp: Path(tmp).write_text(text))

@@ -4,6 +4,7 @@ seen through the heartbeat file each touches while it waits, which holds its wor
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections.abc import Iterable
@@ -90,8 +91,11 @@ def stop_process(pid: int, grace_s: float = 10.0) -> None:
 def beat(pid: int, key: str) -> None:
     """A waiting standby worker's heartbeat: the file holds its key; each beat moves its modification time."""
     path = heartbeat_path(pid)
-    if path.exists() and path.stat().st_size:
-        path.touch()
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(key)
+    try:
+        if path.stat().st_size:
+            os.utime(path)
+            return
+    except FileNotFoundError:  # never written, or deleted meanwhile as stale (see `waiting_workers`)
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(key)
