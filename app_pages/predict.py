@@ -1,12 +1,19 @@
-"""Predict: try finished models on a new image or text, side by side, and download them."""
+"""Predict: try finished models on a new image or text, side by side, and download them.
+
+The page loads a model (and torch) only to answer an example or to make an ONNX file, and builds the weights'
+zip only when it is downloaded: a rerun (each text typed, each model picked) then costs no model load and no
+compression of the weights (a text model's are about 90 MB)."""
+
+from functools import partial
 
 import streamlit as st
 
 from components import engine, state
 from components.run_card import run_title
-from components.try_models import example_input, predictions_side_by_side, predictor
+from components.try_models import example_input, predictions_side_by_side
 from tlcore.core.errors import UserError
-from tlcore.experiments.predict import export_onnx_bytes, export_zip
+from tlcore.models import get_spec
+from tlcore.runs.paths import has_weights, weights_zip
 
 st.title("Predict")
 store = engine.store()
@@ -24,8 +31,9 @@ default = [r.id for r in runs if r.config["seed"] == min(x.config["seed"] for x 
 chosen = st.multiselect("Models to try (side by side)", list(labels), default=default, format_func=labels.get)
 if not chosen:
     st.stop()
-modality = predictor(chosen[0]).modality
-if any(predictor(run_id).modality != modality for run_id in chosen):
+modality_of = {r.id: get_spec(r.config["model"]).modality for r in runs}
+modality = modality_of[chosen[0]]
+if any(modality_of[run_id] != modality for run_id in chosen):
     st.error("Pick models trained on the same kind of data (all images or all texts).")
     st.stop()
 
@@ -36,9 +44,15 @@ if example is not None:
 st.subheader("Download a trained model")
 run_id = st.selectbox("Model", chosen, format_func=labels.get)
 left, right = st.columns(2)
-left.download_button("Weights + labels + config (.zip)", data=export_zip(run_id), file_name=f"{run_id}.zip",
+if not has_weights(run_id):
+    left.caption("This run has no trained model to download: the nearest-neighbour baseline trains none, it "
+                 "compares each example with the training examples.")
+    st.stop()
+left.download_button("Weights + labels + config (.zip)", data=partial(weights_zip, run_id), file_name=f"{run_id}.zip",
                      mime="application/zip")
 if right.button("Prepare an ONNX file"):
+    from tlcore.experiments.predict import export_onnx_bytes  # torch: only when someone asks for the file
+
     try:
         st.session_state["onnx"] = (run_id, export_onnx_bytes(run_id))
     except UserError as exc:

@@ -7,11 +7,9 @@ sees inputs exactly as the test set did.
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import shutil
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +21,8 @@ from tlcore.data import load_image
 from tlcore.data.images import eval_transform, to_rgb
 from tlcore.experiments.exports import export_huggingface, export_timm
 from tlcore.models import TextEncoder, get_spec, text_encoder_for
-from tlcore.runs.artifacts import WEIGHTS, load_run_model
-from tlcore.runs.paths import read_json, run_dir
+from tlcore.runs.artifacts import load_run_model
+from tlcore.runs.paths import WEIGHTS, has_weights, read_json, run_dir
 
 EXPORT_FORMATS = ("safetensors", "onnx", "huggingface", "timm")  # the last two write a folder
 
@@ -33,7 +31,7 @@ class Predictor:
     """Loads a run's model once; `predict` takes image paths (or PIL images) or texts."""
 
     def __init__(self, run_id: str) -> None:
-        if not (run_dir(run_id) / WEIGHTS).exists():
+        if not has_weights(run_id):
             try:
                 strategy = read_json(run_id, "config.json")["config"]["strategy"]
             except (OSError, ValueError, KeyError):
@@ -142,17 +140,6 @@ def _add_onnx_metadata(predictor: Predictor, path: Path) -> None:
     proto = onnx.load(str(path))
     onnx.helper.set_model_props(proto, onnx_metadata(predictor))
     onnx.save(proto, str(path))
-
-
-def export_zip(run_id: str) -> bytes:
-    """The trained model as one download: weights (safetensors), label map and the run's exact config."""
-    if not (run_dir(run_id) / WEIGHTS).exists():
-        raise UserError(f"Run {run_id} has no trained model to export.")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in (WEIGHTS, "labels.json", "config.json"):
-            zf.write(run_dir(run_id) / name, f"{run_id}/{name}")
-    return buffer.getvalue()
 
 
 def export_onnx_bytes(run_id: str) -> bytes:

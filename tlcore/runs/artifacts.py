@@ -25,10 +25,9 @@ from tlcore import __version__
 from tlcore.core.errors import UserError
 from tlcore.core.jsonutil import json_safe
 from tlcore.models import TransferModel, create, get_spec, merge_lora
-from tlcore.runs.paths import read_json, run_dir
+from tlcore.runs.paths import WEIGHTS, read_json, run_dir
 from tlcore.train.run import RunOutput
 
-WEIGHTS = "model.safetensors"
 log = logging.getLogger("tlcore.runs")
 
 

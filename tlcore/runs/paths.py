@@ -3,12 +3,17 @@ page's analysis can find artifacts without loading the training stack."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
 from tlcore.core import settings
+from tlcore.core.errors import UserError
+
+WEIGHTS = "model.safetensors"  # a trained run's weights, beside labels.json and config.json in its folder
 
 
 def runs_root() -> Path:
@@ -47,3 +52,23 @@ def read_artifact(run_id: str, name: str) -> Any | None:
         return read_json(run_id, name)
     except (OSError, ValueError):
         return None
+
+
+def has_weights(run_id: str) -> bool:
+    """Whether the run trained a model that can be used or downloaded (the nearest-neighbour baseline trains none,
+    and a run that did not finish has none)."""
+    return (run_dir(run_id) / WEIGHTS).exists()
+
+
+def weights_zip(run_id: str) -> bytes:
+    """The trained model as one download: weights (safetensors), label map and the run's exact config. Reads the
+    run's files only, so a web page can offer it without importing torch."""
+    if not has_weights(run_id):
+        raise UserError(f"Run {run_id} has no trained model to export.")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        # float weights deflate by about 7 % at ten times the time of storing them (MiniLM's 91 MB: 4.3 s)
+        zf.write(run_dir(run_id) / WEIGHTS, f"{run_id}/{WEIGHTS}", compress_type=zipfile.ZIP_STORED)
+        for name in ("labels.json", "config.json"):
+            zf.write(run_dir(run_id) / name, f"{run_id}/{name}")
+    return buffer.getvalue()
