@@ -46,4 +46,4 @@ def results() -> None:
 results()
 if state.shared():  # the viewer may try the shared models on an example of their own (read-only, rate-limited)
     shown = comparison.models_to_try(compare_view.reload_records(store, group_id))
-    try_models.try_shared_models([r.id for r in shown], {r.id: run_title(r) for r in shown})
+    try_models.try_shared_models(shown, {r.id: run_title(r) for r in shown})

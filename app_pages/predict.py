@@ -12,7 +12,7 @@ from components import engine, state
 from components.run_card import run_title
 from components.try_models import example_input, predictions_side_by_side
 from tlcore.core.errors import UserError
-from tlcore.models import get_spec
+from tlcore.models import modality_of
 from tlcore.runs.paths import has_weights, weights_zip
 
 st.title("Predict")
@@ -21,19 +21,29 @@ group = state.comparison()
 workspace = state.workspace()
 runs = store.list_runs(group_id=group, owner=workspace, statuses=["succeeded"]) if group else []
 runs = runs or store.list_runs(owner=workspace, statuses=["succeeded"], limit=50)
+baselines = [r for r in runs if r.config.get("strategy") == "knn"]  # the nearest-neighbour baseline trains no model
+runs = [r for r in runs if has_weights(r.id)]
 if not runs:
-    st.info("No finished runs yet. Train a comparison first.")
+    st.info("No trained models yet. Train a comparison first.")
     st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 labels = {r.id: f"{run_title(r)} — {r.config['model']} on {state.run_data_label(r)} "
                 f"({r.result['test_accuracy']:.0%} test accuracy)" for r in runs}
 default = [r.id for r in runs if r.config["seed"] == min(x.config["seed"] for x in runs)][:2]
 chosen = st.multiselect("Models to try (side by side)", list(labels), default=default, format_func=labels.get)
+if baselines:
+    st.caption("The nearest-neighbour baseline is not listed: it trains no model, it compares each example with "
+               "the training examples.")
 if not chosen:
     st.stop()
-modality_of = {r.id: get_spec(r.config["model"]).modality for r in runs}
-modality = modality_of[chosen[0]]
-if any(modality_of[run_id] != modality for run_id in chosen):
+model_of = {r.id: r.config["model"] for r in runs}
+try:
+    modalities = {run_id: modality_of(model_of[run_id]) for run_id in chosen}
+except UserError as exc:  # a model id this version no longer knows
+    st.error(str(exc))
+    st.stop()
+modality = modalities[chosen[0]]
+if any(m != modality for m in modalities.values()):
     st.error("Pick models trained on the same kind of data (all images or all texts).")
     st.stop()
 
@@ -44,9 +54,8 @@ if example is not None:
 st.subheader("Download a trained model")
 run_id = st.selectbox("Model", chosen, format_func=labels.get)
 left, right = st.columns(2)
-if not has_weights(run_id):
-    left.caption("This run has no trained model to download: the nearest-neighbour baseline trains none, it "
-                 "compares each example with the training examples.")
+if not has_weights(run_id):  # deleted since the list was made
+    left.caption("This run's model is gone (the run was deleted).")
     st.stop()
 left.download_button("Weights + labels + config (.zip)", data=partial(weights_zip, run_id), file_name=f"{run_id}.zip",
                      mime="application/zip")

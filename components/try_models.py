@@ -14,9 +14,12 @@ from tlcore.core.errors import UserError
 from tlcore.core.settings import Limits
 from tlcore.data.images import load_image_bytes
 from tlcore.experiments.rate_limit import SlidingWindow
+from tlcore.models import modality_of
+from tlcore.runs.paths import has_weights
 
 if TYPE_CHECKING:
     from tlcore.experiments.predict import Predictor
+    from tlcore.runs.store import RunRecord
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 
@@ -69,14 +72,17 @@ def predictions_side_by_side(run_ids: list[str], titles: dict[str, str], example
                              "probability", min_value=0.0, max_value=1.0, format="percent")})
 
 
-def try_shared_models(run_ids: list[str], titles: dict[str, str]) -> None:
-    """The share link's "Try these models": the shared comparison's models on the viewer's own example."""
+def try_shared_models(runs: list[RunRecord], titles: dict[str, str]) -> None:
+    """The share link's "Try these models": the shared comparison's models on the viewer's own example. Drawing it
+    loads no model: that waits for an example."""
+    runs = [r for r in runs if has_weights(r.id)]  # a trained model deleted since is not offered
     try:
-        modality = predictor(run_ids[0]).modality if run_ids else None
-    except UserError:  # its trained model was deleted since: nothing to try
+        modality = modality_of(runs[0].config["model"]) if runs else None
+    except UserError:  # a model id this version no longer knows: nothing to try
         modality = None
     if modality is None:
         return
+    run_ids = [r.id for r in runs]
     st.subheader("Try these models")
     st.caption(f"Give the models a new {'photo' if modality == 'image' else 'text'} and see what each one says. "
                "Nothing you give is kept, and nothing here changes the shared results.")

@@ -3,9 +3,14 @@ from timm's pretrained cfg, and availability from the local hub cache only."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from tests.support.hubcache import MINILM_REPO, TIMM_TINY, fill_hub_cache, use_hub_cache
+from tests.support.paths import REPO
 from tlcore.core.errors import ModelError
 from tlcore.models import availability, get_spec, named
 
@@ -68,3 +73,21 @@ def test_a_hub_encoder_takes_lora_on_the_projections_peft_names_and_merges_back(
         merged = merge_lora(model)
         assert isinstance(merged.body, ClassifierFeatures)
         torch.testing.assert_close(merged(batch["input_ids"], batch["attention_mask"]), before)
+
+
+def test_what_a_model_reads_is_known_from_its_id_without_importing_its_library(tmp_path, monkeypatch):
+    """The Predict page and a share link's "Try these models" ask it for every run they list: it must agree with
+    the full spec, and (in a fresh process) import neither the libraries nor torch."""
+    from tlcore.models import list_specs, modality_of
+
+    use_hub_cache(monkeypatch, fill_hub_cache(tmp_path / "hub"))
+    ids = [f"timm:{TIMM_TINY}", f"hf:{MINILM_REPO}", *(s.id for s in list_specs())]
+    assert [modality_of(i) for i in ids] == [get_spec(i).modality for i in ids]
+    with pytest.raises(ModelError, match="Unknown model"):
+        modality_of("no-such-model")
+    code = ("import sys; from tlcore.models import modality_of; "
+            f"print(modality_of('timm:{TIMM_TINY}'), modality_of('hf:{MINILM_REPO}'), "
+            "*[m for m in ('torch', 'timm', 'transformers', 'peft') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)),
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["image", "text"]

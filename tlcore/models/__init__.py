@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from tlcore.core.lazy import lazy_exports
 from tlcore.models.downloads import network_available
 from tlcore.models.named import is_named, search_timm
-from tlcore.models.registry import availability, get_spec, list_specs
+from tlcore.models.registry import availability, get_spec, list_specs, modality_of
 from tlcore.models.spec import Availability, ModelSpec
 
 if TYPE_CHECKING:
@@ -28,6 +28,6 @@ __getattr__ = lazy_exports(__name__, {
 
 __all__ = [
     "Availability", "ModelSpec", "TransferModel", "TextEncoder", "GloveTextEncoder", "HFTextEncoder",
-    "get_spec", "list_specs", "availability", "create", "imagenet_model", "text_encoder_for",
+    "get_spec", "list_specs", "modality_of", "availability", "create", "imagenet_model", "text_encoder_for",
     "is_named", "search_timm", "apply_lora", "merge_lora", "lora_applied", "network_available",
 ]

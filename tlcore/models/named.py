@@ -31,6 +31,12 @@ def is_named(model_id: str) -> bool:
     return model_id.startswith((TIMM_PREFIX, HF_PREFIX))
 
 
+def named_modality(model_id: str) -> str:
+    """What a `timm:`/`hf:` model reads, from its prefix alone: timm models are vision models, and the Hugging Face
+    models this app takes are text encoders (`_hf_spec`). Knowing it needs no import of the library."""
+    return "image" if model_id.startswith(TIMM_PREFIX) else "text"
+
+
 def named_spec(model_id: str) -> ModelSpec:
     """The spec of a `timm:`/`hf:` id; ModelError in one line if the name is not a model of that library."""
     if model_id.startswith(TIMM_PREFIX):

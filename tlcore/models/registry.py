@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from tlcore.core.errors import ModelError
 from tlcore.models import weights
-from tlcore.models.named import is_named, named_availability, named_spec
+from tlcore.models.named import is_named, named_availability, named_modality, named_spec
 from tlcore.models.spec import Availability, Init, ModelSpec
 
 _TV = dict(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), interpolation="bilinear", crop_pct=0.875)
@@ -98,6 +98,11 @@ def get_spec(model_id: str) -> ModelSpec:
                          "timm:<name> / hf:<id>.") from None
 
 
+def modality_of(model_id: str) -> str:
+    """"image" or "text": what a model reads, without building its spec (a `timm:` spec imports timm and torch)."""
+    return named_modality(model_id) if is_named(model_id) else get_spec(model_id).modality
+
+
 def availability(spec: ModelSpec) -> Availability:
     """Whether `create(spec, …, "pretrained")` can work now; fast, never downloads."""
     return named_availability(spec) if is_named(spec.id) else weights.availability(spec)
@@ -110,4 +115,4 @@ def list_specs(modality: str | None = None) -> list[ModelSpec]:
     return [s for s in SPECS if modality is None or s.modality == modality]
 
 
-__all__ = ["SPECS", "Init", "availability", "get_spec", "list_specs"]
+__all__ = ["SPECS", "Init", "availability", "get_spec", "list_specs", "modality_of"]
