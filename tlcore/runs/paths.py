@@ -67,7 +67,7 @@ def weights_zip(run_id: str) -> bytes:
         raise UserError(f"Run {run_id} has no trained model to export.")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        # float weights deflate by about 7 % at ten times the time of storing them (MiniLM's 91 MB: 4.3 s)
+        # float weights deflate by about 8 %, at 30 times the time of storing them (MiniLM: 4.7 s against 0.16 s)
         zf.write(run_dir(run_id) / WEIGHTS, f"{run_id}/{WEIGHTS}", compress_type=zipfile.ZIP_STORED)
         for name in ("labels.json", "config.json"):
             zf.write(run_dir(run_id) / name, f"{run_id}/{name}")
