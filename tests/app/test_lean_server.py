@@ -1,4 +1,4 @@
-"""The Streamlit server renders Home, queues a comparison and shows the Data, Models, Runs and Compare pages
+"""The Streamlit server renders Home, queues a comparison and shows the Data, Models, Runs, Compare and Study pages
 without torch, torchvision, timm or transformers: on a shared 2-core CPU importing them takes about 7 s, and the
 server never trains (its workers do). scikit-learn does come in (~1.5 s, once per server): Home prices the demo on
 its split, which is scikit-learn's stratified split. Checked in a fresh process, as pytest's own has torch loaded
@@ -14,9 +14,9 @@ from tests.support.paths import APP, REPO
 
 TRAINING = ("torch", "torchvision", "timm", "transformers")
 # Home as a visitor sees it, then its demo button: the comparison is checked and queued, and Train shows its runs;
-# then the data form, the model list, the run list and the demo's Compare page (its "try the models" and "why
-# transfer won" parts load models only when asked). The executor is stopped first so that no worker starts
-# training the queued runs.
+# then the data form, the model list, the run list, the demo's Compare page (its "try the models" and "why
+# transfer won" parts load models only when asked) and the Study form. The executor is stopped first so that no
+# worker starts training the queued runs.
 PROBE = """
 import sys
 from streamlit.testing.v1 import AppTest
@@ -29,7 +29,7 @@ engine.executor().stop()
 demo.click().run()
 assert not at.exception and at.title[0].value == "Train", at.exception
 assert len(engine.store().queued()) == 6
-for page in ("data", "models", "runs", "compare"):
+for page in ("data", "models", "runs", "compare", "study"):
     at.switch_page(f"app_pages/{{page}}.py").run()
     assert not at.exception, (page, at.exception)
 print("QUEUED", ",".join(m for m in {training!r} if m in sys.modules) or "-")
