@@ -36,9 +36,8 @@ if baselines:
                "the training examples.")
 if not chosen:
     st.stop()
-model_of = {r.id: r.config["model"] for r in runs}
 try:
-    modalities = {run_id: modality_of(model_of[run_id]) for run_id in chosen}
+    modalities = {r.id: modality_of(r.config["model"]) for r in runs if r.id in chosen}
 except UserError as exc:  # a model id this version no longer knows
     st.error(str(exc))
     st.stop()
@@ -54,9 +53,6 @@ if example is not None:
 st.subheader("Download a trained model")
 run_id = st.selectbox("Model", chosen, format_func=labels.get)
 left, right = st.columns(2)
-if not has_weights(run_id):  # deleted since the list was made
-    left.caption("This run's model is gone (the run was deleted).")
-    st.stop()
 left.download_button("Weights + labels + config (.zip)", data=partial(weights_zip, run_id), file_name=f"{run_id}.zip",
                      mime="application/zip")
 if right.button("Prepare an ONNX file"):

@@ -62,7 +62,7 @@ def waiting_workers(exclude: Iterable[int] = ()) -> dict[int, str]:
 
     A stale heartbeat whose process is no longer a live worker is deleted on the way: a worker removes its own
     when it leaves, but one that was killed (SIGKILL, out of memory, a machine reset) cannot."""
-    folder, now, found = heartbeat_path(0).parent, time.time(), {}
+    folder, now, found, excluded = heartbeat_path(0).parent, time.time(), {}, set(exclude)
     for path in folder.glob("standby-*.alive") if folder.is_dir() else ():
         pid = int(path.stem.removeprefix("standby-")) if path.stem.removeprefix("standby-").isdigit() else 0
         try:
@@ -71,7 +71,7 @@ def waiting_workers(exclude: Iterable[int] = ()) -> dict[int, str]:
             continue
         if not fresh and not (pid and is_worker_alive(pid)):
             path.unlink(missing_ok=True)
-        elif pid and pid not in set(exclude) and fresh and key:
+        elif pid and pid not in excluded and fresh and key:
             found[pid] = key
     return found
 
