@@ -10,6 +10,11 @@ comes first. Each call's time is also split by the run store's timestamps: comma
 check, the split), queued → training (the worker's start and imports, when they did not overlap the check),
 training → finished (the run), finished → returned.
 
+Last, two floors for the cold call, from the same medians: what a worker must import before it can train (each
+import timed alone in a fresh process, Python's own start subtracted) plus the run and the return, and what even
+a worker that imported nothing would take (the command until its run is queued, the run, the return). Issue 14
+asks for 5 s cold; the floors say which part of the path would have to go to get there.
+
     python -m bench.cli_wall              # a table, 3 calls of each kind
     python -m bench.cli_wall --repeats 5 --json
 """
@@ -61,6 +66,34 @@ def _run_record(data_dir: str, run_id: str) -> Any:
     return RunStore(Path(data_dir) / "runs.sqlite3").get(run_id, owner=EVERYONE)
 
 
+WORKER_IMPORTS = {  # what a fresh worker imports before it can take an image linear probe
+    "torch": "import torch",
+    "torchvision": "import torchvision",
+    "scikit-learn's metrics": "import sklearn.metrics",
+    "the worker, all of the above included": "import tlcore.runs.worker, tlcore.train.run, tlcore.runs.execute",
+}
+
+
+def import_seconds(statement: str, repeats: int = 3, timeout_s: float = 120) -> float:
+    """Median wall time of `python -c statement` in a fresh process, less that of `python -c pass`."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+
+    def wall(code: str) -> float:
+        began = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, check=True, timeout=timeout_s,
+                       capture_output=True)
+        return time.perf_counter() - began
+    return max(0.0, statistics.median(wall(statement) - wall("pass") for _ in range(repeats)))
+
+
+def cold_floors(cold: dict[str, float], worker_import_s: float) -> dict[str, float]:
+    """Lower bounds of a cold call from its medians: a worker started with the command cannot train before its
+    imports end, and no worker can train before the run is queued."""
+    after_start = cold["run_s"] + cold["to_return_s"]
+    return {"fresh_worker_s": worker_import_s + after_start,
+            "worker_importing_nothing_s": cold["to_queued_s"] + after_start}
+
+
 def measure(repeats: int, timeout_s: float) -> dict[str, Any]:
     prime = tempfile.mkdtemp(prefix="tlab-cli-prime-")
     one_call(prime, SIDES["worker started before the check"], timeout_s)  # the machine's export, page caches
@@ -71,9 +104,12 @@ def measure(repeats: int, timeout_s: float) -> dict[str, Any]:
             calls[side]["cold"].append(one_call(data_dir, values, timeout_s))
             calls[side]["warm"].append(one_call(data_dir, values, timeout_s))
             stop_workers(Path(data_dir))  # a worker left waiting would take a share of the next calls' CPU
-    return {"command": "python " + " ".join(COMMAND), "repeats": repeats, "calls": calls,
-            "median": {side: {kind: {key: statistics.median(c[key] for c in cs) for key in cs[0]}
-                              for kind, cs in kinds.items()} for side, kinds in calls.items()}}
+    median = {side: {kind: {key: statistics.median(c[key] for c in cs) for key in cs[0]}
+                     for kind, cs in kinds.items()} for side, kinds in calls.items()}
+    imports = {name: import_seconds(statement) for name, statement in WORKER_IMPORTS.items()}
+    floors = cold_floors(median["worker left by the last command"]["cold"], imports[list(WORKER_IMPORTS)[-1]])
+    return {"command": "python " + " ".join(COMMAND), "repeats": repeats, "calls": calls, "median": median,
+            "worker_imports_s": imports, "cold_floors": floors}
 
 
 def render(result: dict[str, Any]) -> str:
@@ -90,6 +126,13 @@ def render(result: dict[str, Any]) -> str:
         lines.append(f"{side}, against the worker started when queued: " + ", ".join(
             f"{kind} {baseline[kind]['wall_s'] / result['median'][side][kind]['wall_s']:.2f}x sooner"
             for kind in ("cold", "warm")))
+    imports = result["worker_imports_s"]
+    lines.append("a fresh worker's imports, each alone: "
+                 + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in imports.items()))
+    floors = result["cold_floors"]
+    lines.append(f"cold floors (issue 14 asks 5 s): a worker started with the command {floors['fresh_worker_s']:.1f} s "
+                 f"(its imports, the run, the return); a worker importing nothing "
+                 f"{floors['worker_importing_nothing_s']:.1f} s (the command until queued, the run, the return)")
     return "\n".join(lines)
 
 
