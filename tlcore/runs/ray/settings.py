@@ -83,14 +83,17 @@ def connect(settings: RaySettings) -> None:
 
 
 CLIENT_SERVER_TRIES = 3  # Ray Client's per-driver server dies at birth now and then: see `_init`
-# what the head answers when that server died before (or just after) it was found running
-CLIENT_SERVER_DIED = ("Starting Ray client server failed", "Proxy failed to Connect to backend")
+# what the head answers when that server died before (or just after) it was found running; a child that died
+# between the head's liveness check and its reading of the child's command line surfaces as psutil's zombie error
+CLIENT_SERVER_DIED = ("Starting Ray client server failed", "Proxy failed to Connect to backend",
+                      "psutil.ZombieProcess")
 
 
 def _init(ray: Any, kwargs: dict[str, Any]) -> None:
     """`ray.init`, tried again when Ray Client's head could not start this driver's own server: the head forks
     it from a process busy in gRPC, and the child sometimes dies before it runs (ray-project/ray#63202, open;
-    about one connect in fifteen there, and as often here: 7 of 93). Each try gets a new server and port."""
+    about one connect in fifteen there, and as often here: 7 of 93). Each try gets a new server and port. The head
+    words that death three ways (`CLIENT_SERVER_DIED`); the third, a zombie child, failed a CI run on 2026-12-03."""
     for attempt in range(1, CLIENT_SERVER_TRIES + 1):
         try:
             ray.init(**kwargs)
