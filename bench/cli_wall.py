@@ -7,13 +7,14 @@ worker leaving with its command (`TLAB_WORKER_LINGER_S=0`), and with the worker 
 
 The ONNX export of the frozen body is made once per machine (`TLAB_EXPORT_CACHE_DIR`), so one unmeasured call
 comes first. Each call's time is also split by the run store's timestamps: command → queued (Python, the data
-check, the split), queued → training (the worker's start and imports, when they did not overlap the check),
-training → finished (the run), finished → returned.
+check, the split), queued → claimed (the worker's start and imports, when they did not overlap the check),
+claimed → finished (the run: the worker's own check of the data, decoding, the feature pass, the fit, the
+evaluation), finished → returned.
 
-Last, two floors for the cold call, from the same medians: what a worker must import before it can train (each
-import timed alone in a fresh process, Python's own start subtracted) plus the run and the return, and what even
-a worker that imported nothing would take (the command until its run is queued, the run, the return). Issue 14
-asks for 5 s cold; the floors say which part of the path would have to go to get there.
+Last, for issue 14's 5 s cold target: a fresh worker's imports, each timed alone in fresh processes (Python's own
+start subtracted), next to the queued → claimed wait they cause; and a floor that holds whatever a worker imports:
+the fastest cold call whose worker started at the queueing less that wait (its command until queued, its run,
+its return), since no worker can take a run before it is queued.
 
     python -m bench.cli_wall              # a table, 3 calls of each kind
     python -m bench.cli_wall --repeats 5 --json
@@ -66,35 +67,42 @@ def _run_record(data_dir: str, run_id: str) -> Any:
     return RunStore(Path(data_dir) / "runs.sqlite3").get(run_id, owner=EVERYONE)
 
 
-WORKER_IMPORTS = {  # what a fresh worker imports before it can take an image linear probe
+WORKER_IMPORTS = {  # what a fresh worker imports before it can take an image linear probe; not additive
     "torch": "import torch",
-    "torchvision": "import torchvision",
+    "torchvision (torch included)": "import torchvision",
     "scikit-learn's metrics": "import sklearn.metrics",
-    "the worker, all of the above included": "import tlcore.runs.worker, tlcore.train.run, tlcore.runs.execute",
+    "the worker's modules (all of these)": "import tlcore.runs.worker, tlcore.train.run, tlcore.runs.execute",
 }
 
 
 def import_seconds(statement: str, repeats: int = 3, timeout_s: float = 120) -> float:
-    """Median wall time of `python -c statement` in a fresh process, less that of `python -c pass`."""
+    """Median over `repeats` interleaved pairs of the wall time of `python -c statement` in a fresh process less
+    that of `python -c pass` (the interpreter's own start). Noise can make a cheap import slightly negative."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
 
     def wall(code: str) -> float:
         began = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, check=True, timeout=timeout_s,
-                       capture_output=True)
+        out = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, timeout=timeout_s,
+                             capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            raise RuntimeError(f"python -c {code!r} failed ({out.returncode}): {out.stderr[-2000:]}")
         return time.perf_counter() - began
-    return max(0.0, statistics.median(wall(statement) - wall("pass") for _ in range(repeats)))
+    return statistics.median(wall(statement) - wall("pass") for _ in range(repeats))
 
 
-def cold_floors(cold: dict[str, float], worker_import_s: float) -> dict[str, float]:
-    """Lower bounds of a cold call from its medians: a worker started with the command cannot train before its
-    imports end, and no worker can train before the run is queued."""
-    after_start = cold["run_s"] + cold["to_return_s"]
-    return {"fresh_worker_s": worker_import_s + after_start,
-            "worker_importing_nothing_s": cold["to_queued_s"] + after_start}
+FLOOR_SIDE = "worker started when queued"  # nothing else runs while its command checks the data, nor during its run
+
+
+def no_import_floor(cold_calls: list[dict[str, float]]) -> float:
+    """The fastest cold call less its wait for the worker (queued → claimed): its command until the run was queued,
+    the run and the return. A worker that imported nothing could take the run no sooner than it was queued, and
+    would run it no faster. Taken from calls whose worker starts at the queueing (`FLOOR_SIDE`), so no worker's
+    imports competed for the cores during the check or the run."""
+    return min(c["wall_s"] - c["to_training_s"] for c in cold_calls)
 
 
 def measure(repeats: int, timeout_s: float) -> dict[str, Any]:
+    imports = {name: import_seconds(statement) for name, statement in WORKER_IMPORTS.items()}  # fails early
     prime = tempfile.mkdtemp(prefix="tlab-cli-prime-")
     one_call(prime, SIDES["worker started before the check"], timeout_s)  # the machine's export, page caches
     calls: dict[str, dict[str, list[dict[str, float]]]] = {side: {"cold": [], "warm": []} for side in SIDES}
@@ -106,15 +114,14 @@ def measure(repeats: int, timeout_s: float) -> dict[str, Any]:
             stop_workers(Path(data_dir))  # a worker left waiting would take a share of the next calls' CPU
     median = {side: {kind: {key: statistics.median(c[key] for c in cs) for key in cs[0]}
                      for kind, cs in kinds.items()} for side, kinds in calls.items()}
-    imports = {name: import_seconds(statement) for name, statement in WORKER_IMPORTS.items()}
-    floors = cold_floors(median["worker left by the last command"]["cold"], imports[list(WORKER_IMPORTS)[-1]])
     return {"command": "python " + " ".join(COMMAND), "repeats": repeats, "calls": calls, "median": median,
-            "worker_imports_s": imports, "cold_floors": floors}
+            "worker_imports_s": imports,
+            "no_import_floor_s": no_import_floor(calls[FLOOR_SIDE]["cold"])}
 
 
 def render(result: dict[str, Any]) -> str:
     lines = [f"{result['command']}: median of {result['repeats']} calls (seconds)",
-             f"{'side':34} {'kind':5} {'wall':>6} {'(min-max)':>12} {'queued':>7} {'training':>9} {'run':>6} "
+             f"{'side':34} {'kind':5} {'wall':>6} {'(min-max)':>12} {'queued':>7} {'claimed':>9} {'run':>6} "
              f"{'return':>7}"]
     for side, kinds in result["median"].items():
         for kind, m in kinds.items():
@@ -127,12 +134,12 @@ def render(result: dict[str, Any]) -> str:
             f"{kind} {baseline[kind]['wall_s'] / result['median'][side][kind]['wall_s']:.2f}x sooner"
             for kind in ("cold", "warm")))
     imports = result["worker_imports_s"]
-    lines.append("a fresh worker's imports, each alone: "
-                 + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in imports.items()))
-    floors = result["cold_floors"]
-    lines.append(f"cold floors (issue 14 asks 5 s): a worker started with the command {floors['fresh_worker_s']:.1f} s "
-                 f"(its imports, the run, the return); a worker importing nothing "
-                 f"{floors['worker_importing_nothing_s']:.1f} s (the command until queued, the run, the return)")
+    now = result["median"]["worker left by the last command"]["cold"]
+    lines.append("a fresh worker's imports, each timed alone (not additive): "
+                 + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in imports.items())
+                 + f"; a cold call waited {now['to_training_s']:.1f} s (median) from queued to claimed")
+    lines.append(f"floor of a cold call whatever its worker imports (issue 14 asks 5 s): "
+                 f"{result['no_import_floor_s']:.1f} s, the fastest cold call of the last side less its wait")
     return "\n".join(lines)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.cli_wall import SIDES, cold_floors, import_seconds, one_call
+from bench.cli_wall import SIDES, import_seconds, no_import_floor, one_call
 
 pytestmark = pytest.mark.slow
 
@@ -19,12 +19,16 @@ def test_one_call_is_timed_and_split_at_its_runs_timestamps_in_order(tmp_path, t
 
 
 def test_an_import_is_timed_in_a_fresh_process_without_pythons_own_start():
-    """A fresh process pays for torch again, whatever this one has imported; for a standard-library module,
-    next to nothing."""
+    """torch costs seconds in a fresh process whatever this one has imported; with the interpreter's own start
+    taken off, importing nothing costs about nothing."""
+    import torch  # noqa: F401  (already here: the fresh process must still pay for it)
+
+    assert abs(import_seconds("pass", repeats=1)) < 0.3
     assert import_seconds("import torch", repeats=1) > import_seconds("import json", repeats=1) + 0.3
 
 
-def test_the_cold_floors_add_the_parts_a_cold_call_cannot_overlap():
-    cold = {"wall_s": 11.5, "to_queued_s": 2.0, "to_training_s": 4.6, "run_s": 3.6, "to_return_s": 0.4}
-    assert cold_floors(cold, worker_import_s=5.9) == pytest.approx(
-        {"fresh_worker_s": 9.9, "worker_importing_nothing_s": 6.0})
+def test_the_floor_is_the_fastest_cold_call_without_its_wait_for_the_worker():
+    calls = [{"wall_s": 14.4, "to_queued_s": 2.5, "to_training_s": 7.2, "run_s": 4.3, "to_return_s": 0.4},
+             {"wall_s": 13.9, "to_queued_s": 2.4, "to_training_s": 7.3, "run_s": 3.9, "to_return_s": 0.3}]
+    floor = no_import_floor(calls)
+    assert floor == pytest.approx(13.9 - 7.3) and floor < min(c["wall_s"] for c in calls)
