@@ -45,12 +45,17 @@ SIDES = {  # (TLAB_STANDBY_WORKER, TLAB_WORKER_LINGER_S)
 }
 
 
+def repo_env(**overrides: str) -> dict[str, str]:
+    """This environment with `overrides`, and this checkout first on PYTHONPATH (a child imports this code)."""
+    return dict(os.environ, **overrides,
+                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+
+
 def one_call(data_dir: str, side: tuple[str, str], timeout_s: float, command: list[str] = COMMAND
              ) -> dict[str, float]:
     """Time one CLI call and read where its time went from the run it queued."""
-    env = dict(os.environ, TLAB_DATA_DIR=data_dir, TLAB_STANDBY_WORKER=side[0], TLAB_WORKER_LINGER_S=side[1],
-               TLAB_OFFLINE="1", HF_HUB_OFFLINE="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    env = repo_env(TLAB_DATA_DIR=data_dir, TLAB_STANDBY_WORKER=side[0], TLAB_WORKER_LINGER_S=side[1],
+                   TLAB_OFFLINE="1", HF_HUB_OFFLINE="1")
     began = time.time()
     out = subprocess.run([sys.executable, *command], env=env, cwd=REPO, capture_output=True, text=True,
                          timeout=timeout_s, check=False)
@@ -78,7 +83,7 @@ WORKER_IMPORTS = {  # what a fresh worker imports before it can take an image li
 def import_seconds(statement: str, repeats: int = 3, timeout_s: float = 120) -> float:
     """Median over `repeats` interleaved pairs of the wall time of `python -c statement` in a fresh process less
     that of `python -c pass` (the interpreter's own start). Noise can make a cheap import slightly negative."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    env = repo_env()
 
     def wall(code: str) -> float:
         began = time.perf_counter()
@@ -139,7 +144,7 @@ def render(result: dict[str, Any]) -> str:
                  + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in imports.items())
                  + f"; a cold call waited {now['to_training_s']:.1f} s (median) from queued to claimed")
     lines.append(f"floor of a cold call whatever its worker imports (issue 14 asks 5 s): "
-                 f"{result['no_import_floor_s']:.1f} s, the fastest cold call of the last side less its wait")
+                 f"{result['no_import_floor_s']:.1f} s, the fastest cold call with the {FLOOR_SIDE} less its wait")
     return "\n".join(lines)
 
 
