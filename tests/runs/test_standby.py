@@ -66,6 +66,24 @@ def test_the_standby_worker_takes_runs_without_a_new_process(tmp_path, monkeypat
         dispatcher.terminate_all()
 
 
+def test_a_standby_worker_on_a_run_when_its_server_stops_finishes_the_run_and_then_leaves(tmp_path, monkeypatch,
+                                                                                         tiny_image_folder):
+    """The server stops (`Dispatcher.stop`) while its standby worker is on a run: the run is not cut short, and
+    the worker leaves after it although its server (here this process) is still there. The worker itself decides
+    between two runs, so a run it claims in the instant the server stops is finished too (when the dispatcher
+    terminated the workers it believed idle, such a run ended interrupted)."""
+    with standby_dispatcher(tmp_path, monkeypatch, max_workers=1) as (store, dispatcher, standby):
+        _ready()
+        run_id = store.create_run(tiny_config(tiny_image_folder, strategy="scratch", epochs=1000, patience=0,
+                                              max_seconds=4).to_dict())
+        pump_until(lambda: store.get(run_id, owner=EVERYONE).status == "running", dispatcher, timeout_s=60)
+        dispatcher.stop()
+        psutil.Process(standby).wait(timeout=120)
+        record = store.get(run_id, owner=EVERYONE)
+        assert record.status == "succeeded" and record.pid == standby, record.error
+        assert not heartbeat_path(standby).exists()
+
+
 def test_the_standby_worker_leaves_when_its_server_is_gone_even_before_it_was_ready(tmp_path, monkeypatch):
     monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
     server = subprocess.run(  # a stand-in server: starts the standby worker, then dies at once, cleaning nothing

@@ -28,7 +28,14 @@ from pathlib import Path
 from tlcore.runs.capacity import default_max_workers
 from tlcore.runs.paths import discard_artifacts, heartbeat_path, log_path
 from tlcore.runs.priority import lower_priority
-from tlcore.runs.processes import describe_exit, is_worker_alive, runs_by_pid, stop_process, waiting_workers
+from tlcore.runs.processes import (
+    LEAVE_WHEN_IDLE,
+    describe_exit,
+    is_worker_alive,
+    runs_by_pid,
+    stop_process,
+    waiting_workers,
+)
 from tlcore.runs.pumping import PumpLoop
 from tlcore.runs.store import EVERYONE, RunRecord, RunStore, Scope
 from tlcore.runs.worker_key import worker_key
@@ -242,16 +249,17 @@ class Dispatcher(PumpLoop):
         self._cancel_seen = seen
 
     def stop(self) -> None:
-        """Stop pumping; a standby worker that is still waiting for a run is stopped too, unless it is to linger
-        (one on a run finishes it and then leaves, as its server is gone, or lingers)."""
+        """Stop pumping; our standby workers are asked to leave (`LEAVE_WHEN_IDLE`), unless they are to linger: one
+        that waits leaves at once, one on a run finishes it and then leaves. The worker decides between two runs,
+        so a run it claimed in the instant before is still finished, never cut short as it was when waiting ones
+        were terminated."""
         self.standby = False
         self.stop_pumping()
         if self.linger_s > 0:
             return
         with self._lock:
-            busy = set(runs_by_pid(self.store.active_runs(executor="local")))
-            for pid in set(self._standby_pids) - busy:
-                self._procs[pid].terminate()
+            for pid in self._standby_pids:
+                self._procs[pid].send_signal(LEAVE_WHEN_IDLE)  # a no-op once it has exited
 
     def cancel(self, run_id: str, *, owner: Scope) -> str | None:
         """Set the run's cancel flag (what the pages do); its loop reads it, and `pump` enforces it."""

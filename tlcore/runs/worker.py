@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import torch
@@ -29,7 +30,7 @@ from tlcore.runs.execute import execute
 from tlcore.runs.memory import release_memory
 from tlcore.runs.paths import heartbeat_path, log_path
 from tlcore.runs.priority import lower_priority
-from tlcore.runs.processes import beat
+from tlcore.runs.processes import LEAVE_WHEN_IDLE, beat
 from tlcore.runs.store import RunStore
 from tlcore.runs.worker_key import worker_key
 
@@ -55,16 +56,17 @@ def run_log(run_id: str) -> Iterator[None]:
 
 
 def run_chain(store: RunStore, run_id: str | None, *, max_active: int, max_runs: int,
-              parent: int | None = None) -> list[str]:
+              goes_on: Callable[[], bool] = lambda: True) -> list[str]:
     """Execute `run_id`, then keep claiming the next queued run (while fewer than `max_active` runs are
     starting or running, whoever runs them) and execute it here too, up to `max_runs` runs in all, and only
-    while the process `parent` (when given) is there. Returns the final status of each run, in order."""
+    while `goes_on()` (a standby worker: while its server or command is there and it was not asked to leave).
+    Returns the final status of each run, in order."""
     statuses: list[str] = []
     while run_id is not None:
         with run_log(run_id):
             statuses.append(execute(store, run_id))
             log.info("run %s ended: %s", run_id, statuses[-1])
-        if len(statuses) >= max_runs or (parent is not None and os.getppid() != parent):
+        if len(statuses) >= max_runs or not goes_on():
             break
         run_id = store.claim_next(os.getpid(), max_active)  # at once: the dispatcher holds our slot briefly
         release_memory()
@@ -88,17 +90,25 @@ def warm_up(name: str) -> None:
 class Tenure:
     """How long a standby worker stays and which runs it takes: any queued run while `parent` (the server or the
     command that started it) is there; after that, for `linger_s` seconds since its last run, only runs queued
-    with its own worker key (the same code and settings), and only while its run store is there."""
+    with its own worker key (the same code and settings), and only while its run store is there. Asked to leave
+    (`LEAVE_WHEN_IDLE`, from the dispatcher when its server stops), it takes no further run."""
 
     def __init__(self, store: RunStore, parent: int, linger_s: float) -> None:
         self.store, self.parent, self.linger_s = store, parent, linger_s
         self.key = worker_key()  # the code on disk now: the code this process imports
         self.idle_since: float | None = None
+        self.asked_to_leave = False
 
     def attached(self) -> bool:
         return os.getppid() == self.parent
 
+    def chains(self) -> bool:
+        """Whether, after a run, it claims the next queued run of any kind at once."""
+        return self.attached() and not self.asked_to_leave
+
     def stays(self) -> bool:
+        if self.asked_to_leave:
+            return False
         if self.attached():
             self.idle_since = None  # the linger counts from the later of its command's end and its last run's
             return True
@@ -121,16 +131,21 @@ def standby(store: RunStore, *, max_active: int, max_runs: int, parent: int, lin
     is gone: at once while it waits, after the run it is on otherwise (it takes no further one); with
     `linger_s`, that much later (see `Tenure`). `parent` comes from the dispatcher, not from `os.getppid()`
     here: a parent that died while this process was still starting would otherwise go unseen. The heartbeat
-    starts once the imports are done (until then the dispatcher allows STANDBY_WARMUP_S)."""
+    starts once the imports are done (until then the dispatcher allows STANDBY_WARMUP_S).
+
+    `LEAVE_WHEN_IDLE` only sets a flag that is read between runs, so whenever it comes (while waiting, while
+    claiming, or on a run) no run it claimed is cut short; until the handler is set, it ends the process, which
+    has claimed nothing yet."""
     statuses, started, pending = [], time.monotonic(), list(WARM_MODULES)
     print(f"standby worker {os.getpid()}: started", file=sys.stderr, flush=True)
     tenure = Tenure(store, parent, linger_s)
+    signal.signal(LEAVE_WHEN_IDLE, lambda *_: setattr(tenure, "asked_to_leave", True))
     try:
         while len(statuses) < max_runs and tenure.stays():
             run_id = tenure.claim(max_active)
             if run_id is not None:
                 statuses += run_chain(store, run_id, max_active=max_active, max_runs=max_runs - len(statuses),
-                                      parent=parent)
+                                      goes_on=tenure.chains)
                 tenure.worked()
                 release_memory()  # a worker that waits on holds no cached GPU memory
                 beat(os.getpid(), tenure.key)  # waiting again, at once
