@@ -14,7 +14,9 @@ evaluation), finished → returned.
 Last, for issue 14's 5 s cold target: a fresh worker's imports, each timed alone in fresh processes (Python's own
 start subtracted), next to the queued → claimed wait they cause; and a floor that holds whatever a worker imports:
 the fastest cold call whose worker started at the queueing less that wait (its command until queued, its run,
-its return), since no worker can take a run before it is queued.
+its return), since no worker can take a run before it is queued. And a floor for any design: the least work the
+cold probe can do in one fresh process without torch (`bench.bare_probe`), with scikit-learn's fit and with a plain
+numpy one.
 
     python -m bench.cli_wall              # a table, 3 calls of each kind
     python -m bench.cli_wall --repeats 5 --json
@@ -106,6 +108,35 @@ def no_import_floor(cold_calls: list[dict[str, float]]) -> float:
     return min(c["wall_s"] - c["to_training_s"] for c in cold_calls)
 
 
+BARE_SOLVERS = ("scikit-learn", "numpy")
+
+
+def bare_probe_spec(folder: str, solver: str, size: int = 224, model_id: str = "mobilenet_v2") -> str:
+    """A `bench.bare_probe` spec for tux-photos and the machine's newest export of `model_id`'s body at `size`
+    (the one the engine's calls just used), written to a temporary file whose path is returned."""
+    from tlcore.core import settings
+    from tlcore.data.builtin import load_builtin
+
+    ds = load_builtin("tux-photos")
+    exports = (settings.export_cache_dir() / "onnx").glob(f"{model_id}-{size}-*.onnx")
+    onnx = max(exports, key=lambda p: p.stat().st_mtime)
+    path = Path(folder) / f"bare-{solver}.json"
+    path.write_text(json.dumps({"onnx": str(onnx), "files": [str(f) for f in ds.items], "solver": solver,
+                                "labels": [int(y) for y in ds.labels], "size": size, "test_fraction": 0.2}))
+    return str(path)
+
+
+def bare_probe(spec: str, timeout_s: float) -> dict[str, Any]:
+    """One `python -m bench.bare_probe` in a fresh process: its wall time (interpreter start and exit included)
+    and what it printed."""
+    began = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "bench.bare_probe", spec], env=repo_env(), cwd=REPO,
+                         capture_output=True, text=True, timeout=timeout_s, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"bench.bare_probe failed ({out.returncode}): {out.stderr[-2000:]}")
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]), wall_s=time.perf_counter() - began)
+
+
 def measure(repeats: int, timeout_s: float) -> dict[str, Any]:
     imports = {name: import_seconds(statement) for name, statement in WORKER_IMPORTS.items()}  # fails early
     prime = tempfile.mkdtemp(prefix="tlab-cli-prime-")
@@ -117,11 +148,15 @@ def measure(repeats: int, timeout_s: float) -> dict[str, Any]:
             calls[side]["cold"].append(one_call(data_dir, values, timeout_s))
             calls[side]["warm"].append(one_call(data_dir, values, timeout_s))
             stop_workers(Path(data_dir))  # a worker left waiting would take a share of the next calls' CPU
+    specs = {solver: bare_probe_spec(prime, solver) for solver in BARE_SOLVERS}
+    bare = {solver: [bare_probe(specs[solver], timeout_s) for _ in range(repeats)] for solver in BARE_SOLVERS}
     median = {side: {kind: {key: statistics.median(c[key] for c in cs) for key in cs[0]}
                      for kind, cs in kinds.items()} for side, kinds in calls.items()}
     return {"command": "python " + " ".join(COMMAND), "repeats": repeats, "calls": calls, "median": median,
             "worker_imports_s": imports,
-            "no_import_floor_s": no_import_floor(calls[FLOOR_SIDE]["cold"])}
+            "no_import_floor_s": no_import_floor(calls[FLOOR_SIDE]["cold"]),
+            "bare_probe": {solver: {"walls_s": [r["wall_s"] for r in runs], "wall_s": statistics.median(
+                r["wall_s"] for r in runs), **min(runs, key=lambda r: r["wall_s"])} for solver, runs in bare.items()}}
 
 
 def render(result: dict[str, Any]) -> str:
@@ -145,6 +180,13 @@ def render(result: dict[str, Any]) -> str:
                  + f"; a cold call waited {now['to_training_s']:.1f} s (median) from queued to claimed")
     lines.append(f"floor of a cold call whatever its worker imports (issue 14 asks 5 s): "
                  f"{result['no_import_floor_s']:.1f} s, the fastest cold call with the {FLOOR_SIDE} less its wait")
+    for solver, bare in result.get("bare_probe", {}).items():
+        marks = bare["marks_s"]
+        lines.append(f"floor of any design, one fresh process without torch (bench.bare_probe), {solver} fit: "
+                     f"{bare['wall_s']:.1f} s median ({min(bare['walls_s']):.1f}-{max(bare['walls_s']):.1f}); fastest: "
+                     f"imports {marks['imports']:.1f}, decoding {marks['decoded'] - marks['imports']:.1f}, frozen pass "
+                     f"{marks['features'] - marks['decoded']:.1f}, fit {marks['fitted'] - marks['features']:.1f} s, "
+                     f"test accuracy {bare['test_accuracy']:.3f}")
     return "\n".join(lines)
 
 
