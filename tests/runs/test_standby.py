@@ -6,6 +6,7 @@ started it is gone (even when that happened while it was still starting), or, st
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -18,7 +19,7 @@ from tests.support.paths import REPO
 from tests.support.worker import pump_until, tiny_config
 from tlcore.runs import Dispatcher, RunStore
 from tlcore.runs.paths import heartbeat_path, log_path
-from tlcore.runs.processes import beat, waiting_workers
+from tlcore.runs.processes import LEAVE_WHEN_IDLE, beat, waiting_workers
 from tlcore.runs.store import EVERYONE
 from tlcore.runs.worker_key import worker_key
 
@@ -82,6 +83,41 @@ def test_a_standby_worker_on_a_run_when_its_server_stops_finishes_the_run_and_th
         record = store.get(run_id, owner=EVERYONE)
         assert record.status == "succeeded" and record.pid == standby, record.error
         assert not heartbeat_path(standby).exists()
+
+
+def test_a_hung_standby_worker_is_killed_when_its_server_stops(tmp_path, monkeypatch):
+    """A worker frozen while it waits would never read the request to leave and would outlive its server."""
+    with standby_dispatcher(tmp_path, monkeypatch, max_workers=1, standby_stale_s=2.0) as (_, dispatcher, standby):
+        _ready()
+        psutil.Process(standby).suspend()
+        time.sleep(2.5)
+        dispatcher.stop()
+        assert not psutil.pid_exists(standby) or psutil.Process(standby).status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_request_to_leave_that_comes_while_the_worker_claims_a_run_lets_that_run_finish(tmp_path, monkeypatch,
+                                                                                       tiny_image_folder):
+    """The instant the dispatcher used to lose: the request to leave arrives while the worker claims a run (here
+    sent from inside the store's claim, in this process). The worker runs the claimed run to its end, takes no
+    other, and returns."""
+    from tlcore.runs.worker import standby
+
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
+
+    class AskedToLeaveWhileClaiming(RunStore):
+        def claim_next(self, *args, **kwargs):
+            os.kill(os.getpid(), LEAVE_WHEN_IDLE)
+            return super().claim_next(*args, **kwargs)
+
+    store = AskedToLeaveWhileClaiming()
+    first, second = (store.create_run(tiny_config(tiny_image_folder, seed=k).to_dict()) for k in range(2))
+    previous = signal.getsignal(LEAVE_WHEN_IDLE)
+    try:
+        statuses = standby(store, max_active=1, max_runs=5, parent=os.getppid())
+    finally:
+        signal.signal(LEAVE_WHEN_IDLE, previous)
+    assert statuses == ["succeeded"]
+    assert [store.get(r, owner=EVERYONE).status for r in (first, second)] == ["succeeded", "queued"]
 
 
 def test_the_standby_worker_leaves_when_its_server_is_gone_even_before_it_was_ready(tmp_path, monkeypatch):

@@ -101,9 +101,9 @@ def ready_executor(store: RunStore) -> Iterator[Executor | None]:
     a worker at once, which imports torch and the model libraries while this process checks the data and queues
     the run, and then takes the run: the two slow starts overlap instead of adding up. A worker that an earlier
     command left waiting (`TLAB_WORKER_LINGER_S`, with the same code and settings) takes the run instead, and no
-    worker is started. On leaving, the worker stays that long for the next command (0: it is stopped if it still
-    waits, e.g. because the check failed). None for a Ray cluster (its workers are its own, and
-    connecting before the check would only hold the cluster's lease meanwhile) or with the standby worker off:
+    worker is started. On leaving, the worker stays that long for the next command (0: it is asked to leave, and
+    does so once it is on no run, e.g. because the check failed). None for a Ray cluster (its workers are its own,
+    and connecting before the check would only hold the cluster's lease meanwhile) or with the standby worker off:
     `wait_with_progress` makes the executor then, as before."""
     if executor_kind() != "local" or not settings.standby_worker():  # a bad TLAB_EXECUTOR is refused here
         yield None

@@ -249,15 +249,15 @@ class Dispatcher(PumpLoop):
         self._cancel_seen = seen
 
     def stop(self) -> None:
-        """Stop pumping; our standby workers are asked to leave (`LEAVE_WHEN_IDLE`), unless they are to linger: one
-        that waits leaves at once, one on a run finishes it and then leaves. The worker decides between two runs,
-        so a run it claimed in the instant before is still finished, never cut short as it was when waiting ones
-        were terminated."""
+        """Stop pumping; our standby workers are asked to leave (`LEAVE_WHEN_IDLE`), unless they are to linger. A
+        worker reads the request between two runs (or imports), so one on a run, even a run it claimed in that
+        instant, finishes it first; one that has hung (`_drop_hung_standby`) is killed, as it would read nothing."""
         self.standby = False
         self.stop_pumping()
         if self.linger_s > 0:
             return
         with self._lock:
+            self._drop_hung_standby(runs_by_pid(self.store.active_runs(executor="local")))
             for pid in self._standby_pids:
                 self._procs[pid].send_signal(LEAVE_WHEN_IDLE)  # a no-op once it has exited
 

@@ -140,6 +140,7 @@ def standby(store: RunStore, *, max_active: int, max_runs: int, parent: int, lin
     print(f"standby worker {os.getpid()}: started", file=sys.stderr, flush=True)
     tenure = Tenure(store, parent, linger_s)
     signal.signal(LEAVE_WHEN_IDLE, lambda *_: setattr(tenure, "asked_to_leave", True))
+    signal.siginterrupt(LEAVE_WHEN_IDLE, False)  # system calls of a run it arrives in are restarted, not failed
     try:
         while len(statuses) < max_runs and tenure.stays():
             run_id = tenure.claim(max_active)
@@ -148,7 +149,8 @@ def standby(store: RunStore, *, max_active: int, max_runs: int, parent: int, lin
                                       goes_on=tenure.chains)
                 tenure.worked()
                 release_memory()  # a worker that waits on holds no cached GPU memory
-                beat(os.getpid(), tenure.key)  # waiting again, at once
+                if not tenure.asked_to_leave:
+                    beat(os.getpid(), tenure.key)  # waiting again (not when leaving: no dispatcher may count on it)
             elif pending:
                 warm_up(pending.pop(0))
                 if not pending:
