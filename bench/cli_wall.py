@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -111,36 +112,51 @@ def no_import_floor(cold_calls: list[dict[str, float]]) -> float:
 BARE_SOLVERS = ("scikit-learn", "numpy")
 
 
-def bare_probe_spec(folder: str, solver: str, size: int = 224, model_id: str = "mobilenet_v2") -> str:
-    """A `bench.bare_probe` spec for tux-photos and the machine's newest export of `model_id`'s body at `size`
-    (the one the engine's calls just used), written to a temporary file whose path is returned."""
-    from tlcore.core import settings
-    from tlcore.data.builtin import load_builtin
+def bare_probe_spec(folder: str, solver: str, data: str = "tux-photos", model: str = "mobilenet_v2",
+                    image_size: int | None = None) -> str:
+    """A `bench.bare_probe` spec for what the engine's linear probe of `model` on `data` does (its split, size,
+    crop, batch and threads), with the path of the engine's ONNX export of the body, made now if the machine has
+    none; written to a file in `folder`, whose path is returned. Uses TLAB_DATA_DIR for the engine's caches."""
+    import torch
 
-    ds = load_builtin("tux-photos")
-    exports = (settings.export_cache_dir() / "onnx").glob(f"{model_id}-{size}-*.onnx")
-    onnx = max(exports, key=lambda p: p.stat().st_mtime)
+    from tlcore.core import settings
+    from tlcore.core.config import TrainConfig
+    from tlcore.models import create
+    from tlcore.train import prepare
+    from tlcore.train.frozen_onnx import onnx_cache_path, onnx_forward, weights_digest
+
+    prep = prepare(TrainConfig(data=data, model=model, strategy="linear_probe", image_size=image_size))
+    size, body = prep.resolved.image_size, create(prep.spec, prep.dataset.num_classes, "pretrained").body.eval()
+    if onnx_forward(body, torch.zeros(2, 3, size, size), prep.spec.id) is None:
+        raise RuntimeError(f"ONNX Runtime cannot run {model}'s body here (see the log), so there is no bare floor")
     path = Path(folder) / f"bare-{solver}.json"
-    path.write_text(json.dumps({"onnx": str(onnx), "files": [str(f) for f in ds.items], "solver": solver,
-                                "labels": [int(y) for y in ds.labels], "size": size, "test_fraction": 0.2}))
+    path.write_text(json.dumps({
+        "onnx": str(onnx_cache_path(prep.spec.id, weights_digest(body), size)), "solver": solver, "size": size,
+        "files": [str(f) for f in prep.dataset.items], "labels": [int(y) for y in prep.dataset.labels],
+        "train": prep.train_idx.tolist(), "test": prep.split.test.tolist(), "crop_pct": prep.spec.crop_pct,
+        "batch": prep.resolved.batch_size * 2, "threads": settings.torch_threads(os.cpu_count() or 1)}))
     return str(path)
 
 
 def bare_probe(spec: str, timeout_s: float) -> dict[str, Any]:
-    """One `python -m bench.bare_probe` in a fresh process: its wall time (interpreter start and exit included)
-    and what it printed."""
-    began = time.perf_counter()
+    """One `python -m bench.bare_probe` in a fresh process: its wall time and CPU time (interpreter start and
+    exit included) and what it printed."""
+    before, began = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     out = subprocess.run([sys.executable, "-m", "bench.bare_probe", spec], env=repo_env(), cwd=REPO,
                          capture_output=True, text=True, timeout=timeout_s, check=False)
+    wall, after = time.perf_counter() - began, resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode != 0:
         raise RuntimeError(f"bench.bare_probe failed ({out.returncode}): {out.stderr[-2000:]}")
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]), wall_s=time.perf_counter() - began)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)  # this child's, as calls are serial
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]), wall_s=wall, cpu_s=cpu)
 
 
 def measure(repeats: int, timeout_s: float) -> dict[str, Any]:
     imports = {name: import_seconds(statement) for name, statement in WORKER_IMPORTS.items()}  # fails early
     prime = tempfile.mkdtemp(prefix="tlab-cli-prime-")
     one_call(prime, SIDES["worker started before the check"], timeout_s)  # the machine's export, page caches
+    os.environ["TLAB_DATA_DIR"] = prime  # the engine's caches while the bare probe's specs are made
+    specs = {solver: bare_probe_spec(prime, solver) for solver in BARE_SOLVERS}  # fails early, as the imports
     calls: dict[str, dict[str, list[dict[str, float]]]] = {side: {"cold": [], "warm": []} for side in SIDES}
     for _ in range(repeats):
         for side, values in SIDES.items():
@@ -148,15 +164,17 @@ def measure(repeats: int, timeout_s: float) -> dict[str, Any]:
             calls[side]["cold"].append(one_call(data_dir, values, timeout_s))
             calls[side]["warm"].append(one_call(data_dir, values, timeout_s))
             stop_workers(Path(data_dir))  # a worker left waiting would take a share of the next calls' CPU
-    specs = {solver: bare_probe_spec(prime, solver) for solver in BARE_SOLVERS}
     bare = {solver: [bare_probe(specs[solver], timeout_s) for _ in range(repeats)] for solver in BARE_SOLVERS}
     median = {side: {kind: {key: statistics.median(c[key] for c in cs) for key in cs[0]}
                      for kind, cs in kinds.items()} for side, kinds in calls.items()}
     return {"command": "python " + " ".join(COMMAND), "repeats": repeats, "calls": calls, "median": median,
             "worker_imports_s": imports,
             "no_import_floor_s": no_import_floor(calls[FLOOR_SIDE]["cold"]),
-            "bare_probe": {solver: {"walls_s": [r["wall_s"] for r in runs], "wall_s": statistics.median(
-                r["wall_s"] for r in runs), **min(runs, key=lambda r: r["wall_s"])} for solver, runs in bare.items()}}
+            "cores": os.cpu_count(),
+            "bare_probe": {solver: {**min(runs, key=lambda r: r["wall_s"]), "walls_s": [r["wall_s"] for r in runs],
+                                    "wall_s": statistics.median(r["wall_s"] for r in runs),
+                                    "cpu_s": statistics.median(r["cpu_s"] for r in runs)}
+                           for solver, runs in bare.items()}}
 
 
 def render(result: dict[str, Any]) -> str:
@@ -181,12 +199,15 @@ def render(result: dict[str, Any]) -> str:
     lines.append(f"floor of a cold call whatever its worker imports (issue 14 asks 5 s): "
                  f"{result['no_import_floor_s']:.1f} s, the fastest cold call with the {FLOOR_SIDE} less its wait")
     for solver, bare in result.get("bare_probe", {}).items():
-        marks = bare["marks_s"]
+        m = bare["marks_s"]
+        steps = {"imports": m["imports"], "decoding": m["decoded"] - m["imports"],
+                 "frozen pass": m["features"] - m["decoded"], "fit": m["fitted"] - m["features"]}
         lines.append(f"floor of any design, one fresh process without torch (bench.bare_probe), {solver} fit: "
-                     f"{bare['wall_s']:.1f} s median ({min(bare['walls_s']):.1f}-{max(bare['walls_s']):.1f}); fastest: "
-                     f"imports {marks['imports']:.1f}, decoding {marks['decoded'] - marks['imports']:.1f}, frozen pass "
-                     f"{marks['features'] - marks['decoded']:.1f}, fit {marks['fitted'] - marks['features']:.1f} s, "
-                     f"test accuracy {bare['test_accuracy']:.3f}")
+                     f"{bare['wall_s']:.1f} s median ({min(bare['walls_s']):.1f}-{max(bare['walls_s']):.1f}), "
+                     f"{bare['cpu_s']:.1f} s of CPU, so {bare['cpu_s'] / result['cores']:.1f} s on {result['cores']} "
+                     "cores with no core ever idle; the fastest call: "
+                     + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in steps.items())
+                     + f", test accuracy {bare['test_accuracy']:.3f}")
     return "\n".join(lines)
 
 

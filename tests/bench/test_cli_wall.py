@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from bench.cli_wall import SIDES, bare_probe, import_seconds, no_import_floor, one_call
+from bench.cli_wall import SIDES, bare_probe, bare_probe_spec, import_seconds, no_import_floor, one_call
 
 pytestmark = pytest.mark.slow
 
@@ -37,26 +38,19 @@ def test_the_floor_is_the_fastest_cold_call_without_its_wait_for_the_worker():
 
 
 @pytest.mark.parametrize("solver", ["scikit-learn", "numpy"])
-def test_the_bare_probe_does_its_work_in_one_process_without_torch(tmp_path, tiny_image_folder, solver):
-    """A real frozen body (a small convolution exported by the engine's exporter) on real images: every image gets
-    a feature vector, the steps end in order within the process's wall time, the blobs' colours are learnt, and
-    neither torch nor, for the numpy fit, scikit-learn is imported."""
-    import torch
-
-    from tlcore.train.frozen_onnx import export_onnx
-
-    torch.manual_seed(0)
-    body = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
-    onnx = tmp_path / "body.onnx"
-    onnx.write_bytes(export_onnx(body.eval(), torch.zeros(2, 3, 16, 16)))
-    classes = sorted(p for p in tiny_image_folder.iterdir() if p.is_dir())
-    files = [(str(f), k) for k, folder in enumerate(classes) for f in sorted(folder.iterdir())]
-    spec = tmp_path / "spec.json"
-    spec.write_text(json.dumps({"onnx": str(onnx), "files": [f for f, _ in files], "labels": [k for _, k in files],
-                                "size": 16, "test_fraction": 0.25, "solver": solver}))
-    out = bare_probe(str(spec), timeout_s=120)
+def test_the_bare_probe_does_the_engines_probe_work_in_one_process_without_torch(tmp_path, monkeypatch,
+                                                                                tiny_image_folder, solver):
+    """The spec names the engine's export of the body (made if missing), split, size and batch; the fresh process
+    gives every image a feature vector, ends its steps in order within its wall time, learns the blobs' colours,
+    and imports neither torch nor, for the numpy fit, scikit-learn."""
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
+    spec_path = bare_probe_spec(str(tmp_path), solver, data=str(tiny_image_folder), image_size=32)
+    spec = json.loads(Path(spec_path).read_text())
+    assert Path(spec["onnx"]).is_file() and spec["size"] == 32 and len(spec["files"]) == 24
+    assert not set(spec["train"]) & set(spec["test"])
+    out = bare_probe(spec_path, timeout_s=120)
     marks = out["marks_s"]
-    assert (out["n"], out["feature_dim"]) == (len(files), 8)
+    assert (out["n"], out["feature_dim"]) == (24, 1280)
     assert 0 < marks["imports"] < marks["decoded"] < marks["features"] < marks["fitted"] < out["wall_s"]
-    assert out["test_accuracy"] >= 0.8
+    assert out["cpu_s"] > 0 and out["test_accuracy"] >= 0.8
     assert not out["torch_imported"] and out["sklearn_imported"] == (solver == "scikit-learn")
