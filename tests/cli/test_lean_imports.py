@@ -26,9 +26,9 @@ print("HEAVY", ",".join(m for m in {heavy!r} if m in sys.modules) or "-", "EXIT"
 """
 
 
-def heavy_modules_after(args: list[str], data_dir: Path) -> tuple[str, str]:
+def heavy_modules_after(args: list[str], data_dir: Path, heavy: tuple[str, ...] = HEAVY) -> tuple[str, str]:
     env = dict(os.environ, TLAB_DATA_DIR=str(data_dir), PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), *args], cwd=REPO, env=env,
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy=heavy), *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=120)
     last = proc.stdout.strip().splitlines()[-1]
     _, heavy, _, code = last.split()
@@ -51,3 +51,11 @@ def test_store_commands_do_not_import_torch(args, store_with_a_run):
     heavy, code = heavy_modules_after([a.format(run=run_id) for a in args], data_dir)
     assert heavy == "-", f"`tlcore {' '.join(args)}` imported {heavy}"
     assert code == ("2" if "no-such-run" in args or "train" in args else "0")
+
+
+def test_checking_images_for_a_run_does_not_import_pandas(tmp_path, tiny_image_folder):
+    """pandas (0.5-0.7 s here) is for tables and comparisons: `train` on images checks the data and the model
+    without it (here it then refuses the pairing, as it would queue the run otherwise)."""
+    heavy, code = heavy_modules_after(["train", "--data", str(tiny_image_folder), "--model", "minilm-l6"], tmp_path,
+                                      heavy=("pandas", *HEAVY))
+    assert (heavy, code) == ("-", "2")

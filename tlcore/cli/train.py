@@ -7,8 +7,7 @@ from typing import Any
 
 from tlcore.cli.configs import config_from_args, strategy_list
 from tlcore.cli.output import emit, ready_executor, table, wait_with_progress, warn_data
-from tlcore.experiments import comparison, submit
-from tlcore.experiments.summary import run_rows, summarize, summary_json
+from tlcore.experiments import submit
 from tlcore.runs import RunStore
 from tlcore.train.defaults import default_strategy
 
@@ -41,6 +40,9 @@ def _render_run(r: dict[str, Any]) -> str:
 
 
 def compare(args: argparse.Namespace) -> int:
+    from tlcore.experiments import comparison  # pandas (0.5-0.7 s here): for comparisons only, not each `train`
+    from tlcore.experiments.summary import run_rows, summarize, summary_json
+
     strategies = strategy_list(args.strategies)
     base = config_from_args(args, strategies[0] if strategies else "scratch")
     store = RunStore()

@@ -4,11 +4,13 @@ names, then what the cells look like."""
 from __future__ import annotations
 
 import re
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from tlcore.core.errors import DataError
 from tlcore.core.settings import Limits
+
+if TYPE_CHECKING:  # pandas only when a table is read (see tables.py)
+    import pandas as pd
 
 LABEL_NAMES = ("label", "labels", "class", "category", "target", "sentiment", "y")
 TEXT_NAMES = ("text", "sentence", "review", "content", "body", "document", "message", "comment")
@@ -45,6 +47,8 @@ def detect_columns(df: pd.DataFrame, text_column: str | None, label_column: str 
     label = label or _by_name(columns, LABEL_NAMES, exclude=text)
     text = text or _by_name(columns, TEXT_NAMES, exclude=label)
     if label is None:
+        import pandas as pd  # already imported by whoever built `df`
+
         candidates = []
         for c in columns:
             if c == text:

@@ -7,12 +7,14 @@ bounds the work of any one line (a 20 MB array in one cell, or 100,000 keys on o
 from __future__ import annotations
 
 import json
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from tlcore.core.errors import DataError
 from tlcore.core.settings import Limits
 from tlcore.data.dataset import SkippedItem
+
+if TYPE_CHECKING:  # pandas only when a table is read (see tables.py)
+    import pandas as pd
 
 
 def read_jsonl(text: str, name: str, limits: Limits) -> tuple[pd.DataFrame, list[int], list[SkippedItem]]:
@@ -35,6 +37,8 @@ def read_jsonl(text: str, name: str, limits: Limits) -> tuple[pd.DataFrame, list
     if not rows:
         raise DataError(f"{name} has no valid JSON lines; each line must be one object such as "
                         '{"text": "...", "label": "..."}.')
+    import pandas as pd
+
     frame = pd.DataFrame.from_records(rows, columns=list(keys)).fillna("")
     return frame, numbers, skipped
 

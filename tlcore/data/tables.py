@@ -11,14 +11,16 @@ import csv
 import io
 import re
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from tlcore.core.errors import DataError
 from tlcore.core.settings import Limits
 from tlcore.data.columns import LABEL_NAMES, TEXT_NAMES, detect_columns
 from tlcore.data.dataset import Dataset, SkippedItem, content_hash, drop_tiny_classes
 from tlcore.data.jsonl import read_jsonl
+
+if TYPE_CHECKING:  # pandas (0.5-0.7 s to import here) only when a table is read: not to check images
+    import pandas as pd
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl")
 SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx/.ods (zip) and old .xls (OLE2)
@@ -105,6 +107,8 @@ def _separator(text: str, suffix: str) -> tuple[str, int]:
 
 
 def _parse(text: str, sep: str, quoting: int, name: str, header: int | None = 0) -> pd.DataFrame:
+    import pandas as pd
+
     try:
         return pd.read_csv(io.StringIO(text), sep=sep, quoting=quoting, dtype=str, keep_default_na=False,
                            skip_blank_lines=True, header=header, engine="python" if sep != "," else "c")
