@@ -49,16 +49,23 @@ def decode(path: str, size: int, crop_pct: float) -> np.ndarray:
     return np.asarray(image.crop((left, top, left + size, top + size)), dtype=np.uint8)
 
 
-def features(onnx: str, images: np.ndarray, batch: int, threads: int) -> np.ndarray:
+def ort_session(onnx: str, threads: int) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as the engine: no CPU spent spinning
-    session = ort.InferenceSession(onnx, options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(onnx, options, providers=["CPUExecutionProvider"])
+
+
+def ort_features(session: ort.InferenceSession, images: np.ndarray, batch: int) -> np.ndarray:
     name = session.get_inputs()[0].name
     out = [session.run(None, {name: ((images[i:i + batch].astype(np.float32) - MEAN) / STD)
                               .transpose(0, 3, 1, 2).copy()})[0].reshape(len(images[i:i + batch]), -1)
            for i in range(0, len(images), batch)]
     return np.concatenate(out)
+
+
+def features(onnx: str, images: np.ndarray, batch: int, threads: int) -> np.ndarray:
+    return ort_features(ort_session(onnx, threads), images, batch)
 
 
 def fit_predict(solver: str, x: np.ndarray, y: np.ndarray, x_test: np.ndarray, n_classes: int) -> np.ndarray:
