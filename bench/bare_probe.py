@@ -1,14 +1,15 @@
 """`python -m bench.bare_probe SPEC.json`: the least work a cold image linear probe can do, in one fresh process.
 
-A lower bound under issue 14's 5 s cold command-line target that holds for any design of the engine built on
-today's parts: one process (no command and worker, no run store), no torch, and only the unavoidable work, done
-as the engine does it: decode each image (transparency on white) and crop it to the model's size (Pillow, two
-threads), the frozen pass on ONNX Runtime (the engine's own export of the body, its batch and thread count),
-standardise, fit the logistic regression on the engine's training split, and the test accuracy. Left out, so that
-the bound stays under what the product must do: listing and checking the data, the split (SPEC brings the
-engine's), the run's records, files and evaluation. SPEC (see `bench.cli_wall.bare_probe_spec`) holds `onnx`,
-`files`, `labels`, `train`, `test`, `size`, `crop_pct`, `batch`, `threads`, and `solver`: "scikit-learn" (what
-the engine fits) or "numpy" (plain gradient descent, importing neither scikit-learn nor SciPy).
+A lower bound under issue 14's 5 s cold command-line target for any design of the engine built on today's parts
+(Pillow, this ONNX Runtime export, scikit-learn's solver; on this machine, on the day measured): one process (no
+command and worker, no run store), no torch, and only the unavoidable work, done as the engine does it: decode each
+image (transparency on white) and crop it to the model's size (Pillow, two threads), the frozen pass on ONNX Runtime
+(the engine's own export of the body, its batch and thread count), standardise, fit the logistic regression on the
+engine's training split, and the test accuracy. Left out, so that the bound stays under what the product must do:
+listing and checking the data, the split (SPEC brings the engine's), the run's records, files and evaluation. SPEC
+(see `bench.cli_wall.bare_probe_spec`) holds `onnx`, `files`, `labels`, `train`, `test`, `size`, `crop_pct`,
+`batch`, `threads`, and `solver`: "scikit-learn" (what the engine fits) or "numpy" (plain gradient descent,
+importing neither scikit-learn nor SciPy).
 
 Prints one JSON line: when each step ended (seconds since this module started; the interpreter's own start and
 exit, and the CPU time, are the caller's to measure), the test accuracy, and whether torch or scikit-learn was

@@ -14,7 +14,7 @@ evaluation), finished → returned.
 Last, for issue 14's 5 s cold target: a fresh worker's imports, each timed alone in fresh processes (Python's own
 start subtracted), next to the queued → claimed wait they cause; and a floor that holds whatever a worker imports:
 the fastest cold call whose worker started at the queueing less that wait (its command until queued, its run,
-its return), since no worker can take a run before it is queued. And a floor for any design: the least work the
+its return), since no worker can take a run before it is queued. And a floor for today's parts: the least work the
 cold probe can do in one fresh process without torch (`bench.bare_probe`), with scikit-learn's fit and with a plain
 numpy one.
 
@@ -202,7 +202,7 @@ def render(result: dict[str, Any]) -> str:
         m = bare["marks_s"]
         steps = {"imports": m["imports"], "decoding": m["decoded"] - m["imports"],
                  "frozen pass": m["features"] - m["decoded"], "fit": m["fitted"] - m["features"]}
-        lines.append(f"floor of any design, one fresh process without torch (bench.bare_probe), {solver} fit: "
+        lines.append(f"floor for today's parts, one fresh process without torch (bench.bare_probe), {solver} fit: "
                      f"{bare['wall_s']:.1f} s median ({min(bare['walls_s']):.1f}-{max(bare['walls_s']):.1f}), "
                      f"{bare['cpu_s']:.1f} s of CPU, so {bare['cpu_s'] / result['cores']:.1f} s on {result['cores']} "
                      "cores with no core ever idle; the fastest call: "
