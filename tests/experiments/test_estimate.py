@@ -11,6 +11,7 @@ from tlcore.core.config import TrainConfig
 from tlcore.experiments import submit
 from tlcore.experiments.calibration import Calibration
 from tlcore.experiments.estimate import (
+    CPU_BF16_SPEEDUP,
     FROZEN_RUN_S,
     WORKER_START_S,
     calibration,
@@ -21,6 +22,7 @@ from tlcore.experiments.estimate import (
 )
 from tlcore.runs.paths import run_dir
 from tlcore.runs.store import RunRecord, RunStore
+from tlcore.train.device import cpu_bf16_native
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU every strategy runs at the model's own size")
@@ -33,6 +35,19 @@ def test_a_feature_pass_is_priced_at_the_size_it_runs_at():
     from_probe_prep = estimate_seconds(probe, "linear_probe") - WORKER_START_S
     assert from_scratch_prep == pytest.approx(from_probe_prep)
     assert estimate_seconds(scratch, "linear_probe", features_cached=True) == WORKER_START_S + FROZEN_RUN_S
+
+
+@pytest.mark.skipif(torch.cuda.is_available() or not cpu_bf16_native(), reason="a CPU with bfloat16 instructions")
+def test_a_transformer_fine_tune_is_priced_at_the_precision_it_trains_in(tmp_path, monkeypatch):
+    data = tmp_path / "reviews.csv"
+    data.write_text("text,label\n" + "\n".join(f"{w} film {i},{w}" for i in range(30) for w in ("good", "bad")))
+    config = TrainConfig(data=str(data), model="minilm-l6", strategy="finetune")
+    bf16 = submit.check(config)
+    monkeypatch.setenv("TLAB_CPU_BF16", "0")
+    fp32 = submit.check(config)
+    assert bf16.resolved.amp_bf16 and not fp32.resolved.amp_bf16
+    loop = [estimate_seconds(prep, "finetune") - WORKER_START_S for prep in (fp32, bf16)]
+    assert loop[0] / loop[1] == pytest.approx(CPU_BF16_SPEEDUP)
 
 
 @pytest.fixture(scope="module")

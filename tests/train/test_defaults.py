@@ -7,6 +7,7 @@ from tlcore.core.config import TrainConfig
 from tlcore.core.errors import ConfigError
 from tlcore.models import get_spec
 from tlcore.train.defaults import resolve
+from tlcore.train.device import cpu_bf16_native
 
 CPU_ONLY = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU defaults")
 
@@ -36,6 +37,24 @@ def test_explicit_settings_win_and_scratch_lr_depends_on_family():
     text = resolve(TrainConfig(data="x", model="minilm-l6", strategy="scratch"), get_spec("minilm-l6"))
     image = resolve(TrainConfig(data="x", model="mobilenet_v2", strategy="scratch"), get_spec("mobilenet_v2"))
     assert text.lr < image.lr and text.body_lr == text.lr and text.max_length == get_spec("minilm-l6").max_length
+
+
+@CPU_ONLY
+@pytest.mark.parametrize("model, strategy, transformer_trains", [
+    ("minilm-l6", "finetune", True), ("minilm-l6", "scratch", True), ("minilm-l6", "lora", True),
+    ("vit_small", "finetune", True), ("minilm-l6", "linear_probe", False), ("vit_small", "knn", False),
+    ("mobilenet_v2", "finetune", False), ("glove-50d-bag", "finetune", False)])
+def test_on_a_cpu_transformers_train_in_bfloat16_where_it_multiplies_bfloat16_natively(model, strategy,
+                                                                                         transformer_trains):
+    """Measured faster there for transformers only; frozen features stay float32 (equal to ONNX Runtime's)."""
+    r = resolve(TrainConfig(data="x", model=model, strategy=strategy), get_spec(model))
+    assert r.amp_bf16 == (transformer_trains and cpu_bf16_native())
+
+
+@CPU_ONLY
+def test_tlab_cpu_bf16_off_keeps_every_cpu_run_in_float32(monkeypatch):
+    monkeypatch.setenv("TLAB_CPU_BF16", "0")
+    assert not resolve(TrainConfig(data="x", model="minilm-l6", strategy="finetune"), get_spec("minilm-l6")).amp_bf16
 
 
 @CPU_ONLY

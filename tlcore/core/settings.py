@@ -71,6 +71,12 @@ def worker_linger_s() -> float:
         return 300.0
 
 
+def cpu_bf16() -> bool:
+    """`TLAB_CPU_BF16` (default on): on a CPU with bfloat16 matrix instructions, transformers train under bfloat16
+    autocast, as on a GPU (`tlcore.train.defaults`); `0` keeps every CPU run in float32."""
+    return os.environ.get("TLAB_CPU_BF16", "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
 def weights_mirror() -> str | None:
     """Base URL that serves torch hub checkpoints by file name instead of download.pytorch.org
     (`TLAB_WEIGHTS_MIRROR`, for hosts behind a firewall); None to use the library's own URL."""

@@ -35,22 +35,26 @@ CPU_RATES = {
 }
 REFERENCE = {"image": 160, "text": 128}
 GPU_SPEEDUP = 30.0
+CPU_BF16_SPEEDUP = 1.3  # a transformer under bfloat16 autocast on a CPU with bf16 instructions (`defaults._cpu_bf16`)
 WORKER_START_S = 8.0  # importing torch, timm and transformers in a fresh worker process
 FROZEN_RUN_S = 2.0  # a probe-like run on cached features: loading them, solving, testing
 
 
-def rates(spec, size: int, device: str) -> tuple[float, float]:
-    """(training, inference) examples per second for a model spec at an input size (image side or tokens)."""
+def rates(spec, size: int, device: str, bf16: bool = False) -> tuple[float, float]:
+    """(training, inference) examples per second for a model spec at an input size (image side or tokens), in
+    float32 or under bfloat16 autocast."""
     train_rate, infer_rate = CPU_RATES.get((spec.family, spec.modality), (20.0, 100.0))
     exponent = 2 if spec.modality == "image" else 1
     scale = (REFERENCE[spec.modality] / max(1, size)) ** exponent
     if device == "cuda":
         scale *= GPU_SPEEDUP
+    elif bf16:
+        scale *= CPU_BF16_SPEEDUP
     return train_rate * scale, infer_rate * scale
 
 
 def _rates(prep: Prepared, r: Resolved) -> tuple[float, float]:
-    return rates(prep.spec, r.image_size if prep.spec.modality == "image" else r.max_length, r.device)
+    return rates(prep.spec, r.image_size if prep.spec.modality == "image" else r.max_length, r.device, r.amp_bf16)
 
 
 def loop_seconds(train_rate: float, infer_rate: float, strategy: str, epochs: int, n_train: int, n_val: int,
@@ -66,7 +70,8 @@ def predicted_as_planned(config: dict, resolved: dict, result: dict) -> float | 
     try:
         spec = get_spec(config["model"])
         size = resolved["image_size"] if spec.modality == "image" else resolved["max_length"]
-        train_rate, infer_rate = rates(spec, int(size), resolved["device"])
+        train_rate, infer_rate = rates(spec, int(size), resolved["device"],
+                                       bool(resolved.get("amp_bf16")))
         n_loop = int(result["n_train"]) + int(result.get("unlabelled_items") or 0)  # distillation's transfer set
         return loop_seconds(train_rate, infer_rate, config["strategy"], int(resolved["epochs"]), n_loop,
                             int(result["n_val"]), int(result["n_test"]))

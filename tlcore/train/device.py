@@ -4,6 +4,7 @@ The web server prices runs, names the device and sizes its worker pool; importin
 memory) for nothing else. Where torch is imported already (a worker, a test) torch is asked directly, as before.
 Elsewhere a machine without a GPU driver has no CUDA device, as torch would say; on one with a driver a
 short-lived Python asks torch once, and its answers hold for the life of the process (torch keeps its own as long).
+Whether the CPU multiplies bfloat16 natively is read from the CPU's flags, the same in every process.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from typing import Any
 # AMD's kernel driver (a ROCm build of torch answers torch.cuda too); NVIDIA's driver library on Linux and Windows.
 AMD_DRIVER = "/dev/kfd"
 CUDA_DRIVER_LIBRARIES = ("libcuda.so.1", "nvcuda.dll")
+CPU_INFO = Path("/proc/cpuinfo")
+# x86 instructions oneDNN multiplies bfloat16 matrices with (AVX512-BF16: Zen 4, Cooper Lake; AMX: Sapphire Rapids).
+CPU_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 ASK = "import json, torch\nfrom tlcore.train.device import answers\nprint(json.dumps(answers(torch)))\n"
 QUESTIONS = {"available": lambda torch: torch.cuda.is_available(),
@@ -46,6 +50,25 @@ def cuda_device_name() -> str:
 def cuda_bf16_supported() -> bool:
     """torch.cuda.is_bf16_supported(); only where a CUDA device is available."""
     return _answer("bf16")
+
+
+@cache
+def cpu_bf16_native() -> bool:
+    """True when this CPU has bfloat16 matrix instructions (Linux's /proc/cpuinfo flags; False where there is no
+    such file). Without them torch emulates bfloat16, which is slower than float32."""
+    try:
+        return cpu_flags_have_bf16(CPU_INFO.read_text(errors="replace"))
+    except OSError:
+        return False
+
+
+def cpu_flags_have_bf16(cpuinfo: str) -> bool:
+    """Whether a /proc/cpuinfo text lists a bfloat16 matrix instruction among the first CPU's flags."""
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "flags":
+            return not CPU_BF16_FLAGS.isdisjoint(value.split())
+    return False
 
 
 def answers(torch: Any) -> dict[str, Any]:
