@@ -25,6 +25,7 @@ from tlcore.core.config import TrainConfig
 from tlcore.data import Dataset, list_builtins, load_source
 from tlcore.train import prepare
 from tlcore.train.defaults import default_strategy
+from tlcore.train.prepare import resolved_as
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,23 @@ def run_case(case: Case, seed: int) -> dict[str, Any]:
     for strategy in strategies:
         label = f"Transfer Lab {'default ' if strategy == default else ''}({strategy})"
         sides.append(("ours", _measured(lambda s=strategy, name=label: run_ours(ds, base.with_(strategy=s), name))))
+        if resolved_as(split_prep, strategy).amp_bf16 and not torch.cuda.is_available():  # what CPU bf16 brings
+            sides.append(("ours", _measured(lambda s=strategy, name=f"{label} in float32": in_float32(
+                lambda: run_ours(ds, base.with_(strategy=s), name)))))
     return {**summarize_case(case, ds, len(train), len(test), sides), "export_s": export_s}
+
+
+def in_float32(run: Callable[[], Side]) -> Side:
+    """`run` with bfloat16 autocast on a CPU turned off (`TLAB_CPU_BF16=0`), as on a CPU without bf16 instructions."""
+    previous = os.environ.get("TLAB_CPU_BF16")
+    os.environ["TLAB_CPU_BF16"] = "0"
+    try:
+        return run()
+    finally:
+        if previous is None:
+            del os.environ["TLAB_CPU_BF16"]
+        else:
+            os.environ["TLAB_CPU_BF16"] = previous
 
 
 def prime_exports(ds: Dataset, base: TrainConfig, strategies: list[str], seed: int) -> float:

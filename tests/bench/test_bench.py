@@ -59,6 +59,21 @@ def test_quick_bench_reports_the_probe_feature_pass(quick_result):
     assert all(s["extra"]["feature_pass_s"] > 0 for s in probes)
 
 
+def test_quick_bench_times_each_cpu_bf16_side_in_float32_too(quick_result):
+    """On a CPU with bfloat16 instructions, the text fine-tune trains under autocast; its float32 twin shows
+    what that brings, side by side in the same run."""
+    from tlcore.core import settings
+    from tlcore.train.device import cpu_bf16_native
+
+    ran = [c for c in quick_result["cases"] if "skipped" not in c]
+    ours = {s["name"]: s for c in ran for s in c["sides"] if s["role"] == "ours"}
+    in_bf16 = [name for name, s in ours.items() if s["extra"]["bf16"] and s["extra"]["device"] == "cpu"]
+    assert bool(in_bf16) == (cpu_bf16_native() and settings.cpu_bf16())
+    for name in in_bf16:
+        twin = ours[f"{name} in float32"]
+        assert not twin["extra"]["bf16"] and twin["extra"]["strategy"] == ours[name]["extra"]["strategy"]
+
+
 def test_unknown_case_is_a_plain_error():
     proc = subprocess.run([sys.executable, "-m", "bench", "--cases", "audio"], cwd=REPO, capture_output=True,
                           text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)

@@ -42,6 +42,7 @@ def test_a_transformer_fine_tune_is_priced_at_the_precision_it_trains_in(tmp_pat
     data = tmp_path / "reviews.csv"
     data.write_text("text,label\n" + "\n".join(f"{w} film {i},{w}" for i in range(30) for w in ("good", "bad")))
     config = TrainConfig(data=str(data), model="minilm-l6", strategy="finetune")
+    monkeypatch.delenv("TLAB_CPU_BF16", raising=False)
     bf16 = submit.check(config)
     monkeypatch.setenv("TLAB_CPU_BF16", "0")
     fp32 = submit.check(config)

@@ -9,18 +9,37 @@ import torch
 from tlcore.core.config import TrainConfig
 from tlcore.train import prepare, train_run
 from tlcore.train.device import cpu_bf16_native
+from tlcore.train.run_inputs import feature_cache_file
 
 WORDS = {"pos": "good great lovely", "neg": "bad awful dull"}
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="the CPU's own precision")
-def test_minilm_fine_tunes_in_the_cpus_precision_and_keeps_float32_weights(tmp_path):
+CPU_ONLY = pytest.mark.skipif(torch.cuda.is_available(), reason="the CPU's own precision")
+
+
+def reviews(folder) -> str:
     rows = [f"{WORDS[label]} film number {i},{label}" for i in range(48) for label in ("pos", "neg")]
-    data = tmp_path / "reviews.csv"
+    data = folder / "reviews.csv"
     data.write_text("text,label\n" + "\n".join(rows))
-    prep = prepare(TrainConfig(data=str(data), model="minilm-l6", strategy="finetune", epochs=2, max_length=16,
+    return str(data)
+
+
+@CPU_ONLY
+def test_minilm_fine_tunes_in_the_cpus_precision_and_keeps_float32_weights(tmp_path, monkeypatch):
+    monkeypatch.delenv("TLAB_CPU_BF16", raising=False)
+    prep = prepare(TrainConfig(data=reviews(tmp_path), model="minilm-l6", strategy="finetune", epochs=2, max_length=16,
                                seed=0))
     assert prep.resolved.amp_bf16 == cpu_bf16_native()
     out = train_run(prep, emit=lambda kind, payload: None, should_stop=lambda: False)
     assert out.summary["test_accuracy"] >= 0.9
     assert {p.dtype for p in out.model.parameters()} == {torch.float32}
+
+
+@CPU_ONLY
+def test_a_vit_fine_tunes_warm_start_reads_the_probes_float32_features(tiny_image_folder, monkeypatch):
+    """Its frozen pass (LP-FT) stays float32 and reads the file the linear probe, k-NN and the ranking write."""
+    monkeypatch.delenv("TLAB_CPU_BF16", raising=False)
+    probe, tune = (prepare(TrainConfig(data=str(tiny_image_folder), model="vit_small", strategy=s))
+                   for s in ("linear_probe", "finetune"))
+    assert tune.resolved.amp_bf16 == cpu_bf16_native() and not probe.resolved.amp_bf16
+    assert feature_cache_file(tune) == feature_cache_file(probe)

@@ -6,7 +6,7 @@ import torch
 from tlcore.core.config import TrainConfig
 from tlcore.core.errors import ConfigError
 from tlcore.models import get_spec
-from tlcore.train.defaults import resolve
+from tlcore.train.defaults import frozen_pass_bf16, resolve
 from tlcore.train.device import cpu_bf16_native
 
 CPU_ONLY = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU defaults")
@@ -45,10 +45,14 @@ def test_explicit_settings_win_and_scratch_lr_depends_on_family():
     ("vit_small", "finetune", True), ("minilm-l6", "linear_probe", False), ("vit_small", "knn", False),
     ("mobilenet_v2", "finetune", False), ("glove-50d-bag", "finetune", False)])
 def test_on_a_cpu_transformers_train_in_bfloat16_where_it_multiplies_bfloat16_natively(model, strategy,
-                                                                                         transformer_trains):
-    """Measured faster there for transformers only; frozen features stay float32 (equal to ONNX Runtime's)."""
+                                                                                         transformer_trains,
+                                                                                         monkeypatch):
+    """Measured faster there for transformers only; frozen passes, a fine-tune's warm start included, stay
+    float32 (equal to ONNX Runtime's, and one cached file for the probe and the warm start)."""
+    monkeypatch.delenv("TLAB_CPU_BF16", raising=False)
     r = resolve(TrainConfig(data="x", model=model, strategy=strategy), get_spec(model))
     assert r.amp_bf16 == (transformer_trains and cpu_bf16_native())
+    assert not frozen_pass_bf16(r)
 
 
 @CPU_ONLY

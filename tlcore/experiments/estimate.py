@@ -12,6 +12,8 @@ per dataset, model and input size (then cached).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from tlcore.core import strategies
@@ -20,7 +22,7 @@ from tlcore.experiments.calibration import Calibration, from_store
 from tlcore.models import get_spec
 from tlcore.runs.store import RunRecord, RunStore
 from tlcore.train import Prepared, cap_epochs
-from tlcore.train.defaults import Resolved
+from tlcore.train.defaults import Resolved, frozen_pass_bf16
 from tlcore.train.prepare import resolved_as
 
 # (training examples/s, inference examples/s) at the reference size on 2 CPU cores. Training rates are those of
@@ -115,8 +117,9 @@ def _run_seconds(prep: Prepared, strategy: str, n_train: int | None, max_steps: 
 
 def _frozen_pass_settings(prep: Prepared, strategy: str) -> Resolved:
     """The settings a strategy's frozen pass runs at: its own, or for distillation's teacher the linear probe's
-    (the same cached features a linear-probe run reads)."""
-    return resolved_as(prep, "linear_probe" if strategies.get(strategy).teacher else strategy)
+    (the same cached features a linear-probe run reads), in the frozen pass's own precision."""
+    r = resolved_as(prep, "linear_probe" if strategies.get(strategy).teacher else strategy)
+    return dataclasses.replace(r, amp_bf16=frozen_pass_bf16(r))
 
 
 def _feature_key(prep: Prepared, strategy: str) -> tuple[int, int] | None:

@@ -107,6 +107,13 @@ def _cpu_bf16(spec: ModelSpec, strategy: strategies.Strategy) -> bool:
     return transformer and not strategy.frozen_features and settings.cpu_bf16() and cpu_bf16_native()
 
 
+def frozen_pass_bf16(r: Resolved) -> bool:
+    """Whether a frozen feature pass (a probe's, a warm start's) runs under bfloat16 autocast: on a GPU as the run
+    does; on a CPU never, so frozen features stay equal to float32's and to ONNX Runtime's, and a fine-tune's warm
+    start shares the cached features of the linear probe."""
+    return r.amp_bf16 and r.device != "cpu"
+
+
 def _is_vit(spec: ModelSpec) -> bool:
     return "vit" in spec.arch.lower()
 
