@@ -1,9 +1,9 @@
 """`python -m bench.cpu_bf16`: a training step in float32 against one under bfloat16 autocast on this CPU, side by
-side in one run, for the models `TLAB_CPU_BF16` is about: MiniLM-L6 and ViT-S/16, transformers, which the engine
-trains under autocast on a CPU with bfloat16 matrix instructions, and MobileNetV2, a CNN, which it keeps in float32
-(`tlcore.train.defaults`). Each model is the engine's own (`tlcore.models.create`, random weights: a step's speed
-does not depend on them) with the engine's fused AdamW; the two precisions alternate step by step after a warm-up,
-and each one's median step is printed with their ratio and what the engine chooses here.
+side in one run, for MiniLM-L6 and ViT-S/16 (transformers) and MobileNetV2 (a CNN). On a CPU with bfloat16 matrix
+instructions the engine trains every run that trains layers under autocast, as on a GPU (`tlcore.train.defaults`).
+Each model is the engine's own (`tlcore.models.create`, random weights: a step's speed does not depend on them)
+with the engine's fused AdamW; the two precisions alternate step by step after a warm-up, and each one's median
+step is printed with their ratio and what the engine chooses here.
 
     python -m bench.cpu_bf16             # a table
     python -m bench.cpu_bf16 --json

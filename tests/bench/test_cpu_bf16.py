@@ -22,5 +22,4 @@ def test_the_bench_times_both_precisions_and_reports_the_engines_choice(capsys, 
     for row in rows.values():
         assert row["fp32_step_s"] > 0 and row["bf16_step_s"] > 0
         assert row["bf16_speedup"] == pytest.approx(row["fp32_step_s"] / row["bf16_step_s"])
-    assert rows["minilm-l6"]["engine_uses_bf16"] == rows["vit_small"]["engine_uses_bf16"] == cpu_bf16_native()
-    assert not rows["mobilenet_v2"]["engine_uses_bf16"]
+    assert {row["engine_uses_bf16"] for row in rows.values()} == {cpu_bf16_native()}

@@ -11,7 +11,9 @@ import sys
 import pytest
 
 from tests.support.paths import REPO
+from tlcore.core import settings
 from tlcore.data import list_builtins
+from tlcore.train.device import cpu_bf16_native
 
 pytestmark = pytest.mark.slow
 
@@ -36,5 +38,6 @@ def test_quick_gpu_check_prints_one_json_line_with_both_sides():
     assert result["hand_written"]["bf16"] and result["hand_written"]["channels_last"]
     assert result["ours"]["channels_last"], "the engine trains CNNs channels_last"
     on_gpu = result["ours"]["data_device"] == "cuda"
-    assert result["ours"]["bf16"] == on_gpu, "the engine turns bf16 autocast on exactly on a GPU"
+    native = on_gpu or (cpu_bf16_native() and settings.cpu_bf16())
+    assert result["ours"]["bf16"] == native, "the engine trains in bf16 on a GPU and on a CPU with bf16 instructions"
     assert (result["ours"]["peak_gpu_mb"] is None) == (not on_gpu)

@@ -92,19 +92,19 @@ def resolve(config: TrainConfig, spec: ModelSpec, native_side: int | None = None
         image_size=config.image_size or _default_image_size(spec, on_gpu or strategy.frozen_features,
                                                              native_side),
         max_length=config.max_length or spec.max_length,
-        amp_bf16=cuda_bf16_supported() if on_gpu else _cpu_bf16(spec, strategy),
+        amp_bf16=cuda_bf16_supported() if on_gpu else _cpu_bf16(strategy),
         channels_last=is_image and not _is_vit(spec),
         freeze_through=config.freeze_through,
     )
 
 
-def _cpu_bf16(spec: ModelSpec, strategy: strategies.Strategy) -> bool:
-    """bfloat16 autocast on a CPU only where it was measured to pay: training a transformer's layers on a CPU with
-    bfloat16 matrix instructions (2 Zen 4 cores: MiniLM-L6's fine-tune 1.3-1.4x sooner to the same test accuracy,
-    a ViT-S step 1.7-2x faster). Not for CNNs (a MobileNetV2 step took as long, depthwise convolutions being bound
-    by memory, not by multiplies), nor for frozen features, which stay equal to float32's on ONNX Runtime."""
-    transformer = (spec.modality == "text" and spec.family == "hf") or _is_vit(spec)
-    return transformer and not strategy.frozen_features and settings.cpu_bf16() and cpu_bf16_native()
+def _cpu_bf16(strategy: strategies.Strategy) -> bool:
+    """bfloat16 autocast on a CPU with bfloat16 matrix instructions, as on a GPU, for runs that train layers; measured
+    on 2 Zen 4 cores (`python -m bench.cpu_bf16`, docs/performance.md): MiniLM-L6's fine-tune reached the same test
+    accuracy 1.26-1.44x sooner, MobileNetV2's fine-tune epochs were 1.1-1.5x shorter, a ViT-S step 1.9x. Frozen
+    features stay float32 (`frozen_pass_bf16`), equal to ONNX Runtime's; without the instructions bfloat16 would be
+    emulated, slower than float32."""
+    return not strategy.frozen_features and settings.cpu_bf16() and cpu_bf16_native()
 
 
 def frozen_pass_bf16(r: Resolved) -> bool:
