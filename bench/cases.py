@@ -87,22 +87,25 @@ def run_case(case: Case, seed: int) -> dict[str, Any]:
         label = f"Transfer Lab {'default ' if strategy == default else ''}({strategy})"
         sides.append(("ours", _measured(lambda s=strategy, name=label: run_ours(ds, base.with_(strategy=s), name))))
         if resolved_as(split_prep, strategy).amp_bf16 and not torch.cuda.is_available():  # what CPU bf16 brings
-            sides.append(("ours", _measured(lambda s=strategy, name=f"{label} in float32": in_float32(
+            sides.append(("ours", _measured(lambda s=strategy, name=f"{label}, float32": in_float32(
                 lambda: run_ours(ds, base.with_(strategy=s), name)))))
     return {**summarize_case(case, ds, len(train), len(test), sides), "export_s": export_s}
 
 
 def in_float32(run: Callable[[], Side]) -> Side:
-    """`run` with bfloat16 autocast on a CPU turned off (`TLAB_CPU_BF16=0`), as on a CPU without bf16 instructions."""
-    previous = os.environ.get("TLAB_CPU_BF16")
-    os.environ["TLAB_CPU_BF16"] = "0"
+    """`run` with bfloat16 autocast on a CPU turned off (`TLAB_CPU_BF16=0`), as on a CPU without bf16 instructions,
+    in a fresh data directory of its own, so it decodes and computes its warm start's features as the side it
+    doubles did."""
+    saved = {name: os.environ.get(name) for name in ("TLAB_CPU_BF16", "TLAB_DATA_DIR")}
+    os.environ.update(TLAB_CPU_BF16="0", TLAB_DATA_DIR=tempfile.mkdtemp(prefix="tlab-bench-float32-"))
     try:
         return run()
     finally:
-        if previous is None:
-            del os.environ["TLAB_CPU_BF16"]
-        else:
-            os.environ["TLAB_CPU_BF16"] = previous
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def prime_exports(ds: Dataset, base: TrainConfig, strategies: list[str], seed: int) -> float:

@@ -52,6 +52,14 @@ def test_quick_bench_runs_both_sides_of_each_case(quick_result):
         assert all("speedup_time_to_target" in s and "ratios_ours_over_reference" in s for s in ours)
 
 
+def test_every_sides_test_accuracy_is_an_exact_count_of_the_test_items(quick_result):
+    """So reaching the reference's accuracy exactly counts as reaching it (as a float32 mean it fell short)."""
+    for case in (c for c in quick_result["cases"] if "skipped" not in c):
+        for side in case["sides"]:
+            for _, _, accuracy in side["epochs"]:
+                assert accuracy * case["n_test"] == pytest.approx(round(accuracy * case["n_test"]), abs=1e-9)
+
+
 def test_quick_bench_reports_the_probe_feature_pass(quick_result):
     probes = [s for c in quick_result["cases"] if "skipped" not in c for s in c["sides"]
               if s["role"] == "ours" and s["extra"]["strategy"] == "linear_probe"]
@@ -62,15 +70,17 @@ def test_quick_bench_reports_the_probe_feature_pass(quick_result):
 def test_quick_bench_times_each_cpu_bf16_side_in_float32_too(quick_result):
     """On a CPU with bfloat16 instructions, the text fine-tune trains under autocast; its float32 twin shows
     what that brings, side by side in the same run."""
+    import torch
+
     from tlcore.core import settings
     from tlcore.train.device import cpu_bf16_native
 
     ran = [c for c in quick_result["cases"] if "skipped" not in c]
     ours = {s["name"]: s for c in ran for s in c["sides"] if s["role"] == "ours"}
     in_bf16 = [name for name, s in ours.items() if s["extra"]["bf16"] and s["extra"]["device"] == "cpu"]
-    assert bool(in_bf16) == (cpu_bf16_native() and settings.cpu_bf16())
+    assert bool(in_bf16) == (not torch.cuda.is_available() and cpu_bf16_native() and settings.cpu_bf16())
     for name in in_bf16:
-        twin = ours[f"{name} in float32"]
+        twin = ours[f"{name}, float32"]
         assert not twin["extra"]["bf16"] and twin["extra"]["strategy"] == ours[name]["extra"]["strategy"]
 
 

@@ -6,7 +6,7 @@ import torch
 from tlcore.core.config import TrainConfig
 from tlcore.core.errors import ConfigError
 from tlcore.models import get_spec
-from tlcore.train.defaults import frozen_pass_bf16, resolve
+from tlcore.train.defaults import inference_bf16, resolve
 from tlcore.train.device import cpu_bf16_native
 
 CPU_ONLY = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU defaults")
@@ -52,7 +52,7 @@ def test_on_a_cpu_runs_that_train_layers_use_bfloat16_where_it_multiplies_bfloat
     monkeypatch.delenv("TLAB_CPU_BF16", raising=False)
     r = resolve(TrainConfig(data="x", model=model, strategy=strategy), get_spec(model))
     assert r.amp_bf16 == (trains_layers and cpu_bf16_native())
-    assert not frozen_pass_bf16(r)
+    assert not inference_bf16(r)
 
 
 @CPU_ONLY

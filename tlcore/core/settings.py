@@ -72,8 +72,8 @@ def worker_linger_s() -> float:
 
 
 def cpu_bf16() -> bool:
-    """`TLAB_CPU_BF16` (default on): on a CPU with bfloat16 matrix instructions, transformers train under bfloat16
-    autocast, as on a GPU (`tlcore.train.defaults`); `0` keeps every CPU run in float32."""
+    """`TLAB_CPU_BF16` (default on): on a CPU with bfloat16 matrix instructions, runs that train layers train under
+    bfloat16 autocast, as on a GPU (`tlcore.train.defaults`); `0` keeps every CPU run in float32."""
     return os.environ.get("TLAB_CPU_BF16", "1").strip().lower() not in {"0", "false", "no", "off"}
 
 

@@ -22,7 +22,7 @@ from tlcore.experiments.calibration import Calibration, from_store
 from tlcore.models import get_spec
 from tlcore.runs.store import RunRecord, RunStore
 from tlcore.train import Prepared, cap_epochs
-from tlcore.train.defaults import Resolved, frozen_pass_bf16
+from tlcore.train.defaults import Resolved, inference_bf16
 from tlcore.train.prepare import resolved_as
 
 # (training examples/s, inference examples/s) at the reference size on 2 CPU cores. Training rates are those of
@@ -37,7 +37,9 @@ CPU_RATES = {
 }
 REFERENCE = {"image": 160, "text": 128}
 GPU_SPEEDUP = 30.0
-CPU_BF16_SPEEDUP = 1.3  # a transformer under bfloat16 autocast on a CPU with bf16 instructions (`defaults._cpu_bf16`)
+# training under bfloat16 autocast on a CPU with bf16 instructions (`defaults._cpu_bf16`): measured 1.1-1.9x for
+# MiniLM-L6, ViT-S and MobileNetV2 (`python -m bench.cpu_bf16`), not for GloVe or EfficientNet; calibration adjusts
+CPU_BF16_SPEEDUP = 1.3
 WORKER_START_S = 8.0  # importing torch, timm and transformers in a fresh worker process
 FROZEN_RUN_S = 2.0  # a probe-like run on cached features: loading them, solving, testing
 
@@ -119,7 +121,7 @@ def _frozen_pass_settings(prep: Prepared, strategy: str) -> Resolved:
     """The settings a strategy's frozen pass runs at: its own, or for distillation's teacher the linear probe's
     (the same cached features a linear-probe run reads), in the frozen pass's own precision."""
     r = resolved_as(prep, "linear_probe" if strategies.get(strategy).teacher else strategy)
-    return dataclasses.replace(r, amp_bf16=frozen_pass_bf16(r))
+    return dataclasses.replace(r, amp_bf16=inference_bf16(r))
 
 
 def _feature_key(prep: Prepared, strategy: str) -> tuple[int, int] | None:

@@ -102,15 +102,17 @@ def _cpu_bf16(strategy: strategies.Strategy) -> bool:
     """bfloat16 autocast on a CPU with bfloat16 matrix instructions, as on a GPU, for runs that train layers; measured
     on 2 Zen 4 cores (`python -m bench.cpu_bf16`, docs/performance.md): MiniLM-L6's fine-tune reached the same test
     accuracy 1.26-1.44x sooner, MobileNetV2's fine-tune epochs were 1.1-1.5x shorter, a ViT-S step 1.9x. Frozen
-    features stay float32 (`frozen_pass_bf16`), equal to ONNX Runtime's; without the instructions bfloat16 would be
+    features and the final test predictions stay float32 (`inference_bf16`); without the instructions bfloat16 would be
     emulated, slower than float32."""
     return not strategy.frozen_features and settings.cpu_bf16() and cpu_bf16_native()
 
 
-def frozen_pass_bf16(r: Resolved) -> bool:
-    """Whether a frozen feature pass (a probe's, a warm start's) runs under bfloat16 autocast: on a GPU as the run
-    does; on a CPU never, so frozen features stay equal to float32's and to ONNX Runtime's, and a fine-tune's warm
-    start shares the cached features of the linear probe."""
+def inference_bf16(r: Resolved) -> bool:
+    """Whether a pass that trains nothing runs under bfloat16 autocast: a frozen feature pass (a probe's, a warm
+    start's) and the run's final predictions on its test set. On a GPU, as the run does; on a CPU never, so frozen
+    features stay equal to ONNX Runtime's and shared in one cache file (a warm start reads the probe's), and the test
+    accuracy and predictions a run saves are exactly what its saved float32 model gives (the app's predictions, feature
+    maps, exports)."""
     return r.amp_bf16 and r.device != "cpu"
 
 

@@ -11,7 +11,7 @@ import torch
 
 from tlcore.data import decode_images
 from tlcore.models import TransferModel, text_encoder_for
-from tlcore.train.defaults import frozen_pass_bf16
+from tlcore.train.defaults import inference_bf16
 from tlcore.train.features import cached_features, compute_features, feature_cache_path
 from tlcore.train.inputs import FeatureInputs, ImageInputs, Inputs, TextInputs
 from tlcore.train.loop import EventSink
@@ -41,7 +41,7 @@ def feature_cache_file(prep: Prepared) -> Path:
     and the model ranking (`tlcore.experiments.ranking`) share this file."""
     r = prep.resolved
     preprocessing = (f"size={r.image_size}|len={r.max_length}|crop={prep.spec.crop_pct}|"
-                     f"{prep.spec.interpolation}|bf16={frozen_pass_bf16(r)}")
+                     f"{prep.spec.interpolation}|bf16={inference_bf16(r)}")
     return feature_cache_path(prep.dataset.fingerprint, prep.spec.id, preprocessing)
 
 
@@ -55,7 +55,7 @@ def feature_inputs(prep: Prepared, model: TransferModel, inputs: Inputs, device:
 
     def compute() -> torch.Tensor:
         progress(0, len(ds))  # the pass starts now (only on a cache miss)
-        return compute_features(model.body, inputs, len(ds), r.batch_size * 2, amp_bf16=frozen_pass_bf16(r),
+        return compute_features(model.body, inputs, len(ds), r.batch_size * 2, amp_bf16=inference_bf16(r),
                                 progress=progress, model_id=prep.spec.id)
     features = cached_features(path, len(ds), compute)
     return FeatureInputs(features, torch.as_tensor(ds.labels), device)

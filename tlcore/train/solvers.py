@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from tlcore.train.defaults import inference_bf16
 from tlcore.train.inputs import FeatureInputs, Inputs
 from tlcore.train.knn import fit_neighbours, neighbour_probs
 from tlcore.train.loop import EpochProbe, EventSink, FitResult, LoopSettings, fit, predict_probs
@@ -48,7 +49,7 @@ def _module_predict(t: Training) -> Predict:
 
     def predict(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         probs, labels, order = predict_probs(t.plan.module, t.inputs, torch.as_tensor(indices),
-                                             r.batch_size * 2, r.amp_bf16)
+                                             r.batch_size * 2, inference_bf16(r))
         return probs.numpy(), labels.numpy(), order.numpy()
     return predict
 
