@@ -15,6 +15,7 @@ from bench.measure import Side, Stopwatch
 from tlcore.core.config import TrainConfig
 from tlcore.data import Dataset
 from tlcore.train import prepare, train_run
+from tlcore.train.defaults import inference_bf16
 from tlcore.train.inputs import Inputs
 from tlcore.train.loop import predict_probs
 
@@ -37,7 +38,7 @@ def run_ours(ds: Dataset, config: TrainConfig, label: str | None = None) -> Side
         with watch.pause():
             was_training = module.training
             probs, labels, _ = predict_probs(module, inputs, test_idx, prep.resolved.batch_size * 2,
-                                             prep.resolved.amp_bf16)
+                                             inference_bf16(prep.resolved))
             module.train(was_training)
         side.epochs.append((watch.now(), len(prep.train_idx), exact_accuracy(probs, labels)))
         return {}
