@@ -7,7 +7,6 @@ epochs; full mode uses everything and the references' own epoch budgets (tutoria
 from __future__ import annotations
 
 import gc
-import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from bench.environ import environ
 from bench.measure import PeakMemory, Side
 from bench.ours import run_ours
 from bench.reference_text import TRAINER_EPOCHS, run_trainer
@@ -96,16 +96,8 @@ def in_float32(run: Callable[[], Side]) -> Side:
     """`run` with bfloat16 autocast on a CPU turned off (`TLAB_CPU_BF16=0`), as on a CPU without bf16 instructions,
     in a fresh data directory of its own, so it decodes and computes its warm start's features as the side it
     doubles did."""
-    saved = {name: os.environ.get(name) for name in ("TLAB_CPU_BF16", "TLAB_DATA_DIR")}
-    os.environ.update(TLAB_CPU_BF16="0", TLAB_DATA_DIR=tempfile.mkdtemp(prefix="tlab-bench-float32-"))
-    try:
+    with environ(TLAB_CPU_BF16="0", TLAB_DATA_DIR=tempfile.mkdtemp(prefix="tlab-bench-float32-")):
         return run()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def prime_exports(ds: Dataset, base: TrainConfig, strategies: list[str], seed: int) -> float:
@@ -115,14 +107,10 @@ def prime_exports(ds: Dataset, base: TrainConfig, strategies: list[str], seed: i
     cold runs still decode and compute every feature; this one-time cost is reported next to them. Nothing is
     exported when the machine already holds the exports (the figure is then just those small runs)."""
     started = time.monotonic()
-    previous = os.environ["TLAB_DATA_DIR"]
-    os.environ["TLAB_DATA_DIR"] = tempfile.mkdtemp(prefix="tlab-bench-exports-")
-    try:
+    with environ(TLAB_DATA_DIR=tempfile.mkdtemp(prefix="tlab-bench-exports-")):
         few = subsample(ds, 6, seed)
         for strategy in strategies:
             run_ours(few, base.with_(strategy=strategy, epochs=1))
-    finally:
-        os.environ["TLAB_DATA_DIR"] = previous
     return round(time.monotonic() - started, 2)
 
 

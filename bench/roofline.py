@@ -15,16 +15,16 @@ Quick mode (the test suite): 512² GEMMs, MobileNetV2 only, 8 images of 64 px, o
 from __future__ import annotations
 
 import contextlib
-import os
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from bench.environ import environ
 from tlcore.models import availability, create, get_spec, text_encoder_for
 from tlcore.train.features import compute_features
 from tlcore.train.frozen_onnx import BACKEND_ENV
@@ -94,17 +94,8 @@ def frozen_pass(body: torch.nn.Module, inputs: Inputs, model_id: str, sizes: Siz
         return timed(lambda: compute_features(body, inputs, sizes.items, sizes.batch, model_id=model_id))
 
 
-@contextlib.contextmanager
-def backend_forced(backend: str) -> Iterator[None]:
-    old = os.environ.get(BACKEND_ENV)
-    os.environ[BACKEND_ENV] = backend
-    try:
-        yield
-    finally:
-        if old is None:
-            del os.environ[BACKEND_ENV]
-        else:
-            os.environ[BACKEND_ENV] = old
+def backend_forced(backend: str) -> contextlib.AbstractContextManager[None]:
+    return environ(**{BACKEND_ENV: backend})
 
 
 def backends(model_id: str) -> tuple[str, ...]:

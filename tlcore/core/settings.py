@@ -16,6 +16,11 @@ def _env_path(name: str, default: Path) -> Path:
     return (Path(value).expanduser() if value else default).absolute()
 
 
+def _switched_on(name: str) -> bool:
+    """A switch that is on unless its variable says `0`, `false`, `no` or `off`."""
+    return os.environ.get(name, "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
 def data_dir() -> Path:
     """Root for the run store, uploads, decoded-input caches and run artifacts (`TLAB_DATA_DIR`)."""
     return _env_path("TLAB_DATA_DIR", Path.home() / ".local" / "share" / "transfer-lab")
@@ -57,7 +62,7 @@ def worker_nice() -> int:
 def standby_worker() -> bool:
     """`TLAB_STANDBY_WORKER` (default on): the app keeps one worker started and warm (torch and the model
     libraries imported), so a run begins at once instead of after a 10 s worker start. `0` turns it off."""
-    return os.environ.get("TLAB_STANDBY_WORKER", "1").strip().lower() not in {"0", "false", "no", "off"}
+    return _switched_on("TLAB_STANDBY_WORKER")
 
 
 def worker_linger_s() -> float:
@@ -74,7 +79,7 @@ def worker_linger_s() -> float:
 def cpu_bf16() -> bool:
     """`TLAB_CPU_BF16` (default on): on a CPU with bfloat16 matrix instructions, runs that train layers train under
     bfloat16 autocast, as on a GPU (`tlcore.train.defaults`); `0` keeps every CPU run in float32."""
-    return os.environ.get("TLAB_CPU_BF16", "1").strip().lower() not in {"0", "false", "no", "off"}
+    return _switched_on("TLAB_CPU_BF16")
 
 
 def weights_mirror() -> str | None:
