@@ -4,6 +4,7 @@
     python -m bench --quick --json  # CI smoke check: small subsets, 1-2 epochs, no UI
     python -m bench --cases vision --ui
     python -m bench --cases ray --quick # a 12-run study on a local Ray cluster of one node, then of two
+    python -m bench --cases cli         # the command line's cold and warm linear probe (`bench.cli_wall`)
 
 Prints a table (stdout) and, with --json, one JSON object instead. Run it alone on the machine: other
 processes competing for the cores change every number.
@@ -29,7 +30,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 # Cases that are not a reference-vs-ours comparison: name → "module:runner" (imported only when asked for).
-SPECIAL = {"ray": "bench.ray_scaling:run_ray_scaling", "roofline": "bench.roofline:run_roofline"}
+SPECIAL = {"ray": "bench.ray_scaling:run_ray_scaling", "roofline": "bench.roofline:run_roofline",
+           "cli": "bench.cli_wall:run_cli_wall"}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -37,7 +39,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="CI-size run: small subsets and 1-2 epochs")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--cases", default="vision,text",
-                        help="comma-separated: vision, text, ray, roofline (default vision,text)")
+                        help="comma-separated: vision, text, ray, roofline, cli (default vision,text)")
     parser.add_argument("--ui", action=argparse.BooleanOptionalAction, default=None,
                         help="measure page-switch latency idle vs with a worker training (default: full mode only)")
     parser.add_argument("--seed", type=int, default=0)
@@ -115,12 +117,16 @@ def _finite(value: Any) -> Any:
 
 
 def render(result: dict[str, Any]) -> str:
+    from bench.cli_wall import render as render_cli
     from bench.ray_scaling import render_ray
     from bench.roofline import render_roofline
     lines = [f"Transfer Lab bench ({result['mode']}), {result['device']}, {result['torch_threads']} torch threads, "
              f"seed {result['seed']}"]
     head = f"{'side':40} {'test acc':>8} {'to target':>10} {'wall':>8} {'ex/s':>7} {'+mem MB':>8} {'speedup':>8}"
     for case in result["cases"]:
+        if case.get("kind") == "cli":
+            lines += ["", *render_cli(case).splitlines()]
+            continue
         if case.get("kind") in ("ray", "roofline"):
             lines += render_ray(case) if case["kind"] == "ray" else render_roofline(case)
             continue

@@ -6,10 +6,12 @@ worker leaving with its command (`TLAB_WORKER_LINGER_S=0`), and with the worker 
 (`TLAB_STANDBY_WORKER=0`, as before). A worker left behind is stopped after each warm call.
 
 The ONNX export of the frozen body is made once per machine (`TLAB_EXPORT_CACHE_DIR`), so one unmeasured call
-comes first. Each call's time is also split by the run store's timestamps: command → queued (Python, the data
-check, the split), queued → claimed (the worker's start and imports, when they did not overlap the check),
-claimed → finished (the run: the worker's own check of the data, decoding, the feature pass, the fit, the
-evaluation), finished → returned.
+comes first; it also indexes the export of the pretrained body, after which a probe's worker imports no torch at all
+(`tlcore.train.frozen_run`), and the command, which names a linear probe, has its worker import only what that needs
+(`TLAB_STANDBY_WARM=frozen`). Each call's time is also split by the run store's timestamps: command → queued
+(Python, the data check, the split), queued → claimed (the worker's start and imports, when they did not overlap
+the check), claimed → finished (the run: the worker's own check of the data, decoding, the feature pass, the fit,
+the evaluation), finished → returned.
 
 Last, for issue 14's 5 s cold target: a fresh worker's imports, each timed alone in fresh processes (Python's own
 start subtracted), next to the queued → claimed wait they cause; and a floor that holds whatever a worker imports:
@@ -37,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.appserver import stop_workers
+from bench.environ import environ
 
 REPO = Path(__file__).resolve().parents[1]
 COMMAND = ["-m", "tlcore", "train", "--data", "tux-photos", "--model", "mobilenet_v2", "--strategy", "linear_probe",
@@ -76,10 +79,12 @@ def _run_record(data_dir: str, run_id: str) -> Any:
 
 
 WORKER_IMPORTS = {  # what a fresh worker imports before it can take an image linear probe; not additive
+    "a probe's worker, with the body exported (no torch)":
+        "import tlcore.runs.worker, onnxruntime, sklearn.linear_model, sklearn.neighbors",
+    "scikit-learn's metrics": "import sklearn.metrics",
     "torch": "import torch",
     "torchvision (torch included)": "import torchvision",
-    "scikit-learn's metrics": "import sklearn.metrics",
-    "the worker's modules (all of these)": "import tlcore.runs.worker, tlcore.train.run, tlcore.runs.execute",
+    "a PyTorch run's worker (all of these)": "import tlcore.runs.worker, tlcore.train.run",
 }
 
 
@@ -209,6 +214,13 @@ def render(result: dict[str, Any]) -> str:
                      + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in steps.items())
                      + f", test accuracy {bare['test_accuracy']:.3f}")
     return "\n".join(lines)
+
+
+def run_cli_wall(quick: bool, seed: int) -> dict[str, Any]:
+    """`python -m bench --cases cli`: this bench as a case of the main one (1 call of each kind with --quick, else 3),
+    leaving the main bench's data directory as it found it."""
+    with environ(TLAB_DATA_DIR=os.environ.get("TLAB_DATA_DIR", "")):
+        return dict(measure(1 if quick else 3, 600), kind="cli")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,13 @@ def test_one_call_is_timed_and_split_at_its_runs_timestamps_in_order(tmp_path, t
     assert call["wall_s"] > call["run_s"] > 0
 
 
+def test_it_is_a_case_of_the_main_bench():
+    from bench.__main__ import special_case
+    from bench.cli_wall import run_cli_wall
+
+    assert special_case("cli") is run_cli_wall
+
+
 def test_an_import_is_timed_in_a_fresh_process_without_pythons_own_start():
     """torch costs seconds in a fresh process whatever this one has imported; with the interpreter's own start
     taken off, importing nothing costs about nothing."""

@@ -14,12 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psutil
+import pytest
 
 from tests.support.paths import REPO
 from tests.support.worker import pump_until, tiny_config
 from tlcore.runs import Dispatcher, RunStore
 from tlcore.runs.paths import heartbeat_path, log_path
-from tlcore.runs.processes import LEAVE_WHEN_IDLE, beat, waiting_workers
+from tlcore.runs.processes import LEAVE_WHEN_IDLE, WARM_ALL, WARM_FROZEN, beat, waiting_workers
 from tlcore.runs.store import EVERYONE
 from tlcore.runs.worker_key import worker_key
 
@@ -65,6 +66,18 @@ def test_the_standby_worker_takes_runs_without_a_new_process(tmp_path, monkeypat
         assert dispatcher.worker_pids == []
     finally:
         dispatcher.terminate_all()
+
+
+@pytest.mark.parametrize("warm, with_torch", [(WARM_FROZEN, False), (WARM_ALL, True)])
+def test_what_a_standby_worker_imports_while_it_waits_is_what_its_runs_will_need(tmp_path, monkeypatch, warm,
+                                                                                 with_torch):
+    """A command queueing only linear probes or nearest neighbours (`ready_executor`) gets a worker that loads no
+    torch while it waits: those runs need none on an exported body, and would wait for its import otherwise."""
+    with standby_dispatcher(tmp_path, monkeypatch, max_workers=1, standby_warm=warm) as (_, _, standby):
+        _ready()
+        mapped = {m.path for m in psutil.Process(standby).memory_maps()}
+        assert any("onnxruntime" in path for path in mapped)
+        assert any("libtorch" in path for path in mapped) == with_torch
 
 
 def test_a_standby_worker_on_a_run_when_its_server_stops_finishes_the_run_and_then_leaves(tmp_path, monkeypatch,

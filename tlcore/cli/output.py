@@ -11,11 +11,12 @@ from typing import Any
 
 from tqdm import tqdm
 
-from tlcore.core import settings
-from tlcore.core.errors import UserError
+from tlcore.core import settings, strategies
+from tlcore.core.errors import ConfigError, UserError
 from tlcore.core.jsonutil import json_safe
 from tlcore.runs import RunRecord, RunStore
 from tlcore.runs.executor import Executor, executor_kind, make_executor
+from tlcore.runs.processes import WARM_ALL, WARM_FROZEN
 from tlcore.runs.store import EVERYONE
 
 EXIT_BAD_INPUT = 2
@@ -96,7 +97,7 @@ def _new_bar(r: RunRecord) -> tqdm:
 
 
 @contextmanager
-def ready_executor(store: RunStore) -> Iterator[Executor | None]:
+def ready_executor(store: RunStore, strategy_ids: list[str] | None = None) -> Iterator[Executor | None]:
     """The local executor, made before the data is checked: with `TLAB_STANDBY_WORKER` on (the default) it starts
     a worker at once, which imports torch and the model libraries while this process checks the data and queues
     the run, and then takes the run: the two slow starts overlap instead of adding up. A worker that an earlier
@@ -104,16 +105,26 @@ def ready_executor(store: RunStore) -> Iterator[Executor | None]:
     worker is started. On leaving, the worker stays that long for the next command (0: it is asked to leave, and
     does so once it is on no run, e.g. because the check failed). None for a Ray cluster (its workers are its own,
     and connecting before the check would only hold the cluster's lease meanwhile) or with the standby worker off:
-    `wait_with_progress` makes the executor then, as before."""
+    `wait_with_progress` makes the executor then, as before. `strategy_ids`: those the command will queue, when
+    known before the check; if all are solved on frozen features (linear probe, nearest neighbours), the worker
+    imports only what those need (`tlcore.train.frozen_run`), not torch first."""
     if executor_kind() != "local" or not settings.standby_worker():  # a bad TLAB_EXECUTOR is refused here
         yield None
         return
-    executor = make_executor(store, standby=True, linger_s=settings.worker_linger_s())
+    warm = WARM_FROZEN if strategy_ids and all(_frozen(s) for s in strategy_ids) else WARM_ALL
+    executor = make_executor(store, standby=True, linger_s=settings.worker_linger_s(), standby_warm=warm)
     try:
         executor.pump()
         yield executor
     finally:
         executor.stop()
+
+
+def _frozen(strategy_id: str) -> bool:
+    try:
+        return strategies.get(strategy_id).frozen_features
+    except ConfigError:  # said by the check, in its place
+        return False
 
 
 def wait_with_progress(store: RunStore, run_ids: list[str], executor: Executor | None = None) -> list[RunRecord]:
@@ -129,7 +140,7 @@ def wait_with_progress(store: RunStore, run_ids: list[str], executor: Executor |
             raise
     bars = _Bars()
     try:
-        return executor.wait(run_ids, poll_s=0.2, on_poll=bars.update)  # a few SQLite reads: shows a result at once
+        return executor.wait(run_ids, poll_s=0.1, on_poll=bars.update)  # a few SQLite reads: shows a result at once
     except KeyboardInterrupt:
         for run_id in run_ids:
             store.request_cancel(run_id, owner=EVERYONE)

@@ -71,7 +71,7 @@ class Strategy:
         """LP-FT only for images: measured side by side (`python -m bench --cases vision,text`), it left the
         image fine-tune's accuracy as it was and reached it sooner, but the MiniLM fine-tune on rotten-tomatoes
         fell from 0.803 to 0.733 (chance after its first epoch), so texts keep the random head. That collapse
-        was the probe dividing by a near-zero feature spread (fixed in `probe.standardisation`); retried with
+        was the probe dividing by a near-zero feature spread (fixed in `logistic.standardisation`); retried with
         the fix, LP-FT on texts no longer collapses but did not help either (400 per class, 2 epochs: 0.719 vs
         0.744 without; all of the data: 0.756 after the first epoch), so texts still keep the random head."""
         return self.warm_start and modality == "image"

@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,7 +26,14 @@ def _cache_path(ds: Dataset, size: int, crop_pct: float, interpolation: str, cac
     return cache_dir / f"images-{ds.fingerprint}-{key}.safetensors"
 
 
-def decode_images(
+def decode_images(ds: Dataset, size: int, **options: Any) -> torch.Tensor:
+    """`decode_image_array` (same options) as a uint8 tensor [N, 3, size, size], sharing its memory."""
+    import torch
+
+    return torch.from_numpy(decode_image_array(ds, size, **options))
+
+
+def decode_image_array(
     ds: Dataset,
     size: int,
     *,
@@ -34,9 +41,10 @@ def decode_images(
     interpolation: str = "bilinear",
     cache_dir: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> torch.Tensor:
-    """All images of `ds` as a uint8 tensor [N, 3, size, size], cached on disk per (data, preprocessing)."""
-    from safetensors.torch import load_file, save_file  # torch is imported only when decoding
+) -> np.ndarray:
+    """All images of `ds` as a writable uint8 array [N, 3, size, size], cached on disk per (data, preprocessing).
+    No torch here: a probe on an exported body needs none (`tlcore.train.frozen_run`)."""
+    from safetensors.numpy import load_file, save_file
 
     if ds.modality != "image":
         raise DataError(f"{ds.name} is a {ds.modality} dataset; images cannot be decoded from it")
@@ -49,7 +57,7 @@ def decode_images(
             cached = load_file(str(path))["images"]
             if cached.shape == (len(ds), 3, size, size):
                 diskcache.touch(path)
-                return cached
+                return cached if cached.flags.writeable else cached.copy()
         except Exception:  # a damaged cache file is rebuilt, never trusted
             pass
     out = _decode_all(ds, size, crop_pct, interpolation, progress)
@@ -60,15 +68,13 @@ def decode_images(
 
 
 def _decode_all(ds: Dataset, size: int, crop_pct: float, interpolation: str,
-                progress: Callable[[int, int], None] | None) -> torch.Tensor:
-    import torch
-
-    out = torch.empty((len(ds), 3, size, size), dtype=torch.uint8)
+                progress: Callable[[int, int], None] | None) -> np.ndarray:
+    out = np.empty((len(ds), 3, size, size), dtype=np.uint8)
     limits = Limits.from_env()
 
     def one(i: int) -> int:
         im = eval_transform(load_image(ds.items[i], limits), size, crop_pct, interpolation)
-        out[i] = torch.from_numpy(np.asarray(im, dtype=np.uint8).copy()).permute(2, 0, 1)
+        out[i] = np.asarray(im, dtype=np.uint8).transpose(2, 0, 1)
         return i
 
     n = len(ds)

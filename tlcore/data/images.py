@@ -7,6 +7,7 @@ way for training, evaluation and prediction.
 from __future__ import annotations
 
 import io
+import math
 import re
 import warnings
 from functools import lru_cache
@@ -196,11 +197,25 @@ def thumbnail(ref: ImageRef, side: int, limits: Limits | None = None) -> Image.I
 
 
 def eval_transform(im: Image.Image, size: int, crop_pct: float = 0.875, interpolation: str = "bilinear") -> Image.Image:
-    """timm's own eval transform (`timm.data.create_transform`, centre crop): shorter side to
-    floor(size / crop_pct), then a centred size×size crop; on the PIL image, before any tensor conversion."""
+    """timm's own eval transform (`timm.data.create_transform(..., is_training=False, crop_mode="center")`): the
+    shorter side to floor(size / crop_pct), then a centred size×size crop; on the PIL image, before any tensor
+    conversion. Done here with Pillow alone, as torchvision does it on a PIL image (the same sizes, rounding and
+    resampling: `tests/data/test_eval_transform.py` compares the pixels with timm's), because importing timm and
+    torchvision to decode cost a run that needs neither 3-4 s on two cores. A crop larger than the resized image
+    (crop_pct > 1) is padded by timm; that rare case still goes through timm."""
     if interpolation not in INTERPOLATIONS:
         raise DataError(f"unknown interpolation {interpolation!r}; use one of {', '.join(INTERPOLATIONS)}")
-    return _timm_eval_transform(size, crop_pct, interpolation)(im)
+    scale = math.floor(size / crop_pct)
+    if scale < size:
+        return _timm_eval_transform(size, crop_pct, interpolation)(im)
+    w, h = im.size
+    short, long = (w, h) if w <= h else (h, w)
+    new_short, new_long = scale, int(scale * long / short)  # torchvision's `_compute_resized_output_size`
+    new_w, new_h = (new_short, new_long) if w <= h else (new_long, new_short)
+    if (new_w, new_h) != (w, h):
+        im = im.resize((new_w, new_h), INTERPOLATIONS[interpolation])
+    top, left = int(round((new_h - size) / 2.0)), int(round((new_w - size) / 2.0))  # torchvision's `center_crop`
+    return im.crop((left, top, left + size, top + size))
 
 
 @lru_cache(maxsize=64)

@@ -14,30 +14,39 @@ import platform
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_model, save_model
 
 from tlcore import __version__
 from tlcore.core.errors import UserError
 from tlcore.core.jsonutil import json_safe
-from tlcore.models import TransferModel, create, get_spec, merge_lora
 from tlcore.runs.paths import WEIGHTS, read_json, run_dir
-from tlcore.train.run import RunOutput
+from tlcore.train.results import RunOutput
+
+if TYPE_CHECKING:  # torch is imported only to save or load a PyTorch model: a probe on an exported body has none
+    import torch
+
+    from tlcore.models import TransferModel
 
 log = logging.getLogger("tlcore.runs")
 
 
 def environment(device: str) -> dict[str, str]:
     """What the run was made with. Versions come from the installed packages' metadata: importing timm and
-    transformers to read `__version__` cost an image run 1–4 s of a worker's first run."""
-    on_gpu = device == "cuda" and torch.cuda.is_available()
-    return {"tlcore": __version__, "python": platform.python_version(), "torch": torch.__version__,
+    transformers to read `__version__` cost an image run 1–4 s of a worker's first run (and torch, a probe that
+    needed none, 2-4 s)."""
+    return {"tlcore": __version__, "python": platform.python_version(), "torch": _installed_version("torch"),
             "timm": _installed_version("timm"), "transformers": _installed_version("transformers"),
-            "device": torch.cuda.get_device_name(0) if on_gpu else f"CPU ({platform.machine()})"}
+            "device": _gpu_name() if device == "cuda" else f"CPU ({platform.machine()})"}
+
+
+def _gpu_name() -> str:
+    import torch  # a run on the GPU has imported it already
+
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({platform.machine()})"
 
 
 def _installed_version(package: str) -> str:
@@ -57,8 +66,12 @@ def write_artifacts(run_id: str, out: RunOutput) -> Path:
         raise _unwritable(final.parent, exc) from exc
     try:
         if out.model is not None:  # the nearest-neighbour baseline trains nothing and saves no weights
+            from tlcore.models import merge_lora
+
             model = merge_lora(out.model) if prep.config.strategy == "lora" else out.model
-            _save_weights(model.cpu(), tmp / WEIGHTS)
+            _save_weights(lambda path: _save_model(model.cpu(), path), tmp / WEIGHTS)
+        elif out.weights is not None:  # a probe that built no PyTorch model: the same file, from arrays
+            _save_weights(out.weights, tmp / WEIGHTS)
         _write_json(tmp / "config.json", {
             "run_id": run_id, "config": prep.config.to_dict(), "resolved": prep.resolved.to_dict(),
             "model": {"id": prep.spec.id, "modality": prep.spec.modality, "input_size": prep.resolved.image_size,
@@ -83,11 +96,17 @@ def write_artifacts(run_id: str, out: RunOutput) -> Path:
     return final
 
 
-def _save_weights(model: torch.nn.Module, path: Path) -> None:
+def _save_model(model: torch.nn.Module, path: Path) -> None:
+    from safetensors.torch import save_model
+
+    save_model(model, str(path))
+
+
+def _save_weights(write: Callable[[Path], None], path: Path) -> None:
     """safetensors reports a failed write (disk full, file too large) as a SafetensorError naming the OS
     error; turn it back into that OSError so it is handled like every other failed write."""
     try:
-        save_model(model, str(path))
+        write(path)
     except SafetensorError as exc:
         code = re.search(r"os error (\d+)", str(exc))
         if code is None:
@@ -112,6 +131,10 @@ def _unwritable(folder: Path, exc: OSError) -> UserError:
 
 def load_run_model(run_id: str) -> tuple[TransferModel, dict[str, Any]]:
     """The trained model of a finished run (on the CPU, eval mode) and its config.json."""
+    from safetensors.torch import load_model
+
+    from tlcore.models import create, get_spec
+
     meta = read_json(run_id, "config.json")
     classes = read_json(run_id, "labels.json")
     model = create(get_spec(meta["model"]["id"]), len(classes), "scratch")

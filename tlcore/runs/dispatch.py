@@ -55,7 +55,8 @@ class Dispatcher(PumpLoop):
 
     def __init__(self, store: RunStore, *, max_workers: int | None = None, cancel_grace_s: float = 10.0,
                  recover_every_s: float = 5.0, idle_grace_s: float = 10.0, python: str = sys.executable,
-                 standby: bool = False, standby_stale_s: float = 60.0, linger_s: float = 0.0) -> None:
+                 standby: bool = False, standby_stale_s: float = 60.0, linger_s: float = 0.0,
+                 standby_warm: str | None = None) -> None:
         self.store = store
         self.max_workers = max_workers or default_max_workers()
         self.cancel_grace_s = cancel_grace_s
@@ -70,6 +71,7 @@ class Dispatcher(PumpLoop):
         self._standby_pids: dict[int, float] = {}
         self.standby_stale_s = standby_stale_s
         self.linger_s = linger_s  # how long our standby worker stays after this process is gone
+        self.standby_warm = standby_warm or ""  # what it imports while it waits ("": all; `tlcore.runs.worker`)
         self.key = worker_key() if standby else None  # what a waiting worker needs to take our runs
         self._standby_started = float("-inf")
         self._pumped = False
@@ -175,7 +177,7 @@ class Dispatcher(PumpLoop):
         """A worker for `run_id` (already claimed), or with None a standby worker that claims runs itself."""
         env = dict(os.environ, TLAB_MAX_WORKERS=str(self.max_workers),  # the limit its next claims respect
                    TLAB_STANDBY_PARENT=str(os.getpid()),  # a standby worker leaves when this process is gone…
-                   TLAB_WORKER_LINGER_S=str(self.linger_s))  # …or that much later
+                   TLAB_WORKER_LINGER_S=str(self.linger_s), TLAB_STANDBY_WARM=self.standby_warm)  # …or later
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
         gpu = self._free_gpu()
         if gpu is not None:
@@ -199,8 +201,7 @@ class Dispatcher(PumpLoop):
         else:  # a heartbeat left by an earlier process with this pid (terminated before it could remove it) is not its
             heartbeat_path(proc.pid).unlink(missing_ok=True)
             self._standby_pids[proc.pid] = time.time() + STANDBY_WARMUP_S
-        self._procs[proc.pid] = proc
-        self._gpus[proc.pid] = gpu
+        self._procs[proc.pid], self._gpus[proc.pid] = proc, gpu
         log.info("started run %s as pid %s on %s", run_id, proc.pid, f"GPU {gpu}" if gpu else "the CPU")
 
     def _free_gpu(self) -> str | None:

@@ -27,7 +27,9 @@ from tlcore.runs.recording import record_end, record_success
 from tlcore.runs.sink import CancelFlag, ProgressBoard, StoreSink
 from tlcore.runs.store import EVERYONE, RunStore
 from tlcore.runs.tracking import MlflowSink
-from tlcore.train import Cancelled, Prepared, RunOutput, prepare, train_run
+from tlcore.train import Prepared, prepare
+from tlcore.train.frozen_run import ExportUnusable, export_for, frozen_run
+from tlcore.train.results import Cancelled, RunOutput
 
 log = logging.getLogger("tlcore.runs")
 
@@ -107,6 +109,16 @@ def train_with_oom_retry(board: ProgressBoard, run_id: str, prep: Prepared,
         board_sink(kind, data)
         if tracker is not None:
             tracker(kind, data)
+
+    export = export_for(prep)
+    if export is not None:  # a probe on this machine's export of the pretrained body: no torch, no GPU to run out of
+        try:
+            return frozen_run(prep, export, emit=sink, should_stop=stop), {}
+        except ExportUnusable as exc:
+            log.warning("run %s: the indexed ONNX export could not be used (%s); training through PyTorch",
+                        run_id, exc)
+            board.clear_epochs(run_id)
+    from tlcore.train.run import train_run  # torch, torchvision or transformers: seconds on a cold worker
 
     def attempt(batch_size: int) -> RunOutput:
         resolved = dataclasses.replace(prep.resolved, batch_size=batch_size)

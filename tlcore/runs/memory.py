@@ -4,23 +4,28 @@ ran out of GPU memory once with half the batch."""
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Callable
 from typing import TypeVar
-
-import torch
 
 from tlcore.core.errors import ConfigError
 
 T = TypeVar("T")
-# torch.cuda.OutOfMemoryError is an alias of torch.OutOfMemoryError in recent torch; older ones have only it
-OUT_OF_MEMORY: tuple[type[BaseException], ...] = tuple(
-    {getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError), torch.cuda.OutOfMemoryError})
+
+
+def out_of_memory() -> tuple[type[BaseException], ...]:
+    """torch's out-of-memory errors (torch.cuda.OutOfMemoryError is an alias of torch.OutOfMemoryError in recent
+    torch; older ones have only it). Imported when asked: a worker whose run needs no torch never loads it."""
+    import torch
+
+    return tuple({getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError), torch.cuda.OutOfMemoryError})
 
 
 def release_memory() -> None:
     """Collect what the last run left (reference cycles) and hand cached GPU blocks back to the driver."""
     gc.collect()
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
+    torch = sys.modules.get("torch")  # no torch imported: no GPU memory held
+    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
         torch.cuda.empty_cache()
 
 
@@ -31,9 +36,10 @@ def with_smaller_batch_on_oom(attempt: Callable[[int], T], batch_size: int,
     Returns the result and the batch size that produced it. A second out-of-memory (or one at batch size 1)
     becomes a ConfigError saying what to change. `on_retry(smaller)` runs before the second attempt.
     """
+    oom = out_of_memory()
     try:
         return attempt(batch_size), batch_size
-    except OUT_OF_MEMORY:
+    except oom:
         pass  # leave the except block first: its traceback keeps the failed attempt's tensors alive
     release_memory()
     smaller = batch_size // 2
@@ -42,7 +48,7 @@ def with_smaller_batch_on_oom(attempt: Callable[[int], T], batch_size: int,
     on_retry(smaller)
     try:
         return attempt(smaller), smaller
-    except OUT_OF_MEMORY:
+    except oom:
         pass
     release_memory()
     raise _too_big(smaller)

@@ -19,6 +19,7 @@ from tlcore.runs.store import RunRecord
 PID_CLOCK_SLACK_S = 60.0
 EXEC_GRACE_S = 5.0  # a process forked this recently may not have exec'd `python -m tlcore.runs.worker` yet
 LEAVE_WHEN_IDLE = signal.SIGUSR1  # to a standby worker: take no further run, finish the one you are on, and leave
+WARM_ALL, WARM_FROZEN = "all", "frozen"  # what a standby worker imports while it waits (`tlcore.runs.worker`)
 
 
 def is_worker_alive(pid: int, since: float | None = None) -> bool:

@@ -22,17 +22,16 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-import torch
-
 from tlcore.core import settings
 from tlcore.runs.capacity import default_max_workers
 from tlcore.runs.execute import execute
 from tlcore.runs.memory import release_memory
 from tlcore.runs.paths import heartbeat_path, log_path
 from tlcore.runs.priority import lower_priority
-from tlcore.runs.processes import LEAVE_WHEN_IDLE, beat
+from tlcore.runs.processes import LEAVE_WHEN_IDLE, WARM_ALL, WARM_FROZEN, beat
 from tlcore.runs.store import RunStore
 from tlcore.runs.worker_key import worker_key
+from tlcore.train.device import set_thread_budget
 
 log = logging.getLogger("tlcore.runs")
 DEFAULT_MAX_RUNS = 50
@@ -73,8 +72,20 @@ def run_chain(store: RunStore, run_id: str | None, *, max_active: int, max_runs:
     return statuses
 
 
-WARM_MODULES = ("tlcore.train.run", "sklearn.linear_model", "torchvision.models", "timm", "onnxruntime",
-                "transformers")
+WARM_MODULES = {  # by TLAB_STANDBY_WARM, which the dispatcher sets (`Dispatcher.standby_warm`)
+    WARM_ALL: ("tlcore.train.run", "sklearn.linear_model", "torchvision.models", "timm", "onnxruntime",
+               "transformers"),
+    # A command queueing only linear probes or nearest neighbours: on a bundled image model these need no torch
+    # (`tlcore.train.frozen_run`), and a run queued while the worker imports torch (2-4 s on two cores) would
+    # wait for it. A run that needs more imports it when it starts.
+    WARM_FROZEN: ("onnxruntime", "sklearn.linear_model", "sklearn.neighbors"),
+}
+
+
+def warm_set() -> str:
+    """Which of WARM_MODULES this standby worker imports while it waits (`TLAB_STANDBY_WARM`; all by default)."""
+    value = os.environ.get("TLAB_STANDBY_WARM", WARM_ALL)
+    return value if value in WARM_MODULES else WARM_ALL
 
 
 def warm_up(name: str) -> None:
@@ -136,7 +147,7 @@ def standby(store: RunStore, *, max_active: int, max_runs: int, parent: int, lin
     `LEAVE_WHEN_IDLE` only sets a flag that is read between runs, so whenever it comes (while waiting, while
     claiming, or on a run) no run it claimed is cut short; until the handler is set, it ends the process, which
     has claimed nothing yet."""
-    statuses, started, pending = [], time.monotonic(), list(WARM_MODULES)
+    statuses, started, pending = [], time.monotonic(), list(WARM_MODULES[warm_set()])
     print(f"standby worker {os.getpid()}: started", file=sys.stderr, flush=True)
     tenure = Tenure(store, parent, linger_s)
     signal.signal(LEAVE_WHEN_IDLE, lambda *_: setattr(tenure, "asked_to_leave", True))
@@ -170,7 +181,7 @@ def main(argv: list[str]) -> int:
         return 2
     logging.getLogger().setLevel(logging.INFO)
     lower_priority(os.getpid(), below=os.getppid())  # its starter did so already, unless it was started by hand
-    torch.set_num_threads(settings.torch_threads(os.cpu_count() or 1))
+    set_thread_budget(settings.torch_threads(os.cpu_count() or 1))  # its runs' threads, in torch or ONNX Runtime
     max_runs = max(1, int(os.environ.get("TLAB_WORKER_MAX_RUNS") or DEFAULT_MAX_RUNS))
     store, max_active = RunStore(), default_max_workers()
     if argv[0] == STANDBY:

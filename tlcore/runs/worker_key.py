@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1]  # the tlcore package a fresh work
 # Variables that say how a worker is run, not what a run computes: the dispatcher sets some of them per
 # worker, and the data directory is the same by construction (the run is in its store).
 PER_PROCESS = frozenset({"TLAB_MAX_WORKERS", "TLAB_STANDBY_PARENT", "TLAB_STANDBY_WORKER", "TLAB_WORKER_LINGER_S",
-                         "TLAB_WORKER_MAX_RUNS", "TLAB_DATA_DIR", "TLAB_ASSIGNED_GPU"})
+                         "TLAB_WORKER_MAX_RUNS", "TLAB_DATA_DIR", "TLAB_ASSIGNED_GPU", "TLAB_STANDBY_WARM"})
 PREFIXES = ("TLAB_", "HF_", "TRANSFORMERS_", "TORCH_", "PYTORCH_", "CUDA_", "CUBLAS_", "OMP_", "MKL_")
 
 

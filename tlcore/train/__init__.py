@@ -10,10 +10,10 @@ from tlcore.core.lazy import lazy_exports
 from tlcore.train.prepare import Prepared, cap_epochs, prepare
 
 if TYPE_CHECKING:
-    from tlcore.train.loop import Cancelled
-    from tlcore.train.run import RunOutput, train_run
+    from tlcore.train.results import Cancelled, RunOutput
+    from tlcore.train.run import train_run
 
-__getattr__ = lazy_exports(__name__, {"Cancelled": "tlcore.train.loop", "RunOutput": "tlcore.train.run",
+__getattr__ = lazy_exports(__name__, {"Cancelled": "tlcore.train.results", "RunOutput": "tlcore.train.results",
                                       "train_run": "tlcore.train.run"})
 
 __all__ = ["Cancelled", "Prepared", "RunOutput", "cap_epochs", "prepare", "train_run"]

@@ -18,6 +18,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from tlcore.core import settings
+
 # AMD's kernel driver (a ROCm build of torch answers torch.cuda too); NVIDIA's driver library on Linux and Windows.
 AMD_DRIVER = "/dev/kfd"
 CUDA_DRIVER_LIBRARIES = ("libcuda.so.1", "nvcuda.dll")
@@ -106,3 +108,23 @@ def _driver_present() -> bool:
             continue
         return True
     return False
+
+
+_budget: int | None = None  # this process's, once it says (`set_thread_budget`: a worker)
+
+
+def set_thread_budget(threads: int) -> None:
+    """The threads every later run in this process computes with on the CPU (a worker: the CPUs it may use). Kept
+    here rather than in the environment, which is part of a worker's key (`tlcore.runs.worker_key`)."""
+    global _budget
+    _budget = threads
+
+
+def thread_budget() -> int:
+    """Threads a run computes with on the CPU, in PyTorch or ONNX Runtime: what this process was given
+    (`set_thread_budget`), else `TLAB_TORCH_THREADS`, else what torch has in this process (a Ray actor: the CPUs
+    it holds), else all CPUs."""
+    if _budget is not None:
+        return _budget
+    torch = sys.modules.get("torch")
+    return settings.torch_threads(torch.get_num_threads() if torch is not None else os.cpu_count() or 1)

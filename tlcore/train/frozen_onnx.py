@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,12 +25,19 @@ import numpy as np
 import torch
 
 from tlcore.core import diskcache, settings
+from tlcore.models.spec import ModelSpec
+from tlcore.train.device import thread_budget
+from tlcore.train.onnx_body import (
+    BACKEND_ENV,
+    ONNX_VERSION,
+    OPSET,
+    publish_pretrained_export,
+    session,
+    torch_backend_forced,
+)
 
 log = logging.getLogger(__name__)
 
-BACKEND_ENV = "TLAB_FEATURE_BACKEND"  # "torch" forces the eager PyTorch body
-ONNX_VERSION = 1  # bump when the exported graph changes, so old exports are never reused
-OPSET = 17
 AGREEMENT = 1e-3  # max |ort - torch| / max |torch| accepted for a fresh export
 
 Forward = Callable[..., torch.Tensor]  # body(*inputs) → features [B, D] on the CPU
@@ -47,7 +53,7 @@ def log_once(message: str, level: int = logging.INFO) -> None:
 
 def torch_reason(device: torch.device, amp_bf16: bool) -> str | None:
     """Why the eager PyTorch body must be used, or None when ONNX Runtime may run it."""
-    if os.environ.get(BACKEND_ENV, "").strip().lower() == "torch":
+    if torch_backend_forced():
         return f"{BACKEND_ENV}=torch"
     if device.type != "cpu":
         return f"the body runs on {device.type}, where PyTorch is kept"
@@ -82,21 +88,6 @@ def export_onnx(body: torch.nn.Module, example: torch.Tensor) -> bytes:
     return buffer.getvalue()
 
 
-def session(model: bytes | Path, threads: int):
-    """An ONNX Runtime CPU session using `threads` intra-op threads that sleep, not spin, when idle
-    (the cores are shared with other runs and the app)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    source = str(model) if isinstance(model, Path) else model
-    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
-
-
 def _runner(sess) -> Forward:
     def forward(x: torch.Tensor) -> torch.Tensor:
         array = np.ascontiguousarray(x.detach().cpu().float().numpy())
@@ -104,25 +95,39 @@ def _runner(sess) -> Forward:
     return forward
 
 
-def onnx_forward(body: torch.nn.Module, example: torch.Tensor, model_id: str | None = None) -> Forward | None:
-    """A function computing `body(x)` on ONNX Runtime for images shaped like `example`, or None (logged why)."""
+def onnx_forward(body: torch.nn.Module, example: torch.Tensor, model_id: str | None = None,
+                 pretrained: ModelSpec | None = None) -> Forward | None:
+    """A function computing `body(x)` on ONNX Runtime for images shaped like `example`, or None (logged why).
+    `pretrained`: the body is this bundled model's pretrained body, untouched; its export is then recorded in the
+    machine's index (`onnx_body.publish_pretrained_export`), for runs that need no PyTorch model."""
     model_id = model_id or type(body).__name__
     try:
-        path = onnx_cache_path(model_id, weights_digest(body), int(example.shape[-1]))
-        threads = torch.get_num_threads()  # what this process was given (a worker: the CPUs it may use)
+        size = int(example.shape[-1])
+        path = onnx_cache_path(model_id, weights_digest(body), size)
+        threads = thread_budget()
+        forward = None
         if path.exists():
             try:
                 forward = _runner(session(path, threads))
                 diskcache.touch(path)
-                return forward
             except Exception as exc:  # a damaged file: export again
                 log.warning("re-exporting unreadable ONNX cache %s: %s", path, exc)
                 path.unlink(missing_ok=True)
-        return _fresh(body, example, path, threads)
+        forward = forward or _fresh(body, example, path, threads)
+        if pretrained is not None and path.exists():
+            publish_pretrained_export(pretrained, size, path, lambda tmp: save_body(body, tmp))
+        return forward
     except Exception as exc:  # exporter or runtime limitation: the eager body always works
         log_once(f"frozen {model_id} runs on PyTorch: ONNX Runtime unavailable "
                  f"({type(exc).__name__}: {str(exc)[:300]})", logging.WARNING)
         return None
+
+
+def save_body(body: torch.nn.Module, path: str) -> None:
+    """The body's weights as safetensors under the names a `TransferModel`'s state dict gives them."""
+    from safetensors.torch import save_file
+
+    save_file({f"body.{name}": t.detach().cpu().contiguous() for name, t in body.state_dict().items()}, path)
 
 
 def _fresh(body: torch.nn.Module, example: torch.Tensor, path: Path, threads: int) -> Forward:

@@ -6,6 +6,8 @@ class's training examples, so one- and two-shot cells still vote among real neig
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 
@@ -24,3 +26,15 @@ def neighbour_probs(knn, features: np.ndarray, indices: np.ndarray, num_classes:
     probs = np.zeros((len(indices), num_classes))
     probs[:, knn.classes_] = knn.predict_proba(features[indices])
     return probs
+
+
+def neighbour_predictor(features: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, num_classes: int
+                        ) -> tuple[Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]], int]:
+    """Fit on the training rows; return a function giving (class probabilities, labels, indices) for dataset
+    indices, and the k chosen."""
+    knn = fit_neighbours(features, labels, train_idx, num_classes)
+
+    def predict(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        indices = np.asarray(indices)
+        return neighbour_probs(knn, features, indices, num_classes), labels[indices], indices
+    return predict, int(knn.n_neighbors)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -22,15 +22,10 @@ from tlcore.train.distill import UNLABELLED, distillation_loss
 from tlcore.train.inputs import Inputs
 from tlcore.train.plans import Plan, set_train_mode
 from tlcore.train.prepare import steps_per_epoch
+from tlcore.train.results import Cancelled, EventSink, FitResult
 from tlcore.train.trackers import BestWeights, Clock, Diverged, EarlyStopping, check_finite
 
 __all__ = ["Cancelled", "Diverged", "EpochProbe", "EventSink", "FitResult", "LoopSettings", "fit", "predict_probs"]
-
-EventSink = Callable[[str, dict[str, Any]], None]
-
-
-class Cancelled(Exception):
-    """Raised inside the loop when the cancel flag is set; the run ends as 'cancelled'."""
 
 
 @dataclass
@@ -44,15 +39,6 @@ class LoopSettings:
     amp_bf16: bool = False
     event_interval_s: float = 0.5
     max_seconds: float | None = None  # a wall-time budget: training stops there, keeping the best epoch so far
-
-
-@dataclass
-class FitResult:
-    history: list[dict] = field(default_factory=list)
-    best_epoch: int = 0
-    stopped_early: bool = False
-    out_of_time: bool = False  # the budget `LoopSettings.max_seconds` ended training
-    seconds: float = 0.0
 
 
 def warmup_cosine(total_steps: int, warmup_fraction: float) -> Callable[[int], float]:

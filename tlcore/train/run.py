@@ -7,37 +7,28 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 
 from tlcore.core import strategies
-from tlcore.models import TransferModel, create
-from tlcore.train.loop import EpochProbe, EventSink, FitResult
+from tlcore.models import create
+from tlcore.train.device import thread_budget
+from tlcore.train.loop import EpochProbe
 from tlcore.train.metrics import Evaluation, evaluate, prediction_rows
-from tlcore.train.plans import Plan, build_plan, count_trainable
+from tlcore.train.plans import build_plan, count_trainable
 from tlcore.train.prepare import Prepared
+from tlcore.train.results import EventSink, RunOutput, summarize
 from tlcore.train.run_inputs import build_inputs, feature_inputs
 from tlcore.train.solvers import SOLVERS, Solution, Training
 from tlcore.train.teacher import attach_teacher
 from tlcore.train.warm_start import warm_start_head
 
 
-@dataclass
-class RunOutput:
-    prepared: Prepared
-    summary: dict[str, Any]
-    history: list[dict]
-    evaluation: Evaluation
-    predictions: list[dict]
-    model: TransferModel | None  # None when nothing was trained (the nearest-neighbour baseline)
-
-
 def train_run(prep: Prepared, *, emit: EventSink, should_stop: Callable[[], bool],
               epoch_probe: EpochProbe | None = None) -> RunOutput:
     strategy = strategies.get(prep.config.strategy)
+    torch.set_num_threads(thread_budget())  # a worker's budget (the CPUs it may use), else as this process has it
     seed_everything(prep.config.seed)
     device = torch.device(prep.resolved.device)
     model = create(prep.spec, prep.dataset.num_classes, "pretrained" if strategy.pretrained else "scratch")
@@ -52,7 +43,7 @@ def train_run(prep: Prepared, *, emit: EventSink, should_stop: Callable[[], bool
     taught = attach_teacher(prep, plan, inputs, device, emit) if strategy.teacher else {}
     solution = SOLVERS[strategy.solver](Training(prep, plan, inputs, emit, should_stop, epoch_probe))
     evaluation, predictions = evaluate_test(prep, solution)
-    summary = dict(summarize(prep, plan if solution.trained else None, solution.result, evaluation),
+    summary = dict(summarize(prep, count_trainable(plan) if solution.trained else 0, solution.result, evaluation),
                    **(solution.extra or {}), **warm, **taught)
     emit("done", summary)
     return RunOutput(prep, summary, solution.result.history, evaluation, predictions,
@@ -63,27 +54,6 @@ def evaluate_test(prep: Prepared, solution: Solution) -> tuple[Evaluation, list[
     probs, labels, order = solution.predict(np.asarray(prep.split.test))
     ds = prep.dataset
     return evaluate(probs, labels, ds.classes), prediction_rows(probs, labels, order, ds.item_names, ds.classes)
-
-
-def summarize(prep: Prepared, plan: Plan | None, result: FitResult, evaluation: Evaluation) -> dict[str, Any]:
-    return {
-        "test_accuracy": evaluation.accuracy,
-        "macro_f1": evaluation.macro_f1,
-        "ece": evaluation.ece,
-        "n_train": int(len(prep.train_idx)),
-        "n_val": int(len(prep.val_idx)),
-        "n_test": int(len(prep.split.test)),
-        "num_classes": prep.dataset.num_classes,
-        "epochs_capped": prep.resolved.capped,
-        "epochs": len(result.history),
-        "best_epoch": result.best_epoch,
-        "stopped_early": result.stopped_early,
-        "out_of_time": result.out_of_time,
-        "train_seconds": round(result.seconds, 3),
-        "trainable_params": count_trainable(plan) if plan else 0,
-        "split_id": prep.split.id,
-        "data_fingerprint": prep.dataset.fingerprint,
-    }
 
 
 def seed_everything(seed: int) -> None:

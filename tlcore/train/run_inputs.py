@@ -4,22 +4,19 @@ features that the probe, nearest neighbours and the feature-based strategies rea
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
-from typing import Any
 
 import torch
 
+from tlcore.core import strategies
 from tlcore.data import decode_images
 from tlcore.models import TransferModel, text_encoder_for
 from tlcore.train.defaults import inference_bf16
-from tlcore.train.features import cached_features, compute_features, feature_cache_path
+from tlcore.train.feature_cache import feature_cache_file
+from tlcore.train.features import cached_features, compute_features
 from tlcore.train.inputs import FeatureInputs, ImageInputs, Inputs, TextInputs
 from tlcore.train.loop import EventSink
 from tlcore.train.prepare import Prepared
-
-
-def phase(message: str, done: int, total: int) -> dict[str, Any]:
-    return {"message": message, "done": done, "total": total}
+from tlcore.train.results import phase
 
 
 def build_inputs(prep: Prepared, device: torch.device, emit: EventSink) -> Inputs:
@@ -36,15 +33,6 @@ def build_inputs(prep: Prepared, device: torch.device, emit: EventSink) -> Input
     return TextInputs(encoded["input_ids"], encoded["attention_mask"], labels, device)
 
 
-def feature_cache_file(prep: Prepared) -> Path:
-    """Where the frozen features of a prepared run's whole dataset are cached: the probe, nearest neighbours
-    and the model ranking (`tlcore.experiments.ranking`) share this file."""
-    r = prep.resolved
-    preprocessing = (f"size={r.image_size}|len={r.max_length}|crop={prep.spec.crop_pct}|"
-                     f"{prep.spec.interpolation}|bf16={inference_bf16(r)}")
-    return feature_cache_path(prep.dataset.fingerprint, prep.spec.id, preprocessing)
-
-
 def feature_inputs(prep: Prepared, model: TransferModel, inputs: Inputs, device: torch.device,
                    emit: EventSink) -> FeatureInputs:
     r, ds = prep.resolved, prep.dataset
@@ -55,7 +43,8 @@ def feature_inputs(prep: Prepared, model: TransferModel, inputs: Inputs, device:
 
     def compute() -> torch.Tensor:
         progress(0, len(ds))  # the pass starts now (only on a cache miss)
+        pretrained = prep.spec if strategies.get(prep.config.strategy).pretrained else None
         return compute_features(model.body, inputs, len(ds), r.batch_size * 2, amp_bf16=inference_bf16(r),
-                                progress=progress, model_id=prep.spec.id)
+                                progress=progress, model_id=prep.spec.id, pretrained=pretrained)
     features = cached_features(path, len(ds), compute)
     return FeatureInputs(features, torch.as_tensor(ds.labels), device)

@@ -16,7 +16,7 @@ import torch
 
 from tlcore.train.defaults import inference_bf16
 from tlcore.train.inputs import FeatureInputs, Inputs
-from tlcore.train.knn import fit_neighbours, neighbour_probs
+from tlcore.train.knn import neighbour_predictor
 from tlcore.train.loop import EpochProbe, EventSink, FitResult, LoopSettings, fit, predict_probs
 from tlcore.train.plans import Plan
 from tlcore.train.prepare import Prepared
@@ -78,14 +78,9 @@ def solve_knn(t: Training) -> Solution:
     t.emit("start", {"total_steps": 0, "epochs": 0})
     started = time.monotonic()
     ds = t.prep.dataset
-    x = t.inputs.features.float().cpu().numpy()
-    knn = fit_neighbours(x, ds.labels, t.prep.train_idx, ds.num_classes)
-
-    def predict(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        indices = np.asarray(indices)
-        return neighbour_probs(knn, x, indices, ds.num_classes), ds.labels[indices], indices
-    return Solution(FitResult(seconds=time.monotonic() - started), predict, trained=False,
-                    extra={"neighbours": int(knn.n_neighbors)})
+    predict, k = neighbour_predictor(t.inputs.features.float().cpu().numpy(), ds.labels, t.prep.train_idx,
+                                     ds.num_classes)
+    return Solution(FitResult(seconds=time.monotonic() - started), predict, trained=False, extra={"neighbours": k})
 
 
 SOLVERS: dict[str, Callable[[Training], Solution]] = {"loop": solve_loop, "probe": solve_probe, "knn": solve_knn}
