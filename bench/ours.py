@@ -1,4 +1,7 @@
-"""Our side: the engine in this process (`prepare` + `train_run`), exactly as a worker runs it.
+"""Our side: the engine in this process (`prepare` + `train_run`), as a worker runs a run that builds its PyTorch
+model. (A worker's linear probe on a machine that has exported the model's pretrained body goes through
+`tlcore.train.frozen_run` instead, which computes the same features, fit and results without torch,
+`tests/train/test_frozen_run.py`; this side times `train_run`, and `python -m bench --cases cli` the worker's path.)
 
 The caches (decoded images, frozen features) live in a fresh TLAB_DATA_DIR per bench run, so decoding and
 the feature pass are inside the measured time. After each epoch the bench evaluates the test set through

@@ -21,9 +21,9 @@ from tlcore.runs.artifacts import load_run_model
 from tlcore.runs.execute import execute
 from tlcore.runs.paths import WEIGHTS, read_json, run_dir
 from tlcore.runs.store import RunStore
-from tlcore.train import prepare
+from tlcore.train import Cancelled, prepare, train_run
 from tlcore.train.feature_cache import feature_cache_file
-from tlcore.train.frozen_run import export_for
+from tlcore.train.frozen_run import export_for, frozen_run
 from tlcore.train.onnx_body import find_pretrained_export, pretrained_identity
 
 EXECUTE = """
@@ -135,11 +135,16 @@ def test_nearest_neighbours_too_and_they_save_no_weights(published, tmp_path, ti
     exports, _, _ = published
     monkeypatch.setenv("TLAB_EXPORT_CACHE_DIR", str(exports))
     config = tiny_config(tiny_image_folder, strategy="knn")
-    status, torch_imported, run_id, _ = execute_elsewhere(tmp_path, config, monkeypatch)
+    status, torch_imported, run_id, _ = execute_elsewhere(tmp_path / "light", config, monkeypatch)
     assert status == "succeeded" and not torch_imported
     summary = read_json(run_id, "config.json")["summary"]
     assert summary["neighbours"] >= 1 and summary["trainable_params"] == 0 and summary["test_accuracy"] > 0.5
     assert not (run_dir(run_id) / WEIGHTS).exists()
+    light = [(p["name"], p["pred"], p["top"]) for p in read_json(run_id, "predictions.json")]
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path / "torch"))  # the PyTorch path's k-NN, on its own features
+    out = train_run(prepare(config), emit=lambda kind, payload: None, should_stop=lambda: False)
+    assert out.summary["neighbours"] == summary["neighbours"]
+    assert [(p["name"], p["pred"], [list(t) for t in p["top"]]) for p in out.predictions] == light
 
 
 @pytest.mark.parametrize("change", [{"strategy": "finetune"}, {"image_size": 48}, "TLAB_FEATURE_BACKEND=torch"])
@@ -156,18 +161,49 @@ def test_other_runs_build_the_model(published, tiny_image_folder, monkeypatch, c
     assert export_for(prepare(tiny_config(tiny_image_folder))) is not None
 
 
+def test_a_cancel_stops_it_during_the_frozen_pass(published, tmp_path, tiny_image_folder, monkeypatch):
+    exports, _, _ = published
+    monkeypatch.setenv("TLAB_EXPORT_CACHE_DIR", str(exports))
+    monkeypatch.setenv("TLAB_DATA_DIR", str(tmp_path))
+    prep = prepare(tiny_config(tiny_image_folder))
+    seen: list[str] = []
+    with pytest.raises(Cancelled):
+        frozen_run(prep, export_for(prep), emit=lambda kind, payload: seen.append(payload.get("message", kind)),
+                   should_stop=lambda: "Computing pretrained features" in seen)
+    assert "done" not in seen and not feature_cache_file(prep).exists()
+
+
+def test_a_command_guesses_whether_its_runs_need_torch(tmp_path, monkeypatch):
+    """Only frozen strategies of a bundled image model this machine has exported, with no GPU driver: its worker then
+    imports no torch while it waits (`ready_executor`)."""
+    from tlcore.cli.output import _without_torch
+
+    monkeypatch.setenv("TLAB_EXPORT_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr("tlcore.cli.output.driver_present", lambda: False)
+    assert not _without_torch(["linear_probe"], "mobilenet_v2"), "nothing exported yet"
+    (tmp_path / "pretrained").mkdir()
+    (tmp_path / "pretrained" / "mobilenet_v2-224-0123456789abcdef0123.json").write_text("{}")
+    assert _without_torch(["linear_probe"], "mobilenet_v2") and _without_torch(("linear_probe", "knn"), "mobilenet_v2")
+    for strategy_ids, model_id in [(["linear_probe", "finetune"], "mobilenet_v2"), (None, "mobilenet_v2"),
+                                   (["linear_probe"], "efficientnet_lite0"), (["linear_probe"], "minilm-l6"),
+                                   (["linear_probe"], "timm:resnet18"), (["linear_probe"], "no-such-model"),
+                                   (["no-such-strategy"], "mobilenet_v2")]:
+        assert not _without_torch(strategy_ids, model_id), (strategy_ids, model_id)
+
+
 def test_a_model_from_a_hub_has_no_pinned_identity():
     assert pretrained_identity(get_spec("mobilenet_v2")) is not None
     assert pretrained_identity(get_spec("resnet18")) is None
 
 
-def test_a_damaged_export_falls_back_to_pytorch(published, tmp_path, tiny_image_folder, monkeypatch):
+@pytest.mark.parametrize("damaged", ["onnx", "body"])
+def test_a_damaged_export_falls_back_to_pytorch(published, tmp_path, tiny_image_folder, monkeypatch, damaged):
     exports, _, _ = published
     copy = tmp_path / "exports"
     subprocess.run(["cp", "-r", str(exports), str(copy)], check=True)
     monkeypatch.setenv("TLAB_EXPORT_CACHE_DIR", str(copy))
     found = find_pretrained_export(get_spec("mobilenet_v2"), 32)
-    found.onnx.write_bytes(b"not an onnx graph")
+    getattr(found, damaged).write_bytes(b"not what it should be")
     config = tiny_config(tiny_image_folder)
     status, torch_imported, run_id, log = execute_elsewhere(tmp_path / "data", config, monkeypatch)
     assert status == "succeeded" and torch_imported

@@ -12,12 +12,15 @@ from typing import Any
 from tqdm import tqdm
 
 from tlcore.core import settings, strategies
-from tlcore.core.errors import ConfigError, UserError
+from tlcore.core.errors import UserError
 from tlcore.core.jsonutil import json_safe
+from tlcore.models.registry import get_spec, is_named
 from tlcore.runs import RunRecord, RunStore
 from tlcore.runs.executor import Executor, executor_kind, make_executor
 from tlcore.runs.processes import WARM_ALL, WARM_FROZEN
 from tlcore.runs.store import EVERYONE
+from tlcore.train.device import driver_present
+from tlcore.train.onnx_body import has_pretrained_exports
 
 EXIT_BAD_INPUT = 2
 
@@ -97,7 +100,8 @@ def _new_bar(r: RunRecord) -> tqdm:
 
 
 @contextmanager
-def ready_executor(store: RunStore, strategy_ids: list[str] | None = None) -> Iterator[Executor | None]:
+def ready_executor(store: RunStore, strategy_ids: list[str] | tuple[str, ...] | None = None,
+                   model_id: str | None = None) -> Iterator[Executor | None]:
     """The local executor, made before the data is checked: with `TLAB_STANDBY_WORKER` on (the default) it starts
     a worker at once, which imports torch and the model libraries while this process checks the data and queues
     the run, and then takes the run: the two slow starts overlap instead of adding up. A worker that an earlier
@@ -105,13 +109,13 @@ def ready_executor(store: RunStore, strategy_ids: list[str] | None = None) -> It
     worker is started. On leaving, the worker stays that long for the next command (0: it is asked to leave, and
     does so once it is on no run, e.g. because the check failed). None for a Ray cluster (its workers are its own,
     and connecting before the check would only hold the cluster's lease meanwhile) or with the standby worker off:
-    `wait_with_progress` makes the executor then, as before. `strategy_ids`: those the command will queue, when
-    known before the check; if all are solved on frozen features (linear probe, nearest neighbours), the worker
+    `wait_with_progress` makes the executor then, as before. `strategy_ids` and `model_id`: what the command will
+    queue, when known before the check; when its runs will likely need no torch (`_without_torch`), the worker
     imports only what those need (`tlcore.train.frozen_run`), not torch first."""
     if executor_kind() != "local" or not settings.standby_worker():  # a bad TLAB_EXECUTOR is refused here
         yield None
         return
-    warm = WARM_FROZEN if strategy_ids and all(_frozen(s) for s in strategy_ids) else WARM_ALL
+    warm = WARM_FROZEN if _without_torch(strategy_ids, model_id) else WARM_ALL
     executor = make_executor(store, standby=True, linger_s=settings.worker_linger_s(), standby_warm=warm)
     try:
         executor.pump()
@@ -120,11 +124,18 @@ def ready_executor(store: RunStore, strategy_ids: list[str] | None = None) -> It
         executor.stop()
 
 
-def _frozen(strategy_id: str) -> bool:
-    try:
-        return strategies.get(strategy_id).frozen_features
-    except ConfigError:  # said by the check, in its place
+def _without_torch(strategy_ids: list[str] | tuple[str, ...] | None, model_id: str | None) -> bool:
+    """Whether a command's runs will likely train without torch (`tlcore.train.frozen_run`): only frozen strategies
+    (linear probe, nearest neighbours), of a bundled image model whose pretrained body this machine has exported,
+    on a machine with no GPU driver. A wrong guess costs time, never a result: the worker imports what a run needs."""
+    if not model_id or is_named(model_id) or not strategy_ids:  # a library model by name has no bundled weights
         return False
+    try:
+        spec = get_spec(model_id)
+        frozen = all(strategies.get(s).frozen_features for s in strategy_ids)
+    except UserError:  # an unknown model or strategy: said by the check, in its place
+        return False
+    return frozen and spec.modality == "image" and has_pretrained_exports(spec) and not driver_present()
 
 
 def wait_with_progress(store: RunStore, run_ids: list[str], executor: Executor | None = None) -> list[RunRecord]:

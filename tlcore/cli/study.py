@@ -29,7 +29,7 @@ def study(args: argparse.Namespace) -> int:
     spec = StudySpec(base.with_(max_steps=max_steps), strategies, parse_per_class(args.per_class), args.seeds)
     store = RunStore()
     started = time.monotonic()
-    with ready_executor(store, strategies) as executor:
+    with ready_executor(store, strategies, args.model) as executor:
         submitted = submit_study(store, spec, name=args.name)
         warn_data(submitted.prepared.report.warnings)
         for note in submitted.notes:

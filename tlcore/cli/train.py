@@ -15,7 +15,7 @@ from tlcore.train.defaults import default_strategy
 def train(args: argparse.Namespace) -> int:
     config = config_from_args(args, args.strategy or "linear_probe")
     store = RunStore()
-    with ready_executor(store, [args.strategy] if args.strategy else None) as executor:
+    with ready_executor(store, [args.strategy] if args.strategy else None, args.model) as executor:
         prep = submit.check(config)
         if args.strategy is None:  # the measured default for this modality and data size (`python -m bench`)
             config = config.with_(strategy=default_strategy(prep.dataset.modality, len(prep.train_idx),
@@ -46,7 +46,7 @@ def compare(args: argparse.Namespace) -> int:
     strategies = strategy_list(args.strategies)
     base = config_from_args(args, strategies[0] if strategies else "scratch")
     store = RunStore()
-    with ready_executor(store, strategies) as executor:
+    with ready_executor(store, strategies, args.model) as executor:
         group_id, run_ids, prep = submit.submit_comparison(store, base, strategies, args.seeds, name=args.name)
         warn_data(prep.report.warnings)
         records = wait_with_progress(store, run_ids, executor)

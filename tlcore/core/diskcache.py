@@ -61,7 +61,7 @@ def touch(path: Path) -> None:
 
 SPLITS_FOLDER = "splits"
 # decoded images at the top; frozen features, exported bodies and datasets' splits below
-ENGINE_FOLDERS = (".", "features", "onnx", SPLITS_FOLDER)
+ENGINE_FOLDERS = (".", "features", "onnx", "pretrained", SPLITS_FOLDER)
 
 
 def usage(root: Path) -> list[tuple[float, int, Path]]:

@@ -1,7 +1,7 @@
 """"Which model suits my data?": every available model of the dataset's kind, ranked without training.
 
 Per model, one frozen-feature pass over the dataset through the linear probe's own cache
-(`tlcore.train.run_inputs.feature_cache_file`): the ranking fills the cache a later probe, k-NN or ranking
+(`tlcore.train.feature_cache.feature_cache_file`): the ranking fills the cache a later probe, k-NN or ranking
 reads, and a second ranking costs only the scores. The scores (`tlcore.core.transferability`) read only the
 training part of the split, never the validation or test items: LogME as the ranking, leave-one-out k-NN as a
 second opinion. Models whose LogME differs from the best one's by less than the noise of resampling the

@@ -31,7 +31,7 @@ from tlcore.runs.priority import lower_priority
 from tlcore.runs.processes import LEAVE_WHEN_IDLE, WARM_ALL, WARM_FROZEN, beat
 from tlcore.runs.store import RunStore
 from tlcore.runs.worker_key import worker_key
-from tlcore.train.device import set_thread_budget
+from tlcore.train.device import driver_present, set_thread_budget
 
 log = logging.getLogger("tlcore.runs")
 DEFAULT_MAX_RUNS = 50
@@ -182,6 +182,8 @@ def main(argv: list[str]) -> int:
     logging.getLogger().setLevel(logging.INFO)
     lower_priority(os.getpid(), below=os.getppid())  # its starter did so already, unless it was started by hand
     set_thread_budget(settings.torch_threads(os.cpu_count() or 1))  # its runs' threads, in torch or ONNX Runtime
+    if driver_present():  # a GPU's runs need torch, and it answers what the device is (else a second Python would)
+        import torch  # noqa: F401
     max_runs = max(1, int(os.environ.get("TLAB_WORKER_MAX_RUNS") or DEFAULT_MAX_RUNS))
     store, max_active = RunStore(), default_max_workers()
     if argv[0] == STANDBY:

@@ -1,7 +1,8 @@
 """What torch.cuda would say about this machine, without importing torch in a process that does not train.
 
 The web server prices runs, names the device and sizes its worker pool; importing torch there costs seconds (and
-memory) for nothing else. Where torch is imported already (a worker, a test) torch is asked directly, as before.
+memory) for nothing else. Where torch is imported already (a worker on a machine with a GPU driver, a test) torch is
+asked directly, as before.
 Elsewhere a machine without a GPU driver has no CUDA device, as torch would say; on one with a driver a
 short-lived Python asks torch once, and its answers hold for the life of the process (torch keeps its own as long).
 Whether the CPU multiplies bfloat16 natively is read from the CPU's flags, the same in every process.
@@ -86,7 +87,7 @@ def _answer(question: str) -> Any:
 
 @cache
 def _asked() -> dict[str, Any]:
-    if not _driver_present():
+    if not driver_present():
         return {"available": False, "count": 0}
     try:
         out = subprocess.run([sys.executable, "-c", ASK], cwd=PACKAGE_ROOT, capture_output=True, text=True,
@@ -98,7 +99,8 @@ def _asked() -> dict[str, Any]:
         return answers(torch)
 
 
-def _driver_present() -> bool:
+def driver_present() -> bool:
+    """Whether this machine has a GPU driver (AMD's, or NVIDIA's library loads): torch then answers about it."""
     if os.path.exists(AMD_DRIVER):
         return True
     for name in CUDA_DRIVER_LIBRARIES:
@@ -110,21 +112,26 @@ def _driver_present() -> bool:
     return False
 
 
-_budget: int | None = None  # this process's, once it says (`set_thread_budget`: a worker)
+_assigned: int | None = None  # this process's, once it says (`set_thread_budget`: a worker)
 
 
 def set_thread_budget(threads: int) -> None:
     """The threads every later run in this process computes with on the CPU (a worker: the CPUs it may use). Kept
     here rather than in the environment, which is part of a worker's key (`tlcore.runs.worker_key`)."""
-    global _budget
-    _budget = threads
+    global _assigned
+    _assigned = threads
+
+
+def assigned_threads() -> int | None:
+    """What `set_thread_budget` gave this process, or None (a process that was given none keeps torch's own)."""
+    return _assigned
 
 
 def thread_budget() -> int:
     """Threads a run computes with on the CPU, in PyTorch or ONNX Runtime: what this process was given
     (`set_thread_budget`), else `TLAB_TORCH_THREADS`, else what torch has in this process (a Ray actor: the CPUs
     it holds), else all CPUs."""
-    if _budget is not None:
-        return _budget
+    if _assigned is not None:
+        return _assigned
     torch = sys.modules.get("torch")
     return settings.torch_threads(torch.get_num_threads() if torch is not None else os.cpu_count() or 1)

@@ -46,12 +46,13 @@ def export_for(prep: Prepared) -> PretrainedExport | None:
 
 def frozen_run(prep: Prepared, export: PretrainedExport, *, emit: EventSink,
                should_stop: Callable[[], bool]) -> RunOutput:
-    ds = prep.dataset
+    ds, probe = prep.dataset, strategies.get(prep.config.strategy).solver == "probe"
+    body = _pretrained_body(export.body) if probe else {}  # read first: a damaged file trains through PyTorch
     x = cached_feature_array(feature_cache_file(prep), len(ds), lambda: onnx_pass(prep, export, emit, should_stop))
     if should_stop():
         raise Cancelled()
     test = np.asarray(prep.split.test)
-    if strategies.get(prep.config.strategy).solver == "knn":
+    if not probe:  # nearest neighbours
         emit("start", {"total_steps": 0, "epochs": 0})
         started = time.monotonic()
         predict, k = neighbour_predictor(x, ds.labels, prep.train_idx, ds.num_classes)
@@ -61,7 +62,7 @@ def frozen_run(prep: Prepared, export: PretrainedExport, *, emit: EventSink,
         head, result = probe_fit(x, ds.labels, np.asarray(prep.train_idx), np.asarray(prep.val_idx), ds.num_classes,
                                  emit)
         probs, labels, order = head.probs(x[test]), ds.labels[test], test
-        trainable, extra, weights = head.weight.size + head.bias.size, {}, _weights_writer(export.body, head)
+        trainable, extra, weights = head.weight.size + head.bias.size, {}, _weights_writer(body, head)
     evaluation = evaluate(probs, labels, ds.classes)
     predictions = prediction_rows(probs, labels, order, ds.item_names, ds.classes)
     summary = dict(summarize(prep, trainable, result, evaluation), **extra)
@@ -103,13 +104,24 @@ def onnx_pass(prep: Prepared, export: PretrainedExport, emit: EventSink, should_
     return out if out is not None else np.empty((0, 0), dtype=np.float32)
 
 
-def _weights_writer(body: Path, head: LinearHead) -> WeightsWriter:
+def _pretrained_body(path: Path) -> dict[str, np.ndarray]:
+    """The indexed pretrained body's tensors ("body.…"); ExportUnusable if the file cannot be read as such."""
+    from safetensors.numpy import load_file
+
+    try:
+        state = load_file(str(path))
+    except Exception as exc:
+        raise ExportUnusable(f"the pretrained body's weights: {type(exc).__name__}: {str(exc)[:300]}") from exc
+    if not state or not all(name.startswith("body.") for name in state):
+        raise ExportUnusable(f"the pretrained body's weights in {path.name} are not a model body's")
+    return state
+
+
+def _weights_writer(body: dict[str, np.ndarray], head: LinearHead) -> WeightsWriter:
     """The run's weight file: the pretrained body's tensors as the index saved them and the fitted head, under
     the names a `TransferModel`'s state dict gives them (what `safetensors.torch.save_model` writes for it)."""
     def write(path: Path) -> None:
-        from safetensors.numpy import load_file, save_file
+        from safetensors.numpy import save_file
 
-        state = load_file(str(body))
-        state.update({"head.weight": head.weight, "head.bias": head.bias})
-        save_file(state, str(path))
+        save_file({**body, "head.weight": head.weight, "head.bias": head.bias}, str(path))
     return write

@@ -30,6 +30,7 @@ BACKEND_ENV = "TLAB_FEATURE_BACKEND"  # "torch" forces the eager PyTorch body
 ONNX_VERSION = 1  # bump when the exported graph changes, so old exports are never reused
 OPSET = 17
 INDEX_VERSION = 1  # bump when what an index entry points to changes
+LIBRARIES = ("torch", "torchvision", "timm")  # read from their package metadata: importing them is what we avoid
 
 
 def torch_backend_forced() -> bool:
@@ -70,14 +71,27 @@ def _index_path(spec: ModelSpec, image_size: int) -> Path | None:
     identity = pretrained_identity(spec)
     if identity is None:
         return None
-    try:  # the exporter's version decides the graph; read without importing torch
-        torch_version = importlib.metadata.version("torch")
+    try:  # the exporter's and the model libraries' versions decide the graph and the weights' names
+        versions = "|".join(f"{name}={importlib.metadata.version(name)}" for name in LIBRARIES)
     except importlib.metadata.PackageNotFoundError:
         return None
     key = hashlib.sha256(f"v{INDEX_VERSION}|onnx{ONNX_VERSION}|opset{OPSET}|{spec.id}|{spec.family}|{spec.arch}|"
-                         f"{identity}|{image_size}|torch={torch_version}".encode()).hexdigest()[:20]
-    safe_id = "".join(c if c.isalnum() or c in "-_." else "_" for c in spec.id)[:60]
-    return settings.export_cache_dir() / "pretrained" / f"{safe_id}-{image_size}-{key}.json"
+                         f"{identity}|{image_size}|{versions}".encode()).hexdigest()[:20]
+    return _index_folder() / f"{_safe(spec.id)}-{image_size}-{key}.json"
+
+
+def _index_folder() -> Path:
+    return settings.export_cache_dir() / "pretrained"
+
+
+def _safe(model_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in model_id)[:60]
+
+
+def has_pretrained_exports(spec: ModelSpec) -> bool:
+    """Whether this machine has indexed an export of `spec`'s pretrained body at any size (a cheap guess, for a
+    command deciding what its worker imports before the run's size is known)."""
+    return pretrained_identity(spec) is not None and any(_index_folder().glob(f"{_safe(spec.id)}-*.json"))
 
 
 def find_pretrained_export(spec: ModelSpec, image_size: int) -> PretrainedExport | None:

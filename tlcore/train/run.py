@@ -13,7 +13,7 @@ import torch
 
 from tlcore.core import strategies
 from tlcore.models import create
-from tlcore.train.device import thread_budget
+from tlcore.train.device import assigned_threads
 from tlcore.train.loop import EpochProbe
 from tlcore.train.metrics import Evaluation, evaluate, prediction_rows
 from tlcore.train.plans import build_plan, count_trainable
@@ -28,7 +28,8 @@ from tlcore.train.warm_start import warm_start_head
 def train_run(prep: Prepared, *, emit: EventSink, should_stop: Callable[[], bool],
               epoch_probe: EpochProbe | None = None) -> RunOutput:
     strategy = strategies.get(prep.config.strategy)
-    torch.set_num_threads(thread_budget())  # a worker's budget (the CPUs it may use), else as this process has it
+    if (threads := assigned_threads()) is not None:  # a worker's budget: the CPUs it may use
+        torch.set_num_threads(threads)
     seed_everything(prep.config.seed)
     device = torch.device(prep.resolved.device)
     model = create(prep.spec, prep.dataset.num_classes, "pretrained" if strategy.pretrained else "scratch")
