@@ -31,7 +31,8 @@ def _render_run(r: dict[str, Any]) -> str:
     if r["status"] != "succeeded":
         return f"run {r['run_id']}: {r['status']}: {r.get('error') or ''}"
     line = (f"run {r['run_id']}: {r['strategy']} test accuracy {r['test_accuracy']:.3f}, macro-F1 "
-            f"{r['macro_f1']:.3f} ({r['n_train']} training / {r['n_test']} test examples, {r['epochs']} epochs, "
+            f"{r['macro_f1']:.3f} ({r['n_train']} training / {r['n_test']} test examples, {r['epochs']} "
+            f"epoch{'' if r['epochs'] == 1 else 's'}, "
             f"{r['wall_seconds']:.1f} s, {r['trainable_params']:,} trainable parameters)")
     if r.get("teacher_test_accuracy") is not None:
         line += (f"\nteacher (linear probe on the pretrained features): test accuracy "
