@@ -209,3 +209,7 @@ def test_a_damaged_export_falls_back_to_pytorch(published, tmp_path, tiny_image_
     assert status == "succeeded" and torch_imported
     assert "could not be used" in log and "training through PyTorch" in log
     assert read_json(run_id, "config.json")["summary"]["test_accuracy"] > 0.5
+    again = find_pretrained_export(get_spec("mobilenet_v2"), 32)  # the PyTorch run exported and indexed anew
+    assert again is not None and load_file(str(again.body)) and again.onnx.read_bytes() != b"not what it should be"
+    status, torch_imported, _, _ = execute_elsewhere(tmp_path / "after", config, monkeypatch)
+    assert status == "succeeded" and not torch_imported

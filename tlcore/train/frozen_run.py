@@ -105,15 +105,17 @@ def onnx_pass(prep: Prepared, export: PretrainedExport, emit: EventSink, should_
 
 
 def _pretrained_body(path: Path) -> dict[str, np.ndarray]:
-    """The indexed pretrained body's tensors ("body.…"); ExportUnusable if the file cannot be read as such."""
+    """The indexed pretrained body's tensors ("body.…"); ExportUnusable (the file deleted) if it cannot be read as
+    such."""
     from safetensors.numpy import load_file
 
     try:
         state = load_file(str(path))
-    except Exception as exc:
+        if not state or not all(name.startswith("body.") for name in state):
+            raise ValueError("not a model body's tensors")
+    except Exception as exc:  # a damaged cache file: gone, so the PyTorch run this falls back to indexes it anew
+        path.unlink(missing_ok=True)
         raise ExportUnusable(f"the pretrained body's weights: {type(exc).__name__}: {str(exc)[:300]}") from exc
-    if not state or not all(name.startswith("body.") for name in state):
-        raise ExportUnusable(f"the pretrained body's weights in {path.name} are not a model body's")
     return state
 
 
