@@ -12,7 +12,6 @@ whether a prepared run can go this way; every other run, or this one if ONNX Run
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,12 +22,20 @@ from tlcore.data.decoded import decode_image_array
 from tlcore.train.defaults import inference_bf16
 from tlcore.train.device import thread_budget
 from tlcore.train.feature_cache import cached_feature_array, feature_cache_file
-from tlcore.train.knn import neighbour_predictor
+from tlcore.train.knn import solve_neighbours
 from tlcore.train.logistic import LinearHead, probe_fit
-from tlcore.train.metrics import evaluate, prediction_rows
 from tlcore.train.onnx_body import PretrainedExport, find_pretrained_export, session, torch_backend_forced
 from tlcore.train.prepare import Prepared
-from tlcore.train.results import Cancelled, EventSink, FitResult, RunOutput, WeightsWriter, phase, summarize
+from tlcore.train.results import (
+    Cancelled,
+    EventSink,
+    RunOutput,
+    Solution,
+    WeightsWriter,
+    evaluate_test,
+    phase,
+    summarize,
+)
 
 
 class ExportUnusable(Exception):
@@ -51,23 +58,17 @@ def frozen_run(prep: Prepared, export: PretrainedExport, *, emit: EventSink,
     x = cached_feature_array(feature_cache_file(prep), len(ds), lambda: onnx_pass(prep, export, emit, should_stop))
     if should_stop():
         raise Cancelled()
-    test = np.asarray(prep.split.test)
-    if not probe:  # nearest neighbours
-        emit("start", {"total_steps": 0, "epochs": 0})
-        started = time.monotonic()
-        predict, k = neighbour_predictor(x, ds.labels, prep.train_idx, ds.num_classes)
-        probs, labels, order = predict(test)
-        result, trainable, extra, weights = FitResult(seconds=time.monotonic() - started), 0, {"neighbours": k}, None
-    else:
+    if probe:
         head, result = probe_fit(x, ds.labels, np.asarray(prep.train_idx), np.asarray(prep.val_idx), ds.num_classes,
                                  emit)
-        probs, labels, order = head.probs(x[test]), ds.labels[test], test
-        trainable, extra, weights = head.weight.size + head.bias.size, {}, _weights_writer(body, head)
-    evaluation = evaluate(probs, labels, ds.classes)
-    predictions = prediction_rows(probs, labels, order, ds.item_names, ds.classes)
-    summary = dict(summarize(prep, trainable, result, evaluation), **extra)
+        solution = Solution(result, lambda idx: (head.probs(x[idx]), ds.labels[idx], idx))
+        trainable, weights = head.weight.size + head.bias.size, _weights_writer(body, head)
+    else:
+        solution, trainable, weights = solve_neighbours(x, prep, emit), 0, None
+    evaluation, predictions = evaluate_test(prep, solution.predict)
+    summary = dict(summarize(prep, trainable, solution.result, evaluation), **(solution.extra or {}))
     emit("done", summary)
-    return RunOutput(prep, summary, result.history, evaluation, predictions, None, weights=weights)
+    return RunOutput(prep, summary, solution.result.history, evaluation, predictions, None, weights=weights)
 
 
 def onnx_pass(prep: Prepared, export: PretrainedExport, emit: EventSink, should_stop: Callable[[], bool]

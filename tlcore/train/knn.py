@@ -6,9 +6,15 @@ class's training examples, so one- and two-shot cells still vote among real neig
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from tlcore.train.results import EventSink, FitResult, Solution
+
+if TYPE_CHECKING:
+    from tlcore.train.prepare import Prepared
 
 
 def fit_neighbours(features: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, num_classes: int):
@@ -28,13 +34,16 @@ def neighbour_probs(knn, features: np.ndarray, indices: np.ndarray, num_classes:
     return probs
 
 
-def neighbour_predictor(features: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, num_classes: int
-                        ) -> tuple[Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]], int]:
-    """Fit on the training rows; return a function giving (class probabilities, labels, indices) for dataset
-    indices, and the k chosen."""
-    knn = fit_neighbours(features, labels, train_idx, num_classes)
+def solve_neighbours(features: np.ndarray, prep: Prepared, emit: EventSink) -> Solution:
+    """The nearest-neighbour solver on a prepared run's features [N, D] (the PyTorch run's and the one without torch,
+    `tlcore.train.frozen_run`): nothing is trained, so the run saves no weights."""
+    emit("start", {"total_steps": 0, "epochs": 0})
+    started = time.monotonic()
+    ds = prep.dataset
+    knn = fit_neighbours(features, ds.labels, prep.train_idx, ds.num_classes)
 
     def predict(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         indices = np.asarray(indices)
-        return neighbour_probs(knn, features, indices, num_classes), labels[indices], indices
-    return predict, int(knn.n_neighbors)
+        return neighbour_probs(knn, features, indices, ds.num_classes), ds.labels[indices], indices
+    return Solution(FitResult(seconds=time.monotonic() - started), predict, trained=False,
+                    extra={"neighbours": int(knn.n_neighbors)})

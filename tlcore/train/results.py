@@ -1,5 +1,5 @@
-"""What a fit and a run give back, and how a run's summary is made: plain data, no torch, so a run that never
-needs torch (a linear probe on an exported body, `tlcore.train.frozen_run`) can return the same `RunOutput` as
+"""What a fit and a run give back, and how a run is tested and summarised: no torch, so a run that never needs it
+(a linear probe on an exported body, `tlcore.train.frozen_run`) returns the same `RunOutput` as
 `tlcore.train.run.train_run` without importing it."""
 
 from __future__ import annotations
@@ -9,12 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     from tlcore.models import TransferModel
     from tlcore.train.metrics import Evaluation
     from tlcore.train.prepare import Prepared
 
 EventSink = Callable[[str, dict[str, Any]], None]
+# Class probabilities [N, C], the labels and the dataset indices, in the order evaluated.
+Predict = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 WeightsWriter = Callable[[Path], None]  # writes a run's trained weights (safetensors) to the path given
 
 
@@ -32,6 +36,17 @@ class FitResult:
 
 
 @dataclass
+class Solution:
+    """What a solver gives back (`tlcore.train.solvers`): the fit's history and a function giving class
+    probabilities for dataset indices, so testing is the same for every solver."""
+
+    result: FitResult
+    predict: Predict
+    trained: bool = True  # False: nothing was optimised and no weights are worth saving
+    extra: dict | None = None  # solver facts for the run's summary (e.g. the neighbours' k)
+
+
+@dataclass
 class RunOutput:
     prepared: Prepared
     summary: dict[str, Any]
@@ -42,6 +57,15 @@ class RunOutput:
     # How to save the trained weights when no PyTorch model was built (the probe on an exported body): the
     # same file `model` would give. None with `model` None: nothing was trained (the nearest-neighbour baseline).
     weights: WeightsWriter | None = None
+
+
+def evaluate_test(prep: Prepared, predict: Predict) -> tuple[Evaluation, list[dict]]:
+    """A run's test evaluation and per-example rows, from its solution's `predict` on the test indices."""
+    from tlcore.train.metrics import evaluate, prediction_rows  # scikit-learn: only once a run is tested
+
+    probs, labels, order = predict(np.asarray(prep.split.test))
+    ds = prep.dataset
+    return evaluate(probs, labels, ds.classes), prediction_rows(probs, labels, order, ds.item_names, ds.classes)
 
 
 def phase(message: str, done: int, total: int) -> dict[str, Any]:

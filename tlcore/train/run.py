@@ -15,12 +15,11 @@ from tlcore.core import strategies
 from tlcore.models import create
 from tlcore.train.device import assigned_threads
 from tlcore.train.loop import EpochProbe
-from tlcore.train.metrics import Evaluation, evaluate, prediction_rows
 from tlcore.train.plans import build_plan, count_trainable
 from tlcore.train.prepare import Prepared
-from tlcore.train.results import EventSink, RunOutput, summarize
+from tlcore.train.results import EventSink, RunOutput, evaluate_test, summarize
 from tlcore.train.run_inputs import build_inputs, feature_inputs
-from tlcore.train.solvers import SOLVERS, Solution, Training
+from tlcore.train.solvers import SOLVERS, Training
 from tlcore.train.teacher import attach_teacher
 from tlcore.train.warm_start import warm_start_head
 
@@ -43,18 +42,12 @@ def train_run(prep: Prepared, *, emit: EventSink, should_stop: Callable[[], bool
     warm = warm_start_head(prep, model, inputs, device, emit) if strategy.warm_starts(prep.dataset.modality) else {}
     taught = attach_teacher(prep, plan, inputs, device, emit) if strategy.teacher else {}
     solution = SOLVERS[strategy.solver](Training(prep, plan, inputs, emit, should_stop, epoch_probe))
-    evaluation, predictions = evaluate_test(prep, solution)
+    evaluation, predictions = evaluate_test(prep, solution.predict)
     summary = dict(summarize(prep, count_trainable(plan) if solution.trained else 0, solution.result, evaluation),
                    **(solution.extra or {}), **warm, **taught)
     emit("done", summary)
     return RunOutput(prep, summary, solution.result.history, evaluation, predictions,
                      model if solution.trained else None)
-
-
-def evaluate_test(prep: Prepared, solution: Solution) -> tuple[Evaluation, list[dict]]:
-    probs, labels, order = solution.predict(np.asarray(prep.split.test))
-    ds = prep.dataset
-    return evaluate(probs, labels, ds.classes), prediction_rows(probs, labels, order, ds.item_names, ds.classes)
 
 
 def seed_everything(seed: int) -> None:

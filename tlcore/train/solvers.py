@@ -7,7 +7,6 @@ class probabilities for dataset indices, so testing is the same for all of them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,14 +15,12 @@ import torch
 
 from tlcore.train.defaults import inference_bf16
 from tlcore.train.inputs import FeatureInputs, Inputs
-from tlcore.train.knn import neighbour_predictor
-from tlcore.train.loop import EpochProbe, EventSink, FitResult, LoopSettings, fit, predict_probs
+from tlcore.train.knn import solve_neighbours
+from tlcore.train.loop import EpochProbe, EventSink, LoopSettings, fit, predict_probs
 from tlcore.train.plans import Plan
 from tlcore.train.prepare import Prepared
 from tlcore.train.probe import fit_logistic_probe
-
-# Class probabilities [N, C], the labels and the dataset indices, in the order evaluated.
-Predict = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+from tlcore.train.results import Predict, Solution
 
 
 @dataclass
@@ -34,14 +31,6 @@ class Training:
     emit: EventSink
     should_stop: Callable[[], bool]
     epoch_probe: EpochProbe | None = None
-
-
-@dataclass
-class Solution:
-    result: FitResult
-    predict: Predict
-    trained: bool = True  # False: nothing was optimised and no weights are worth saving
-    extra: dict | None = None  # solver facts for the run's summary (e.g. the neighbours' k)
 
 
 def _module_predict(t: Training) -> Predict:
@@ -75,12 +64,7 @@ def solve_probe(t: Training) -> Solution:
 
 def solve_knn(t: Training) -> Solution:
     assert isinstance(t.inputs, FeatureInputs)
-    t.emit("start", {"total_steps": 0, "epochs": 0})
-    started = time.monotonic()
-    ds = t.prep.dataset
-    predict, k = neighbour_predictor(t.inputs.features.float().cpu().numpy(), ds.labels, t.prep.train_idx,
-                                     ds.num_classes)
-    return Solution(FitResult(seconds=time.monotonic() - started), predict, trained=False, extra={"neighbours": k})
+    return solve_neighbours(t.inputs.features.float().cpu().numpy(), t.prep, t.emit)
 
 
 SOLVERS: dict[str, Callable[[Training], Solution]] = {"loop": solve_loop, "probe": solve_probe, "knn": solve_knn}
