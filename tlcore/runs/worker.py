@@ -68,7 +68,8 @@ def run_chain(store: RunStore, run_id: str | None, *, max_active: int, max_runs:
         if len(statuses) >= max_runs or not goes_on():
             break
         run_id = store.claim_next(os.getpid(), max_active)  # at once: the dispatcher holds our slot briefly
-        release_memory()
+        if run_id is not None:  # (with none, a standby worker releases it once it says it waits again)
+            release_memory()
     return statuses
 
 
@@ -109,6 +110,22 @@ class Tenure:
         self.key = worker_key()  # the code on disk now: the code this process imports
         self.idle_since: float | None = None
         self.asked_to_leave = False
+        self.warming = False  # importing a library before any run is there: it holds no run
+
+    def leave_when_idle(self, *_: object) -> None:
+        """`LEAVE_WHEN_IDLE`: during a warm-up import, leave at once (an import of torch takes seconds, and nothing
+        is claimed then); otherwise take no further run, and leave after the one it is on."""
+        if self.warming:
+            raise SystemExit(0)
+        self.asked_to_leave = True
+
+    def warm_up(self, name: str) -> None:
+        """`warm_up(name)`, marked as a time when a request to leave ends the process at once."""
+        self.warming = True
+        try:
+            warm_up(name)
+        finally:
+            self.warming = False
 
     def attached(self) -> bool:
         return os.getppid() == self.parent
@@ -145,12 +162,12 @@ def standby(store: RunStore, *, max_active: int, max_runs: int, parent: int, lin
     starts once the imports are done (until then the dispatcher allows STANDBY_WARMUP_S).
 
     `LEAVE_WHEN_IDLE` only sets a flag that is read between runs, so whenever it comes (while waiting, while
-    claiming, or on a run) no run it claimed is cut short; until the handler is set, it ends the process, which
-    has claimed nothing yet."""
+    claiming, or on a run) no run it claimed is cut short; until the handler is set, and during a warm-up import,
+    it ends the process, which holds no run then (`Tenure.leave_when_idle`)."""
     statuses, started, pending = [], time.monotonic(), list(WARM_MODULES[warm_set()])
     print(f"standby worker {os.getpid()}: started", file=sys.stderr, flush=True)
     tenure = Tenure(store, parent, linger_s)
-    signal.signal(LEAVE_WHEN_IDLE, lambda *_: setattr(tenure, "asked_to_leave", True))
+    signal.signal(LEAVE_WHEN_IDLE, tenure.leave_when_idle)
     signal.siginterrupt(LEAVE_WHEN_IDLE, False)  # system calls of a run it arrives in are restarted, not failed
     try:
         while len(statuses) < max_runs and tenure.stays():
@@ -159,11 +176,11 @@ def standby(store: RunStore, *, max_active: int, max_runs: int, parent: int, lin
                 statuses += run_chain(store, run_id, max_active=max_active, max_runs=max_runs - len(statuses),
                                       goes_on=tenure.chains)
                 tenure.worked()
+                if not tenure.asked_to_leave:  # waiting again (not when leaving: no dispatcher may count on it), said
+                    beat(os.getpid(), tenure.key)  # before the collection below, which took the next command longer
                 release_memory()  # a worker that waits on holds no cached GPU memory
-                if not tenure.asked_to_leave:
-                    beat(os.getpid(), tenure.key)  # waiting again (not when leaving: no dispatcher may count on it)
             elif pending:
-                warm_up(pending.pop(0))
+                tenure.warm_up(pending.pop(0))
                 if not pending:
                     print(f"standby worker {os.getpid()}: ready after {time.monotonic() - started:.1f} s",
                           file=sys.stderr, flush=True)
